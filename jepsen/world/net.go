@@ -1,0 +1,159 @@
+package world
+
+import (
+	"errors"
+	"math/rand/v2"
+	"time"
+)
+
+// NetConfig is the network's fault profile. It may be changed at any time
+// (Network.Config); messages already in flight keep their fate.
+type NetConfig struct {
+	// MinDelay and MaxDelay bound one datagram's one-way delay, drawn
+	// uniformly; varying delay reorders datagrams.
+	MinDelay, MaxDelay time.Duration
+	// LossPPM is the chance, per million, that a datagram is dropped.
+	LossPPM int
+	// DupPPM is the chance, per million, that a datagram is delivered twice
+	// (the copy with its own delay).
+	DupPPM int
+	// ReorderPPM is the chance, per million, that a datagram is held back
+	// by an extra delay of up to ReorderDelay, overtaking being the point.
+	ReorderPPM   int
+	ReorderDelay time.Duration
+	// StreamBytesPerMs is a stream's bandwidth; a chunk of n bytes takes
+	// n/StreamBytesPerMs ms on top of MinDelay. 0 means unlimited.
+	StreamBytesPerMs int
+}
+
+// NetStats counts what the network did.
+type NetStats struct {
+	Sent, Delivered, Lost, Duplicated, Reordered, Blocked uint64
+	StreamsOpened, StreamsBroken                          uint64
+}
+
+// Network delivers datagrams and streams between hosts.
+type Network struct {
+	w       *World
+	r       *rand.Rand
+	cfg     NetConfig
+	blocked map[link]bool // directed links currently cut; lookups only
+	nBlock  int           // number of cut links
+	stats   NetStats
+	streams uint64 // stream ids issued
+}
+
+type link struct{ from, to string }
+
+// ErrUnreachable is returned when a stream cannot be opened or breaks.
+var ErrUnreachable = errors.New("world: unreachable")
+
+func newNetwork(w *World, r *rand.Rand) *Network {
+	return &Network{w: w, r: r, blocked: map[link]bool{}, cfg: NetConfig{MinDelay: time.Millisecond, MaxDelay: time.Millisecond}}
+}
+
+// Config returns the current fault profile.
+func (n *Network) Config() NetConfig { return n.cfg }
+
+// SetConfig replaces the fault profile.
+func (n *Network) SetConfig(c NetConfig) {
+	if c.MaxDelay < c.MinDelay {
+		c.MaxDelay = c.MinDelay
+	}
+	n.cfg = c
+}
+
+// Stats returns the counters so far.
+func (n *Network) Stats() NetStats { return n.stats }
+
+// Block cuts the directed link from → to (asymmetric partition).
+func (n *Network) Block(from, to string) {
+	if from == to || n.blocked[link{from, to}] {
+		return
+	}
+	n.blocked[link{from, to}] = true
+	n.nBlock++
+}
+
+// Unblock restores the directed link from → to.
+func (n *Network) Unblock(from, to string) {
+	if !n.blocked[link{from, to}] {
+		return
+	}
+	delete(n.blocked, link{from, to})
+	n.nBlock--
+}
+
+// BlockBoth cuts both directions between a and b.
+func (n *Network) BlockBoth(a, b string) { n.Block(a, b); n.Block(b, a) }
+
+// Heal restores every link.
+func (n *Network) Heal() {
+	clear(n.blocked)
+	n.nBlock = 0
+}
+
+// Blocked reports whether from → to is cut.
+func (n *Network) Blocked(from, to string) bool {
+	return n.nBlock > 0 && n.blocked[link{from, to}]
+}
+
+// Partitioned reports whether any link is cut.
+func (n *Network) Partitioned() bool { return n.nBlock > 0 }
+
+// OnDatagram sets the host's datagram handler (cleared by Crash).
+func (h *Host) OnDatagram(f func(from string, b []byte)) { h.onDatagram = f }
+
+// Send sends a datagram from host to the address to. It may be lost,
+// duplicated, delayed or reordered; it is dropped if the link is cut when
+// sent or when due, or if the receiver is down or crashed meanwhile.
+func (h *Host) Send(to string, b []byte) {
+	n := h.w.Net
+	n.stats.Sent++
+	if !h.up {
+		return
+	}
+	dst := h.w.hosts[to]
+	if dst == nil || n.Blocked(h.addr, to) {
+		n.stats.Blocked++
+		return
+	}
+	if n.chance(n.cfg.LossPPM) {
+		n.stats.Lost++
+		return
+	}
+	copies := 1
+	if n.chance(n.cfg.DupPPM) {
+		n.stats.Duplicated++
+		copies = 2
+	}
+	from := h.addr
+	for range copies {
+		d := n.delay()
+		if n.chance(n.cfg.ReorderPPM) && n.cfg.ReorderDelay > 0 {
+			n.stats.Reordered++
+			d += time.Duration(n.r.Int64N(int64(n.cfg.ReorderDelay)))
+		}
+		dst.Go(d, func() {
+			if n.Blocked(from, to) {
+				n.stats.Blocked++
+				return
+			}
+			if dst.onDatagram == nil {
+				return
+			}
+			n.stats.Delivered++
+			dst.onDatagram(from, b)
+		})
+	}
+}
+
+func (n *Network) chance(ppm int) bool { return ppm > 0 && n.r.IntN(1_000_000) < ppm }
+
+func (n *Network) delay() time.Duration {
+	c := n.cfg
+	if c.MaxDelay <= c.MinDelay {
+		return c.MinDelay
+	}
+	return c.MinDelay + time.Duration(n.r.Int64N(int64(c.MaxDelay-c.MinDelay)+1))
+}
