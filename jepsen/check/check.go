@@ -1,0 +1,280 @@
+package check
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+
+	"github.com/agentd/agentd/raft"
+)
+
+// Violation is a broken safety property.
+type Violation struct {
+	Checker string // which property
+	Detail  string
+}
+
+func (v *Violation) Error() string { return v.Checker + ": " + v.Detail }
+
+// Checker names, reported in the summary and by the planted-bug script.
+const (
+	ElectionSafety     = "election-safety"
+	LogMatching        = "log-matching"
+	LeaderCompleteness = "leader-completeness"
+	StateMachineSafety = "state-machine-safety"
+	Durability         = "durability"
+	Convergence        = "convergence"
+	Linearizability    = "linearizability"
+	Liveness           = "liveness"
+	InternalError      = "internal-error"
+)
+
+type entryID struct {
+	term raft.Term
+	hash uint64 // of type and data
+}
+
+type indexTerm struct {
+	index raft.Index
+	term  raft.Term
+}
+
+// Cluster collects observations and checks them as they arrive.
+type Cluster struct {
+	first *Violation
+
+	leaders map[raft.Term]raft.NodeID // election safety
+
+	// log matching: every durable (index, term) seen, its entry and the
+	// term of the entry before it (0: unknown, e.g. first after a snapshot).
+	durable map[indexTerm]durableEntry
+
+	// state machine safety: the entry applied at each index.
+	applied    map[raft.Index]entryID
+	maxApplied raft.Index
+	nodeApply  map[raft.NodeID]raft.Index // last index applied per node
+
+	// durability: per node, what it last reported durable.
+	nodes map[raft.NodeID]*nodeDurable
+}
+
+type durableEntry struct {
+	id       entryID
+	prevTerm raft.Term
+}
+
+type nodeDurable struct {
+	hs        raft.HardState
+	lastIndex raft.Index
+	lastTerm  raft.Term
+	snapIndex raft.Index
+}
+
+// New returns an empty checker.
+func New() *Cluster {
+	return &Cluster{
+		leaders:   map[raft.Term]raft.NodeID{},
+		durable:   map[indexTerm]durableEntry{},
+		applied:   map[raft.Index]entryID{},
+		nodeApply: map[raft.NodeID]raft.Index{},
+		nodes:     map[raft.NodeID]*nodeDurable{},
+	}
+}
+
+// Err returns the first violation, or nil.
+func (c *Cluster) Err() error {
+	if c.first == nil {
+		return nil
+	}
+	return c.first
+}
+
+// Violation returns the first violation, or nil.
+func (c *Cluster) Violation() *Violation { return c.first }
+
+// Fail records a violation found by the caller (linearizability, liveness).
+func (c *Cluster) Fail(checker, format string, args ...any) {
+	if c.first == nil {
+		c.first = &Violation{Checker: checker, Detail: fmt.Sprintf(format, args...)}
+	}
+}
+
+func entryHash(e *raft.Entry) entryID {
+	h := fnv.New64a()
+	h.Write([]byte{byte(e.Type)})
+	h.Write(e.Data)
+	return entryID{term: e.Term, hash: h.Sum64()}
+}
+
+// MaxApplied is the highest index applied by any node.
+func (c *Cluster) MaxApplied() raft.Index { return c.maxApplied }
+
+// AppliedTerm returns the term of the entry applied at i, if any node
+// applied one.
+func (c *Cluster) AppliedTerm(i raft.Index) (raft.Term, bool) {
+	e, ok := c.applied[i]
+	return e.term, ok
+}
+
+// BecameLeader records that id is leader of term.
+func (c *Cluster) BecameLeader(id raft.NodeID, term raft.Term) {
+	if other, ok := c.leaders[term]; ok && other != id {
+		c.Fail(ElectionSafety, "term %d has two leaders: %s and %s", term, other, id)
+		return
+	}
+	c.leaders[term] = id
+}
+
+// Persisted records that node id made hs and ents durable (one LogStore
+// Append), and, if isLeader, checks leader completeness against its
+// durable log s.
+func (c *Cluster) Persisted(id raft.NodeID, hs raft.HardState, ents []raft.Entry, s raft.Storage, isLeader bool, leaderTerm raft.Term) {
+	nd := c.node(id)
+	if !hs.IsEmpty() {
+		nd.hs = hs
+	}
+	for i := range ents {
+		e := &ents[i]
+		var prev raft.Term
+		if i > 0 {
+			prev = ents[i-1].Term
+		} else if t, err := s.Term(e.Index - 1); err == nil {
+			prev = t
+		}
+		c.logEntry(id, e, prev)
+	}
+	if len(ents) > 0 {
+		last := ents[len(ents)-1]
+		nd.lastIndex, nd.lastTerm = last.Index, last.Term
+	}
+	if isLeader {
+		c.checkLeaderLog(id, leaderTerm, s)
+	}
+}
+
+func (c *Cluster) logEntry(id raft.NodeID, e *raft.Entry, prev raft.Term) {
+	k := indexTerm{e.Index, e.Term}
+	de, ok := c.durable[k]
+	if !ok {
+		c.durable[k] = durableEntry{id: entryHash(e), prevTerm: prev}
+		return
+	}
+	if de.id != entryHash(e) {
+		c.Fail(LogMatching, "%s holds a different entry at index %d term %d than another node", id, e.Index, e.Term)
+		return
+	}
+	if prev != 0 && de.prevTerm != 0 && prev != de.prevTerm {
+		c.Fail(LogMatching, "%s: entry %d/%d follows term %d, elsewhere term %d", id, e.Index, e.Term, prev, de.prevTerm)
+	}
+	if de.prevTerm == 0 && prev != 0 {
+		de.prevTerm = prev
+		c.durable[k] = de
+	}
+}
+
+// checkLeaderLog: a leader's durable log must agree with what was
+// committed at min(lastIndex, maxApplied); log matching extends it to the
+// whole prefix.
+func (c *Cluster) checkLeaderLog(id raft.NodeID, term raft.Term, s raft.Storage) {
+	last := s.LastIndex()
+	k := min(last, c.maxApplied)
+	if k == 0 || k <= s.Snapshot().Index {
+		return
+	}
+	want := c.applied[k].term
+	got, err := s.Term(k)
+	if err != nil {
+		if errors.Is(err, raft.ErrCompacted) {
+			return
+		}
+		c.Fail(InternalError, "%s: term of %d: %v", id, k, err)
+		return
+	}
+	if got != want {
+		c.Fail(LeaderCompleteness, "leader %s of term %d holds term %d at index %d, but term %d was committed there (durable last index %d)", id, term, got, k, want, last)
+	}
+}
+
+// SnapshotInstalled records that node id's state machine jumped to a
+// snapshot at meta.Index.
+func (c *Cluster) SnapshotInstalled(id raft.NodeID, meta raft.SnapshotMeta) {
+	if prev := c.nodeApply[id]; meta.Index < prev {
+		c.Fail(StateMachineSafety, "%s restored snapshot %d below its applied index %d", id, meta.Index, prev)
+	}
+	if t, ok := c.applied[meta.Index]; ok && t.term != meta.Term {
+		c.Fail(StateMachineSafety, "%s installed snapshot %d/%d but term %d was applied there", id, meta.Index, meta.Term, t.term)
+	}
+	c.nodeApply[id] = meta.Index
+	nd := c.node(id)
+	nd.snapIndex = max(nd.snapIndex, meta.Index)
+	if meta.Index > nd.lastIndex {
+		nd.lastIndex, nd.lastTerm = meta.Index, meta.Term
+	}
+}
+
+// Applied records that node id applied e to its state machine.
+func (c *Cluster) Applied(id raft.NodeID, e *raft.Entry) {
+	if prev, ok := c.nodeApply[id]; ok && e.Index != prev+1 {
+		c.Fail(StateMachineSafety, "%s applied index %d after %d", id, e.Index, prev)
+	}
+	c.nodeApply[id] = e.Index
+	h := entryHash(e)
+	if got, ok := c.applied[e.Index]; ok {
+		if got != h {
+			c.Fail(StateMachineSafety, "%s applied term %d at index %d, another node applied term %d there (or different data)", id, e.Term, e.Index, got.term)
+		}
+		return
+	}
+	c.applied[e.Index] = h
+	c.maxApplied = max(c.maxApplied, e.Index)
+}
+
+// Restarted checks that a node's reopened durable state holds what it
+// reported durable before the crash, and resets its apply position to
+// its snapshot (applied starts over from there).
+func (c *Cluster) Restarted(id raft.NodeID, s raft.Storage) {
+	nd := c.node(id)
+	hs, snap, err := s.InitialState()
+	if err != nil {
+		c.Fail(Durability, "%s: reopen: %v", id, err)
+		return
+	}
+	switch {
+	case hs.Term < nd.hs.Term:
+		c.Fail(Durability, "%s lost its term: durable %d, reopened %d", id, nd.hs.Term, hs.Term)
+	case hs.Term == nd.hs.Term && nd.hs.Vote != raft.None && hs.Vote != nd.hs.Vote:
+		c.Fail(Durability, "%s lost its vote in term %d: durable %q, reopened %q", id, hs.Term, nd.hs.Vote, hs.Vote)
+	}
+	if nd.lastIndex > snap.Index && nd.lastIndex > 0 {
+		t, err := s.Term(nd.lastIndex)
+		switch {
+		case err != nil && !errors.Is(err, raft.ErrCompacted):
+			c.Fail(Durability, "%s lost durable entry %d (term %d): %v", id, nd.lastIndex, nd.lastTerm, err)
+		case err == nil && t != nd.lastTerm:
+			c.Fail(Durability, "%s: durable entry %d had term %d, reopened term %d", id, nd.lastIndex, nd.lastTerm, t)
+		}
+	}
+	nd.hs = hs
+	nd.lastIndex = s.LastIndex()
+	nd.lastTerm, _ = s.Term(nd.lastIndex)
+	nd.snapIndex = snap.Index
+	c.nodeApply[id] = snap.Index
+}
+
+// Acked checks that an acknowledged client write was committed: the entry
+// applied at index has the term the proposal was appended in.
+func (c *Cluster) Acked(index raft.Index, term raft.Term) {
+	got, ok := c.applied[index]
+	if !ok || got.term != term {
+		c.Fail(StateMachineSafety, "write acknowledged at %d/%d but the entry applied there has term %d", index, term, got.term)
+	}
+}
+
+func (c *Cluster) node(id raft.NodeID) *nodeDurable {
+	nd := c.nodes[id]
+	if nd == nil {
+		nd = &nodeDurable{}
+		c.nodes[id] = nd
+	}
+	return nd
+}

@@ -1,0 +1,24 @@
+// Package check holds the simulator's cluster-level safety checkers. They
+// are written against the Raft properties of Figure 3 of the paper, not
+// against any one bug, and see the cluster only through what the harness
+// reports: role changes, durable writes, applied entries, restarts and
+// client acknowledgements.
+//
+//   - Election safety: at most one leader per term.
+//   - Log matching: two durable entries with the same index and term carry
+//     the same bytes and follow entries with the same term (by induction,
+//     the logs are identical up to there).
+//   - Leader completeness: a leader's durable log holds, at every index up
+//     to the highest applied index anywhere, the entry that was committed
+//     there (checked whenever a leader makes its log durable).
+//   - State machine safety: no two nodes apply different entries at one
+//     index, and each node applies indexes in order without gaps (a
+//     snapshot restore jumps forward, never back).
+//   - Durability: after a crash and restart, a node's disk still holds the
+//     term, vote and entries it had reported durable (what it acknowledged
+//     to others); an acknowledged client write is committed at its index.
+//   - Convergence (end of the liveness phase): replicas at equal applied
+//     index have equal state hashes.
+//
+// The first violation is kept; callers stop the run on it.
+package check
