@@ -4,9 +4,9 @@
 // (any subset of unsynced writes, torn at any byte, and directory entries
 // not yet made durable by a directory fsync). The simulator and the crash
 // tests use the in-memory one.
-package vfs
-
+//
 // Caller duties: Sync a file before relying on its data, SyncDir its
 // directory after every Create, Rename and Remove before relying on the
 // name, and treat any Write, Sync or SyncDir error as fatal (an fsync that
 // failed may have dropped data that a retry would wrongly report durable).
+package vfs
