@@ -2,7 +2,10 @@ package world
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"time"
+
+	"github.com/agentd/agentd/internal/vfs"
 )
 
 // Host is one simulated machine: an address on the network, a clock, a
@@ -23,6 +26,7 @@ type Host struct {
 	diskLatency time.Duration
 	diskSlow    int64         // multiplier for slow-disk faults, >= 1
 	diskTail    time.Duration // completion time of the last queued operation
+	fs          *vfs.Mem      // the host's disk; survives crashes as vfs.Mem allows
 
 	onDatagram func(from string, b []byte)
 	onStream   func(s *Stream)
@@ -33,7 +37,7 @@ func (w *World) AddHost(addr string) *Host {
 	if _, ok := w.hosts[addr]; ok {
 		panic(fmt.Sprintf("world: host %q added twice", addr))
 	}
-	h := &Host{w: w, addr: addr, up: true, diskSlow: 1}
+	h := &Host{w: w, addr: addr, up: true, diskSlow: 1, fs: vfs.NewMem()}
 	h.clock = Clock{h: h, ratePPM: 1_000_000}
 	w.hosts[addr] = h
 	w.order = append(w.order, h)
@@ -86,10 +90,17 @@ func (h *Host) Resume() {
 	}
 }
 
+// FS is the host's disk.
+func (h *Host) FS() *vfs.Mem { return h.fs }
+
 // Crash kills the host's process: every pending event it owns is dropped,
-// its handlers are cleared, and it stays down until Restart. What survives
-// is up to the caller (its disk).
-func (h *Host) Crash() {
+// its handlers are cleared, and it stays down until Restart. The disk
+// loses what vfs.Mem.Crash decides (drawn from r) of its unsynced writes;
+// a nil r leaves the disk alone (a process crash without power loss).
+func (h *Host) Crash(r *rand.Rand) {
+	if r != nil {
+		h.fs.Crash(r)
+	}
 	h.epoch++
 	h.up = false
 	h.paused = false

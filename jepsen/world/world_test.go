@@ -139,7 +139,7 @@ func TestPauseDefersAndCrashDrops(t *testing.T) {
 
 	h.Clock().AfterFunc(10*time.Millisecond, func() { t.Errorf("timer survived a crash") })
 	h.Disk(func() { t.Errorf("disk write survived a crash") })
-	h.Crash()
+	h.Crash(nil)
 	for w.Step() {
 	}
 }
@@ -183,7 +183,7 @@ func TestStream(t *testing.T) {
 	}{
 		{"clean", func(*World, *Host, *Host) {}, false},
 		{"partition", func(w *World, a, b *Host) { w.Net.Block("a", "b") }, true},
-		{"receiver crash", func(w *World, a, b *Host) { b.Crash() }, true},
+		{"receiver crash", func(w *World, a, b *Host) { b.Crash(clock.NewRand(2)) }, true},
 		{"receiver pause", func(w *World, a, b *Host) { b.Pause(); w.After(time.Second, b.Resume) }, false},
 	}
 	for _, tc := range cases {
