@@ -22,9 +22,7 @@ import (
 //
 //	entry:         | Term uvarint | Index uvarint | Type byte | Data bytes |
 //	snapshot meta: | Index | Term | ConfigIndex |   uvarints
-//	               | configuration |
-//	configuration: | nServers uvarint | server * nServers |
-//	server:        | ID str | Address str | Suffrage byte |
+//	               | configuration bytes |           EncodeConfiguration (confcodec.go)
 //
 // Nothing may follow the last field. Entries are only valid on MsgApp and the
 // snapshot meta is present exactly on MsgSnap. Empty Context and entry Data
@@ -51,13 +49,9 @@ const (
 	maxContextLen = 1 << 12
 	// maxEntryData bounds one entry's Data, bytes.
 	maxEntryData = MaxMessageBytes
-	// maxServers bounds a configuration's servers.
-	maxServers = 1 << 12
 	// minEntryWire is the smallest encoding of one entry (term, index, type,
 	// data length), used to reject counts the payload cannot hold.
 	minEntryWire = 4
-	// minServerWire is the smallest encoding of one server.
-	minServerWire = 3
 )
 
 const (
@@ -105,7 +99,7 @@ func AppendMessage(dst []byte, m *Message) []byte {
 		dst = binary.AppendUvarint(dst, uint64(s.Index))
 		dst = binary.AppendUvarint(dst, uint64(s.Term))
 		dst = binary.AppendUvarint(dst, uint64(s.ConfigIndex))
-		dst = appendConfiguration(dst, &s.Configuration)
+		dst = appendBytes(dst, EncodeConfiguration(s.Configuration))
 	}
 	return dst
 }
@@ -119,7 +113,7 @@ func encodedSizeHint(m *Message) int {
 		n += 3*binary.MaxVarintLen64 + 1 + len(m.Entries[i].Data)
 	}
 	if s := m.Snapshot; s != nil {
-		n += 4 * binary.MaxVarintLen64
+		n += 5*binary.MaxVarintLen64 + 1
 		for _, srv := range s.Configuration.Servers {
 			n += 2*binary.MaxVarintLen64 + len(srv.ID) + len(srv.Address) + 1
 		}
@@ -135,18 +129,6 @@ func appendString(dst []byte, s string) []byte {
 func appendBytes(dst, b []byte) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(b)))
 	return append(dst, b...)
-}
-
-// appendConfiguration is the configuration layout shared by the snapshot
-// meta and (through EncodeConfiguration, if the core adopts it) config entries.
-func appendConfiguration(dst []byte, c *Configuration) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(c.Servers)))
-	for _, s := range c.Servers {
-		dst = appendString(dst, string(s.ID))
-		dst = appendString(dst, s.Address)
-		dst = append(dst, byte(s.Suffrage))
-	}
-	return dst
 }
 
 // DecodeMessage parses a payload produced by EncodeMessage. It never panics:
@@ -211,7 +193,13 @@ func DecodeMessage(b []byte) (Message, error) {
 		s.Index = Index(r.uvarint("snapshot index"))
 		s.Term = Term(r.uvarint("snapshot term"))
 		s.ConfigIndex = Index(r.uvarint("snapshot config index"))
-		s.Configuration = r.configuration()
+		if conf := r.bytes("snapshot configuration", MaxMessageBytes); r.err == nil {
+			c, err := DecodeConfiguration(conf)
+			if err != nil {
+				r.fail(err)
+			}
+			s.Configuration = c
+		}
 		m.Snapshot = s
 	}
 	if r.err == nil && r.off != len(r.buf) {
@@ -315,22 +303,4 @@ func (r *reader) count(what string, limit, minWire uint64) int {
 		return 0
 	}
 	return int(n)
-}
-
-func (r *reader) configuration() Configuration {
-	n := r.count("servers", maxServers, minServerWire)
-	if n == 0 || r.err != nil {
-		return Configuration{}
-	}
-	c := Configuration{Servers: make([]Server, n)}
-	for i := range c.Servers {
-		s := &c.Servers[i]
-		s.ID = NodeID(r.str("server id"))
-		s.Address = r.str("server address")
-		s.Suffrage = Suffrage(r.byte("server suffrage"))
-		if r.err == nil && s.Suffrage != Voter && s.Suffrage != Nonvoter {
-			r.fail(fmt.Errorf("server %d: invalid suffrage %d", i, s.Suffrage))
-		}
-	}
-	return c
 }

@@ -3,6 +3,7 @@ package raft
 import (
 	"bytes"
 	"encoding/binary"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -56,10 +57,12 @@ func genMessage() *rapid.Generator[*Message] {
 				Term:        Term(rapid.Uint64().Draw(t, "sterm")),
 				ConfigIndex: Index(rapid.Uint64().Draw(t, "scindex")),
 			}
-			n := rapid.IntRange(0, 5).Draw(t, "servers")
-			for i := 0; i < n; i++ {
+			// Configurations are sorted by unique, non-empty IDs.
+			ids := rapid.SliceOfNDistinct(rapid.StringN(1, 40, maxStringLen), 0, 5, rapid.ID[string]).Draw(t, "sids")
+			slices.Sort(ids)
+			for _, sid := range ids {
 				s.Configuration.Servers = append(s.Configuration.Servers, Server{
-					ID:       id.Draw(t, "sid"),
+					ID:       NodeID(sid),
 					Address:  rapid.StringN(0, 30, maxStringLen).Draw(t, "addr"),
 					Suffrage: rapid.SampledFrom([]Suffrage{Voter, Nonvoter}).Draw(t, "suffrage"),
 				})
@@ -136,8 +139,8 @@ func TestCodecDecodeErrors(t *testing.T) {
 		{"entry count exceeds payload", cat(header(MsgApp, 0), binary.AppendUvarint(nil, 1000), []byte{1, 1, 1, 0})},
 		{"bad entry type", cat(header(MsgApp, 0), []byte{1, 1, 1, 9, 0})},
 		{"entry data past end", cat(header(MsgApp, 0), []byte{1, 1, 1, 1, 0x7f, 'x'})},
-		{"server count exceeds payload", cat(header(MsgSnap, flagSnapshot), []byte{0, 1, 1, 1, 0x7f})},
-		{"bad suffrage", cat(header(MsgSnap, flagSnapshot), []byte{0, 1, 1, 1, 1, 1, 'a', 0, 7})},
+		{"configuration past end", cat(header(MsgSnap, flagSnapshot), []byte{0, 1, 1, 1, 0x7f, 1})},
+		{"bad configuration", cat(header(MsgSnap, flagSnapshot), []byte{0, 1, 1, 1, 6, 1, 1, 1, 'a', 0, 7})},
 		{"too large", make([]byte, MaxMessageBytes+1)},
 	}
 	for _, tt := range tests {
@@ -154,7 +157,7 @@ func TestCodecDecodeErrors(t *testing.T) {
 	require.NoError(t, err)
 	_, err = DecodeMessage(cat(header(MsgApp, 0), []byte{1, 1, 1, 1, 1, 'x'}))
 	require.NoError(t, err)
-	_, err = DecodeMessage(cat(header(MsgSnap, flagSnapshot), []byte{0, 1, 1, 1, 1, 1, 'a', 0, byte(Voter)}))
+	_, err = DecodeMessage(cat(header(MsgSnap, flagSnapshot), []byte{0, 1, 1, 1, 6, 1, 1, 1, 'a', 0, byte(Voter)}))
 	require.NoError(t, err)
 }
 
