@@ -1,0 +1,227 @@
+package swim
+
+import "time"
+
+// probeState is the one probe in flight (SWIM §3.1 with Lifeguard §4.1).
+//
+// Timeline: ping at start; no ack by timeoutAt → ping-req through
+// IndirectChecks members (asking for nacks) plus a fallback ping over a
+// stream; still no ack by endAt → the target is suspected and the
+// awareness score rises by the nacks that did not come back.
+type probeState struct {
+	active    bool
+	target    string
+	seq       uint32
+	indirect  bool      // the indirect phase has started
+	timeoutAt time.Time // direct ack deadline
+	endAt     time.Time // whole-probe deadline; the next probe starts then
+	// expectedNacks counts ping-reqs sent; nacks counts nacks received.
+	expectedNacks, nacks int
+}
+
+// relay is an indirect ping this node performs for another member.
+type relay struct {
+	seq       uint32 // our ping's sequence number
+	origin    string // where to send the ack or nack
+	originSeq uint32
+	wantNack  bool
+	deadline  time.Time
+}
+
+func (n *Node) nextSeq() uint32 {
+	n.seq++
+	return n.seq
+}
+
+// tickProbe advances the probe in flight.
+func (n *Node) tickProbe() {
+	p := &n.probe
+	if !p.active {
+		return
+	}
+	if !p.indirect && !n.now.Before(p.timeoutAt) {
+		n.startIndirect()
+	}
+	if !n.now.Before(p.endAt) {
+		n.failProbe()
+	}
+}
+
+// startProbe begins the next probe period: it pings the next member of
+// the round-robin order. The order is a fresh shuffle each round, which
+// bounds the time until a failed member is probed (SWIM §4.3).
+func (n *Node) startProbe() {
+	if n.probe.active {
+		n.failProbe()
+	}
+	interval := n.awareness.scale(n.cfg.ProbeInterval)
+	n.nextProbe = n.now.Add(interval)
+	if n.leaving {
+		return
+	}
+	m := n.nextProbeTarget()
+	if m == nil {
+		return
+	}
+	seq := n.nextSeq()
+	msgs := []message{&ping{Seq: seq, Target: m.name, SourceName: n.self.name, SourceAddr: n.self.addr}}
+	if m.state == StateSuspect {
+		// Buddy system (Lifeguard §4.3): tell the suspect directly so it
+		// can refute at once.
+		msgs = append(msgs, &suspect{Inc: m.inc, Node: m.name, From: n.self.name})
+	}
+	n.sendPiggybacked(m.addr, msgs...)
+	n.probe = probeState{
+		active:    true,
+		target:    m.name,
+		seq:       seq,
+		timeoutAt: n.now.Add(n.awareness.scale(n.cfg.ProbeTimeout)),
+		endAt:     n.nextProbe,
+	}
+}
+
+// nextProbeTarget walks the shuffled order, reshuffling at the end of a
+// round; it skips ourselves and members gone or dead since the shuffle.
+func (n *Node) nextProbeTarget() *member {
+	for reshuffled := false; ; {
+		for n.probeIdx < len(n.probeOrder) {
+			m := n.members[n.probeOrder[n.probeIdx]]
+			n.probeIdx++
+			if m != nil && m != n.self && !m.state.deadOrLeft() {
+				return m
+			}
+		}
+		if reshuffled {
+			return nil
+		}
+		reshuffled = true
+		n.probeOrder = n.probeOrder[:0]
+		for _, m := range n.order {
+			if m != n.self && !m.state.deadOrLeft() {
+				n.probeOrder = append(n.probeOrder, m.name)
+			}
+		}
+		n.cfg.Rand.Shuffle(len(n.probeOrder), func(i, j int) {
+			n.probeOrder[i], n.probeOrder[j] = n.probeOrder[j], n.probeOrder[i]
+		})
+		n.probeIdx = 0
+	}
+}
+
+func (n *Node) startIndirect() {
+	p := &n.probe
+	p.indirect = true
+	target, ok := n.members[p.target]
+	if !ok {
+		return
+	}
+	peers := n.kRandom(n.cfg.IndirectChecks, func(m *member) bool {
+		return m.state == StateAlive && m != target
+	})
+	for _, peer := range peers {
+		n.sendPiggybacked(peer.addr, &indirectPing{
+			Seq: p.seq, Target: target.name, TargetAddr: target.addr, Nack: true,
+			SourceName: n.self.name, SourceAddr: n.self.addr,
+		})
+	}
+	p.expectedNacks = len(peers)
+	if !n.cfg.DisableStreamProbe {
+		// The fallback ping over a stream catches a member whose datagrams
+		// are dropped but whose streams get through.
+		n.sendStream(target.addr, encode(&ping{Seq: p.seq, Target: target.name, SourceName: n.self.name, SourceAddr: n.self.addr}))
+	}
+}
+
+// failProbe ends a probe that got no ack: Lifeguard scores our own health
+// by the nacks missing from members we assume healthy (or by the failure
+// itself when no one was asked), then the target is suspected.
+func (n *Node) failProbe() {
+	p := n.probe
+	n.probe = probeState{}
+	n.stats.ProbesFailed++
+	delta := 1
+	if p.expectedNacks > 0 {
+		delta = max(p.expectedNacks-p.nacks, 0)
+	}
+	n.awareness.apply(delta)
+	m, ok := n.members[p.target]
+	if !ok || m.state.deadOrLeft() {
+		return
+	}
+	n.log.Debug("probe failed", "node", m.name, "nacks", p.nacks, "expected", p.expectedNacks)
+	n.handleSuspect(&suspect{Inc: m.inc, Node: m.name, From: n.self.name})
+}
+
+func (n *Node) handlePing(from string, p *ping) {
+	// A ping for another name reached a reused address: not ours to ack.
+	if p.Target != "" && p.Target != n.self.name {
+		n.stats.Dropped++
+		return
+	}
+	to := p.SourceAddr
+	if to == "" {
+		to = from
+	}
+	if to == "" {
+		n.stats.Dropped++
+		return
+	}
+	n.sendPiggybacked(to, &ack{Seq: p.Seq})
+}
+
+func (n *Node) handleIndirectPing(from string, ip *indirectPing) {
+	origin := ip.SourceAddr
+	if origin == "" {
+		origin = from
+	}
+	if origin == "" || ip.TargetAddr == "" {
+		n.stats.Dropped++
+		return
+	}
+	if len(n.relays) >= maxRelays {
+		n.stats.RelaysDropped++
+		return
+	}
+	seq := n.nextSeq()
+	n.relays = append(n.relays, &relay{
+		seq: seq, origin: origin, originSeq: ip.Seq, wantNack: ip.Nack,
+		deadline: n.now.Add(n.cfg.ProbeTimeout),
+	})
+	n.sendPiggybacked(ip.TargetAddr, &ping{Seq: seq, Target: ip.Target, SourceName: n.self.name, SourceAddr: n.self.addr})
+}
+
+func (n *Node) handleAck(a *ack) {
+	if p := &n.probe; p.active && p.seq == a.Seq {
+		n.probe = probeState{}
+		n.stats.ProbesOK++
+		n.awareness.apply(-1)
+		return
+	}
+	for i, r := range n.relays {
+		if r.seq == a.Seq {
+			n.relays = append(n.relays[:i:i], n.relays[i+1:]...)
+			n.sendPiggybacked(r.origin, &ack{Seq: r.originSeq})
+			return
+		}
+	}
+	// A late ack: the probe already ended.
+}
+
+func (n *Node) handleNack(a *nack) {
+	if p := &n.probe; p.active && p.seq == a.Seq {
+		p.nacks++
+	}
+}
+
+// expireRelays nacks the indirect pings whose target stayed silent.
+// Relays are appended with deadlines in order, so expired ones lead.
+func (n *Node) expireRelays() {
+	i := 0
+	for ; i < len(n.relays) && !n.now.Before(n.relays[i].deadline); i++ {
+		r := n.relays[i]
+		if r.wantNack {
+			n.sendPiggybacked(r.origin, &nack{Seq: r.originSeq})
+		}
+	}
+	n.relays = n.relays[i:]
+}

@@ -1,0 +1,248 @@
+package swim
+
+import (
+	"maps"
+	"slices"
+	"time"
+)
+
+// This file holds the member table and the precedence rules for alive,
+// suspect and dead claims (SWIM §4.2, memberlist state.go aliveNode,
+// suspectNode, deadNode):
+//
+//   - a claim with a lower incarnation than the entry's is ignored;
+//   - alive overrides suspect/dead/left only with a strictly higher
+//     incarnation (so a stale alive cannot resurrect a newer death);
+//   - suspect overrides alive at an equal or higher incarnation;
+//   - dead/left override alive and suspect at an equal or higher one;
+//   - a suspect or dead claim about ourselves is refuted by raising our
+//     incarnation above the accusation.
+
+func (n *Node) addMember(m *member) {
+	if _, dup := n.members[m.name]; dup {
+		panic("swim: addMember: duplicate " + m.name)
+	}
+	n.members[m.name] = m
+	n.order = append(n.order, m)
+}
+
+func (n *Node) removeMember(m *member) {
+	if m == n.self {
+		panic("swim: removeMember: cannot remove the local node")
+	}
+	delete(n.members, m.name)
+	n.order = slices.DeleteFunc(n.order, func(x *member) bool { return x == m })
+}
+
+// estNumNodes counts live (alive or suspect) members, ourselves included;
+// it sizes timeouts and retransmit counts.
+func (n *Node) estNumNodes() int {
+	c := 0
+	for _, m := range n.order {
+		if !m.state.deadOrLeft() {
+			c++
+		}
+	}
+	return max(c, 1)
+}
+
+// broadcastMsg queues m for dissemination under key, and keeps the queue
+// within max(MinBroadcastQueue, 2N).
+func (n *Node) broadcastMsg(key string, m message, leave bool) {
+	n.bq.queue(key, encode(m), leave)
+	before := n.bq.dropped
+	n.bq.prune(max(n.cfg.MinBroadcastQueue, 2*len(n.order)))
+	n.stats.BroadcastsPruned += n.bq.dropped - before
+}
+
+func (n *Node) selfAlive() *alive {
+	return &alive{Inc: n.self.inc, Node: n.self.name, Addr: n.self.addr, Tags: maps.Clone(n.self.tags)}
+}
+
+// refute answers an accusation about ourselves at incarnation accused
+// with an alive message at a higher one. Having to refute hints that we
+// are the slow party, so the awareness score rises (Lifeguard §4.1).
+func (n *Node) refute(accused Incarnation) {
+	inc := n.self.inc + 1
+	if accused >= inc {
+		inc = accused + 1
+	}
+	n.self.inc = inc
+	n.awareness.apply(1)
+	n.stats.Refutations++
+	n.broadcastMsg(n.self.name, n.selfAlive(), false)
+	n.log.Debug("refuted", "accused", accused, "incarnation", inc)
+}
+
+func (n *Node) handleAlive(a *alive) {
+	if a.Node == "" || a.Addr == "" || tagsSize(a.Tags) > n.cfg.MaxTagsBytes {
+		n.stats.Dropped++
+		return
+	}
+	m, ok := n.members[a.Node]
+	if !ok {
+		m = &member{name: a.Node, addr: a.Addr, tags: maps.Clone(a.Tags), inc: a.Inc, state: StateAlive, stateChange: n.now}
+		n.addMember(m)
+		n.broadcastMsg(a.Node, a, false)
+		n.emit(EventJoin, m)
+		return
+	}
+	// A name moving to a new address: accepted only once the old entry
+	// has been gone for DeadNodeReclaimTime, else two processes are
+	// fighting over one name.
+	reclaim := false
+	if m.addr != a.Addr {
+		if m == n.self || !m.state.deadOrLeft() || n.now.Sub(m.stateChange) < n.cfg.DeadNodeReclaimTime {
+			n.stats.Conflicts++
+			n.log.Warn("name conflict", "node", a.Node, "addr", m.addr, "claimed_addr", a.Addr, "state", m.state)
+			return
+		}
+		reclaim = true
+	}
+	if m == n.self {
+		if a.Inc < m.inc || n.leaving {
+			return
+		}
+		// An equal incarnation with other tags comes from our previous
+		// life (restart with the same incarnation): refute it too.
+		if a.Inc == m.inc && maps.Equal(a.Tags, m.tags) {
+			return
+		}
+		n.refute(a.Inc)
+		return
+	}
+	if a.Inc <= m.inc && !reclaim {
+		return
+	}
+	old := m.state
+	changed := !maps.Equal(m.tags, a.Tags) || m.addr != a.Addr
+	m.susp = nil
+	m.inc = a.Inc
+	m.addr = a.Addr
+	m.tags = maps.Clone(a.Tags)
+	if old != StateAlive {
+		m.state = StateAlive
+		m.stateChange = n.now
+	}
+	n.broadcastMsg(a.Node, a, false)
+	switch {
+	case old.deadOrLeft():
+		n.emit(EventJoin, m)
+	case changed:
+		n.emit(EventUpdate, m)
+	}
+}
+
+func (n *Node) handleSuspect(s *suspect) {
+	m, ok := n.members[s.Node]
+	if !ok || s.Inc < m.inc {
+		return
+	}
+	if m.susp != nil {
+		// Lifeguard §4.2: an independent accusation shortens the timer.
+		if m.susp.maybeConfirm(s.From) {
+			n.broadcastMsg(s.Node, s, false)
+		}
+		return
+	}
+	if m.state != StateAlive {
+		return
+	}
+	if m == n.self {
+		n.refute(s.Inc)
+		return
+	}
+	n.broadcastMsg(s.Node, s, false)
+	n.stats.Suspicions++
+	m.inc = s.Inc
+	m.state = StateSuspect
+	m.stateChange = n.now
+	num := n.estNumNodes()
+	k := suspicionConfirmations(n.cfg.SuspicionMult, num)
+	lo := suspicionTimeout(n.cfg.SuspicionMult, num, n.cfg.ProbeInterval)
+	hi := time.Duration(n.cfg.SuspicionMaxTimeoutMult) * lo
+	m.susp = newSuspicion(s.From, s.Inc, k, lo, hi, n.now)
+}
+
+func (n *Node) handleDead(d *dead) {
+	m, ok := n.members[d.Node]
+	if !ok || d.Inc < m.inc {
+		return
+	}
+	if m.state.deadOrLeft() {
+		// Force-leave: a failed member is marked left.
+		if m.state == StateDead && d.left() {
+			m.inc = d.Inc
+			m.state = StateLeft
+			m.stateChange = n.now
+			n.broadcastMsg(d.Node, d, false)
+			n.emit(EventLeave, m)
+		}
+		return
+	}
+	if m == n.self {
+		// Not leaving (self would be StateLeft): we are alive, say so.
+		n.refute(d.Inc)
+		return
+	}
+	m.susp = nil
+	m.inc = d.Inc
+	m.stateChange = n.now
+	n.broadcastMsg(d.Node, d, false)
+	if d.left() {
+		m.state = StateLeft
+		n.emit(EventLeave, m)
+	} else {
+		m.state = StateDead
+		n.emit(EventFail, m)
+	}
+}
+
+// expireSuspicions declares dead every suspect whose timer ran out.
+func (n *Node) expireSuspicions() {
+	for _, m := range slices.Clone(n.order) {
+		if m.susp != nil && !n.now.Before(m.susp.deadline) {
+			n.log.Info("suspect declared dead", "node", m.name, "confirmations", m.susp.n)
+			n.handleDead(&dead{Inc: m.susp.inc, Node: m.name, From: n.self.name})
+		}
+	}
+}
+
+// reapAt is when a failed or left member leaves the table.
+func (n *Node) reapAt(m *member) (time.Time, bool) {
+	switch {
+	case m == n.self:
+		return time.Time{}, false
+	case m.state == StateDead:
+		return m.stateChange.Add(n.cfg.ReapFailedTimeout), true
+	case m.state == StateLeft:
+		return m.stateChange.Add(n.cfg.ReapLeftTimeout), true
+	}
+	return time.Time{}, false
+}
+
+func (n *Node) reap() {
+	for _, m := range slices.Clone(n.order) {
+		if t, ok := n.reapAt(m); ok && !n.now.Before(t) {
+			n.removeMember(m)
+			n.emit(EventReap, m)
+		}
+	}
+}
+
+// kRandom picks up to k distinct members accepted by ok, uniformly, by a
+// partial Fisher-Yates shuffle over the table order.
+func (n *Node) kRandom(k int, ok func(*member) bool) []*member {
+	var c []*member
+	for _, m := range n.order {
+		if m != n.self && ok(m) {
+			c = append(c, m)
+		}
+	}
+	k = min(k, len(c))
+	for i := range k {
+		j := i + n.cfg.Rand.IntN(len(c)-i)
+		c[i], c[j] = c[j], c[i]
+	}
+	return c[:k]
+}
