@@ -55,8 +55,8 @@ const (
 	maxNameLen      = 128
 	maxAddrLen      = 256
 	maxTagCount     = 64
-	maxEventField   = 1024   // name, payload or filter of a user event
-	maxCompoundPart = 255    // messages in one compound
+	maxEventField   = 1024    // name, payload or filter of a user event
+	maxCompoundPart = 255     // messages in one compound
 	maxPushPullSize = 8 << 20 // bytes of one push-pull message
 )
 
