@@ -1,0 +1,182 @@
+package jepsen
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"time"
+
+	"github.com/agentd/agentd/internal/clock"
+	"github.com/agentd/agentd/jepsen/check"
+	"github.com/agentd/agentd/jepsen/kv"
+	"github.com/agentd/agentd/jepsen/world"
+	"github.com/agentd/agentd/raft"
+)
+
+// cluster is one run's world: the Raft members, the clients, the nemesis
+// and the checkers, all on one World.
+type cluster struct {
+	opt   Options
+	swarm Swarm
+	w     *world.World
+
+	// Per-subsystem randomness (see the stream constants).
+	raftRand, nem, clientRand, diskRand *rand.Rand
+
+	nodes  []*node // creation order; removed nodes stay, flagged
+	byID   map[raft.NodeID]*node
+	nextID int // IDs are n1, n2, ...; never reused
+
+	clients   []*client
+	reqSeq    uint64
+	history   *kv.History
+	written   map[string]bool   // keys ever written (for the final reads)
+	lastValue map[string]string // a recent value per key, for CAS guesses
+
+	check  *check.Cluster
+	stats  Stats
+	healed bool // liveness phase: no new faults
+
+	// Election bookkeeping for the summary.
+	leaderTerms    map[raft.Term]bool
+	candidateTerms map[raft.Term]bool
+
+	// Membership changes: at most one in flight.
+	confPending bool
+	confIndex   raft.Index // highest committed configuration entry seen
+
+	failover *failoverProbe // failover mode only
+}
+
+func newCluster(opt Options) *cluster {
+	root := newRand(opt.Seed)
+	swarmRand := clock.Sub(root, streamSwarm)
+	c := &cluster{
+		opt:            opt,
+		swarm:          newSwarm(swarmRand),
+		raftRand:       clock.Sub(root, streamRaft),
+		nem:            clock.Sub(root, streamNemesis),
+		clientRand:     clock.Sub(root, streamClients),
+		diskRand:       clock.Sub(root, streamDisk),
+		byID:           map[raft.NodeID]*node{},
+		history:        kv.NewHistory(),
+		written:        map[string]bool{},
+		lastValue:      map[string]string{},
+		check:          check.New(),
+		leaderTerms:    map[raft.Term]bool{},
+		candidateTerms: map[raft.Term]bool{},
+	}
+	if opt.Tweak != nil {
+		opt.Tweak(&c.swarm)
+	}
+	c.w = world.New(clock.Sub(root, streamNet))
+	c.w.Net.SetConfig(c.swarm.Net)
+	if opt.Trace != nil {
+		c.w.SetTrace(opt.Trace)
+	}
+	return c
+}
+
+// newMember creates a host and a node with a fresh ID.
+func (c *cluster) newMember() *node {
+	c.nextID++
+	id := raft.NodeID(fmt.Sprintf("n%d", c.nextID))
+	h := c.w.AddHost(string(id))
+	h.SetDisk(c.swarm.DiskLatency)
+	n := &node{c: c, id: id, addr: string(id), host: h}
+	c.nodes = append(c.nodes, n)
+	c.byID[id] = n
+	return n
+}
+
+// bootstrap creates the initial voters, writes the first configuration to
+// each disk and starts them.
+func (c *cluster) bootstrap() {
+	var conf raft.Configuration
+	for range c.swarm.Voters {
+		n := c.newMember()
+		conf.Servers = append(conf.Servers, raft.Server{ID: n.id, Address: n.addr, Suffrage: raft.Voter})
+	}
+	for _, n := range c.nodes {
+		n.bootstrap(conf)
+		n.joined = true
+		n.start()
+	}
+}
+
+// leader returns a running node that believes it leads the highest term,
+// or nil.
+func (c *cluster) leader() *node {
+	var best *node
+	for _, n := range c.nodes {
+		if n.running() && n.joined && !n.removed && n.isLeader() && (best == nil || n.term() > best.term()) {
+			best = n
+		}
+	}
+	return best
+}
+
+func (c *cluster) crash(n *node, kind string) {
+	if !n.host.Up() {
+		return
+	}
+	c.stats.fault(kind)
+	c.w.Tracef("nemesis %s %s", kind, n.id)
+	n.stop()
+	n.host.Crash(c.diskRand)
+}
+
+func (c *cluster) restart(n *node) {
+	if n.host.Up() || n.removed {
+		return
+	}
+	c.w.Tracef("nemesis restart %s", n.id)
+	n.host.Restart()
+	n.start()
+}
+
+// observeRole is called by a node whenever its role or term changes.
+func (c *cluster) observeRole(n *node, role raft.Role, term raft.Term) {
+	switch role {
+	case raft.Leader:
+		if !c.leaderTerms[term] {
+			c.leaderTerms[term] = true
+			if len(c.leaderTerms) > 1 {
+				c.stats.LeaderChanges++
+			}
+		}
+		c.check.BecameLeader(n.id, term)
+	case raft.Candidate:
+		c.candidateTerms[term] = true
+	}
+}
+
+// run advances the world to t, stopping early at a violation.
+func (c *cluster) run(t time.Duration) {
+	c.w.RunUntil(t, func() bool { return c.check.Err() != nil })
+}
+
+// runWhile advances until cond is false, the deadline passes or a
+// violation; it reports whether cond became false.
+func (c *cluster) runWhile(deadline time.Duration, cond func() bool) bool {
+	for cond() {
+		if c.check.Err() != nil || c.w.Now() >= deadline {
+			return false
+		}
+		at, ok := c.w.NextAt()
+		if !ok || at > deadline {
+			c.w.RunUntil(deadline, nil)
+			return !cond()
+		}
+		c.w.Step()
+	}
+	return true
+}
+
+func (c *cluster) logf(format string, args ...any) {
+	if c.opt.Log != nil {
+		fmt.Fprintf(c.opt.Log, "seed %d %v: %s\n", c.opt.Seed, c.w.Now(), fmt.Sprintf(format, args...))
+	}
+}
+
+var _ io.Writer

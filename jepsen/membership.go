@@ -1,0 +1,113 @@
+package jepsen
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"github.com/agentd/agentd/internal/clock"
+	"github.com/agentd/agentd/jepsen/kv"
+	"github.com/agentd/agentd/raft"
+)
+
+// raftRandFor returns a fresh core randomness source for a node start.
+func (c *cluster) raftRandFor() *rand.Rand { return clock.Sub(c.raftRand, uint64(c.w.Steps())) }
+
+// changeMembership proposes one single-server change through the
+// leader: add a fresh non-voter (IDs are never reused), promote a
+// caught-up non-voter (unless the core auto-promotes), or remove a member
+// (sometimes the leader itself).
+func (c *cluster) changeMembership() {
+	l := c.leader()
+	if l == nil || c.confPending {
+		return
+	}
+	var voters, nonvoters []raft.Server
+	for _, s := range l.rn.Status().Configuration.Servers {
+		if s.Suffrage == raft.Voter {
+			voters = append(voters, s)
+		} else {
+			nonvoters = append(nonvoters, s)
+		}
+	}
+	var cc raft.ConfChange
+	var added *node
+	switch {
+	case len(nonvoters) > 0:
+		if c.swarm.AutoPromote {
+			return
+		}
+		cc = raft.ConfChange{Type: raft.ConfPromote, Server: nonvoters[0]}
+	case len(voters) < 7 && (len(voters) <= 3 || c.nem.IntN(2) == 0):
+		added = c.newMember()
+		added.start()
+		cc = raft.ConfChange{Type: raft.ConfAddNonvoter, Server: raft.Server{ID: added.id, Address: added.addr, Suffrage: raft.Nonvoter}}
+	default:
+		victim := voters[c.nem.IntN(len(voters))]
+		if c.nem.IntN(4) == 0 {
+			victim = raft.Server{ID: l.id}
+		}
+		cc = raft.ConfChange{Type: raft.ConfRemove, Server: victim}
+	}
+	idx, term, err := l.rn.ProposeConfChange(cc)
+	if err != nil {
+		if added != nil {
+			c.retire(added)
+		}
+		return
+	}
+	c.w.Tracef("nemesis conf-change %v %s at %d/%d", cc.Type, cc.Server.ID, idx, term)
+	switch cc.Type {
+	case raft.ConfAddNonvoter:
+		c.stats.fault(FaultMemberAdd)
+	case raft.ConfRemove:
+		c.stats.fault(FaultMemberRemove)
+	}
+	c.confPending = true
+	l.proposals[idx] = proposal{term: term, reply: func(o outcome, _ kv.Result, _ raft.NodeID) {
+		c.confPending = false
+	}}
+	l.process()
+}
+
+// observeApply follows committed configurations: members join when a
+// committed configuration names them and are retired once one drops them.
+func (c *cluster) observeApply(n *node, e *raft.Entry) {
+	if c.failover != nil {
+		c.failover.applied(e)
+	}
+	if e.Type != raft.EntryConfig || e.Index <= c.confIndex {
+		return
+	}
+	conf, err := raft.DecodeConfiguration(e.Data)
+	if err != nil {
+		return
+	}
+	if e.Index > 1 {
+		c.stats.ConfChanges++
+	}
+	c.confIndex = e.Index
+	in := map[raft.NodeID]bool{}
+	for _, s := range conf.Servers {
+		in[s.ID] = true
+		if m := c.byID[s.ID]; m != nil {
+			m.joined = true
+		}
+	}
+	for _, m := range c.nodes {
+		if m.joined && !m.removed && !in[m.id] {
+			c.w.Tracef("member %s removed (config %d)", m.id, e.Index)
+			m.removed = true
+			// Give it a moment to learn, then stop it for good.
+			c.w.After(100*time.Millisecond, func() { c.retire(m) })
+		}
+	}
+}
+
+// retire stops a node for good (removed, or never added).
+func (c *cluster) retire(n *node) {
+	n.removed = true
+	if n.host.Up() {
+		n.stop()
+		n.host.Crash(nil)
+	}
+}

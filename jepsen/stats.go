@@ -1,0 +1,191 @@
+package jepsen
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"time"
+)
+
+// Fault kinds, as counted in Stats.Faults. Only append.
+const (
+	FaultCrash              = "crash"
+	FaultCrashSnapshot      = "crash-in-snapshot-install"
+	FaultCrashCompaction    = "crash-in-compaction"
+	FaultPause              = "pause"
+	FaultPartitionSymmetric = "partition-symmetric"
+	FaultPartitionAsym      = "partition-asymmetric"
+	FaultIsolateLeader      = "partition-isolate-leader"
+	FaultBridge             = "partition-bridge"
+	FaultClockSkew          = "clock-skew"
+	FaultSlowDisk           = "slow-disk"
+	FaultMemberAdd          = "member-add"
+	FaultMemberRemove       = "member-remove"
+	FaultNetLoss            = "net-loss"
+	FaultNetDup             = "net-duplicate"
+	FaultNetReorder         = "net-reorder"
+)
+
+// FaultKinds lists every fault kind in report order.
+var FaultKinds = []string{
+	FaultCrash, FaultCrashSnapshot, FaultCrashCompaction, FaultPause,
+	FaultPartitionSymmetric, FaultPartitionAsym, FaultIsolateLeader, FaultBridge,
+	FaultClockSkew, FaultSlowDisk, FaultMemberAdd, FaultMemberRemove,
+	FaultNetLoss, FaultNetDup, FaultNetReorder,
+}
+
+// Stats describes one run (or, summed, many).
+type Stats struct {
+	Runs            int
+	VirtualTime     time.Duration
+	WallTime        time.Duration // not part of the deterministic trace
+	Events          uint64
+	OpsChecked      int // operations given to the linearizability checker
+	OpsAcked        int // operations with a definite answer
+	OpsUnknown      int
+	LeaderChanges   int
+	SplitVotes      int
+	SnapshotInstall int
+	ConfChanges     int // committed configuration changes
+	Faults          map[string]int
+	Violations      int
+}
+
+func (s *Stats) fault(kind string) {
+	if s.Faults == nil {
+		s.Faults = map[string]int{}
+	}
+	s.Faults[kind]++
+}
+
+// Add sums o into s.
+func (s *Stats) Add(o Stats) {
+	s.Runs += o.Runs
+	s.VirtualTime += o.VirtualTime
+	s.WallTime += o.WallTime
+	s.Events += o.Events
+	s.OpsChecked += o.OpsChecked
+	s.OpsAcked += o.OpsAcked
+	s.OpsUnknown += o.OpsUnknown
+	s.LeaderChanges += o.LeaderChanges
+	s.SplitVotes += o.SplitVotes
+	s.SnapshotInstall += o.SnapshotInstall
+	s.ConfChanges += o.ConfChanges
+	s.Violations += o.Violations
+	for _, k := range FaultKinds {
+		if o.Faults[k] > 0 {
+			if s.Faults == nil {
+				s.Faults = map[string]int{}
+			}
+			s.Faults[k] += o.Faults[k]
+		}
+	}
+}
+
+// Floors are the minimum coverage a 1000-seed campaign must reach; below
+// them the simulator is not testing what it claims to.
+type Floors struct {
+	FaultsPer1000Seeds  int     // each fault kind
+	AckedPerSeed        int     // every seed
+	SnapAndConfFraction float64 // seeds with both an InstallSnapshot and a committed conf change
+	MedianLeaderChanges int
+}
+
+// DefaultFloors are the acceptance floors.
+var DefaultFloors = Floors{FaultsPer1000Seeds: 100, AckedPerSeed: 200, SnapAndConfFraction: 0.2, MedianLeaderChanges: 2}
+
+// Summary aggregates runs and checks the floors.
+type Summary struct {
+	Total   Stats
+	perSeed []Stats
+	Failed  []Result
+}
+
+// Record adds one run.
+func (s *Summary) Record(r Result) {
+	s.Total.Add(r.Stats)
+	s.perSeed = append(s.perSeed, r.Stats)
+	if r.Violation != nil {
+		s.Failed = append(s.Failed, r)
+	}
+}
+
+// CheckFloors returns one line per floor not reached.
+func (s *Summary) CheckFloors(f Floors) []string {
+	var out []string
+	n := len(s.perSeed)
+	if n == 0 {
+		return []string{"no runs"}
+	}
+	for _, k := range FaultKinds {
+		need := (f.FaultsPer1000Seeds*n + 999) / 1000
+		if got := s.Total.Faults[k]; got < need {
+			out = append(out, fmt.Sprintf("fault %s injected %d times over %d seeds, floor %d", k, got, n, need))
+		}
+	}
+	low, both := 0, 0
+	var changes []int
+	for _, st := range s.perSeed {
+		if st.OpsAcked < f.AckedPerSeed {
+			low++
+		}
+		if st.SnapshotInstall > 0 && st.ConfChanges > 0 {
+			both++
+		}
+		changes = append(changes, st.LeaderChanges)
+	}
+	if low > 0 {
+		out = append(out, fmt.Sprintf("%d seeds acknowledged fewer than %d operations", low, f.AckedPerSeed))
+	}
+	if frac := float64(both) / float64(n); frac < f.SnapAndConfFraction {
+		out = append(out, fmt.Sprintf("only %.1f%% of seeds had an InstallSnapshot and a committed conf change, floor %.0f%%", 100*frac, 100*f.SnapAndConfFraction))
+	}
+	slices.Sort(changes)
+	if med := changes[n/2]; med < f.MedianLeaderChanges {
+		out = append(out, fmt.Sprintf("median leader changes per seed %d, floor %d", med, f.MedianLeaderChanges))
+	}
+	return out
+}
+
+// Print writes the summary.
+func (s *Summary) Print(w io.Writer) {
+	t := s.Total
+	n := len(s.perSeed)
+	both := 0
+	var changes []int
+	minAcked := -1
+	for _, st := range s.perSeed {
+		if st.SnapshotInstall > 0 && st.ConfChanges > 0 {
+			both++
+		}
+		changes = append(changes, st.LeaderChanges)
+		if minAcked < 0 || st.OpsAcked < minAcked {
+			minAcked = st.OpsAcked
+		}
+	}
+	slices.Sort(changes)
+	med := 0
+	if n > 0 {
+		med = changes[n/2]
+	}
+	fmt.Fprintf(w, "runs: %d\n", t.Runs)
+	fmt.Fprintf(w, "virtual time simulated: %v (wall, summed over workers: %v, ratio %.0fx)\n", t.VirtualTime.Round(time.Millisecond), t.WallTime.Round(time.Millisecond), ratio(t.VirtualTime, t.WallTime))
+	fmt.Fprintf(w, "events: %d\n", t.Events)
+	fmt.Fprintf(w, "operations checked (linearizability): %d (acknowledged %d, unknown outcome %d, min acknowledged per seed %d)\n", t.OpsChecked, t.OpsAcked, t.OpsUnknown, minAcked)
+	fmt.Fprintf(w, "leader changes: %d (median per seed %d)\n", t.LeaderChanges, med)
+	fmt.Fprintf(w, "split votes: %d\n", t.SplitVotes)
+	fmt.Fprintf(w, "snapshot installs: %d\n", t.SnapshotInstall)
+	fmt.Fprintf(w, "configuration changes committed: %d (seeds with snapshot install and conf change: %d/%d)\n", t.ConfChanges, both, n)
+	fmt.Fprintf(w, "faults injected:\n")
+	for _, k := range FaultKinds {
+		fmt.Fprintf(w, "  %-28s %d\n", k, t.Faults[k])
+	}
+	fmt.Fprintf(w, "violations: %d\n", t.Violations)
+}
+
+func ratio(virtual, wall time.Duration) float64 {
+	if wall <= 0 {
+		return 0
+	}
+	return float64(virtual) / float64(wall)
+}

@@ -1,0 +1,104 @@
+package jepsen
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"github.com/agentd/agentd/internal/clock"
+	"github.com/agentd/agentd/jepsen/world"
+)
+
+// Sub-seed streams: one per subsystem, so that one subsystem drawing more
+// numbers does not shift another's sequence. Only append.
+const (
+	streamSwarm uint64 = iota + 1
+	streamNet
+	streamRaft
+	streamNemesis
+	streamClients
+	streamDisk
+)
+
+// Swarm is every random choice of a run that is made once, up front, from
+// the seed (TigerBeetle's "swarm testing": each seed explores a different
+// corner, rather than every seed the same average).
+type Swarm struct {
+	Voters  int // initial voters, 3..7
+	Clients int // concurrent clients
+
+	Net world.NetConfig
+
+	DiskLatency time.Duration // one fsync
+
+	// Clock-rate skew bound, ppm around 1e6.
+	SkewPPM int64
+
+	// Mean virtual time between injections of each fault kind (0: never).
+	CrashEvery, PauseEvery, PartitionEvery, SkewEvery, SlowDiskEvery, MemberEvery time.Duration
+	// How long a partition / pause / slow disk lasts: up to this (drawn
+	// per fault), some outlasting several election timeouts.
+	PartitionMax, PauseMax, DownMax, SlowMax time.Duration
+
+	// Chance (ppm) to crash a node that starts installing a snapshot or
+	// compacting its log, during that work.
+	CrashInSnapshotPPM, CrashInCompactPPM int
+
+	AutoPromote bool // the core promotes caught-up non-voters itself
+
+	SnapshotEvery uint64 // entries between local snapshots
+	TrailingLogs  uint64 // entries kept behind a snapshot
+
+	Keys      int           // key space size
+	OpTimeout time.Duration // a client gives up (outcome unknown)
+
+	SafetyPhase time.Duration // faults on
+	// Liveness phase: after healing, the cluster must elect a leader and
+	// commit a new entry within LivenessBound.
+	LivenessBound time.Duration
+}
+
+// electionTimeoutMax is SimConfig's upper election timeout (2 *
+// ElectionTicks * TickInterval).
+const electionTimeoutMax = 300 * time.Millisecond
+
+func newSwarm(r *rand.Rand) Swarm {
+	between := func(lo, hi time.Duration) time.Duration { return lo + time.Duration(r.Int64N(int64(hi-lo)+1)) }
+	s := Swarm{
+		Voters:  3 + r.IntN(5),
+		Clients: 3 + r.IntN(5),
+		Net: world.NetConfig{
+			MinDelay:         between(200*time.Microsecond, 2*time.Millisecond),
+			LossPPM:          r.IntN(50_000),
+			DupPPM:           r.IntN(30_000),
+			ReorderPPM:       r.IntN(50_000),
+			ReorderDelay:     between(time.Millisecond, 40*time.Millisecond),
+			StreamBytesPerMs: 1 << 20,
+		},
+		DiskLatency:        between(100*time.Microsecond, 3*time.Millisecond),
+		SkewPPM:            int64(r.IntN(100_000)),
+		CrashEvery:         between(1*time.Second, 4*time.Second),
+		PauseEvery:         between(1*time.Second, 5*time.Second),
+		PartitionEvery:     between(700*time.Millisecond, 3*time.Second),
+		SkewEvery:          between(2*time.Second, 8*time.Second),
+		SlowDiskEvery:      between(2*time.Second, 8*time.Second),
+		MemberEvery:        between(2*time.Second, 5*time.Second),
+		PartitionMax:       between(100*time.Millisecond, 2*time.Second),
+		PauseMax:           between(50*time.Millisecond, 1500*time.Millisecond),
+		DownMax:            between(50*time.Millisecond, 1500*time.Millisecond),
+		SlowMax:            between(100*time.Millisecond, 2*time.Second),
+		CrashInSnapshotPPM: 300_000 + r.IntN(500_000),
+		CrashInCompactPPM:  20_000 + r.IntN(100_000),
+		SnapshotEvery:      uint64(20 + r.IntN(80)),
+		TrailingLogs:       uint64(5 + r.IntN(30)),
+		Keys:               3 + r.IntN(8),
+		OpTimeout:          between(300*time.Millisecond, time.Second),
+		SafetyPhase:        between(8*time.Second, 12*time.Second),
+		LivenessBound:      6 * electionTimeoutMax,
+		AutoPromote:        r.IntN(2) == 0,
+	}
+	s.Net.MaxDelay = s.Net.MinDelay + between(0, 10*time.Millisecond)
+	return s
+}
+
+// newRand is the run's root source.
+func newRand(seed uint64) *rand.Rand { return clock.NewRand(seed) }
