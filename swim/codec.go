@@ -75,6 +75,7 @@ func encode(m message) []byte {
 		b = appendString(b, m.Target)
 		b = appendString(b, m.TargetAddr)
 		b = appendBool(b, m.Nack)
+		b = appendUvarint(b, uint64(m.NackAfterMs))
 		b = appendString(b, m.SourceName)
 		b = appendString(b, m.SourceAddr)
 	case *ack:
@@ -272,12 +273,13 @@ func decode(b []byte) (message, error) {
 		}
 	case msgIndirectPing:
 		m = &indirectPing{
-			Seq:        r.u32("indirect-ping seq"),
-			Target:     r.string("indirect-ping target", maxNameLen),
-			TargetAddr: r.string("indirect-ping target addr", maxAddrLen),
-			Nack:       r.bool("indirect-ping nack"),
-			SourceName: r.string("indirect-ping source name", maxNameLen),
-			SourceAddr: r.string("indirect-ping source addr", maxAddrLen),
+			Seq:         r.u32("indirect-ping seq"),
+			Target:      r.string("indirect-ping target", maxNameLen),
+			TargetAddr:  r.string("indirect-ping target addr", maxAddrLen),
+			Nack:        r.bool("indirect-ping nack"),
+			NackAfterMs: r.u32("indirect-ping nack after"),
+			SourceName:  r.string("indirect-ping source name", maxNameLen),
+			SourceAddr:  r.string("indirect-ping source addr", maxAddrLen),
 		}
 	case msgAck:
 		m = &ack{Seq: r.u32("ack seq")}

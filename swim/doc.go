@@ -61,7 +61,8 @@
 // tags are uv count then (s key, s value) pairs sorted by key (T).
 //
 //	 1 ping           uv seq | s target | s srcName | s srcAddr
-//	 2 indirect-ping  uv seq | s target | s targetAddr | b nack | s srcName | s srcAddr
+//	 2 indirect-ping  uv seq | s target | s targetAddr | b nack | uv nackAfterMs |
+//	                  s srcName | s srcAddr
 //	 3 ack            uv seq
 //	 4 nack           uv seq
 //	 5 suspect        uv inc | s node | s from

@@ -42,6 +42,8 @@ type delivery struct {
 	reply    bool // a stream reply: HandleStream, result discarded
 }
 
+func newTestRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 7)) }
+
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func testConfig(name string, r *rand.Rand) Config {

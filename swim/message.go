@@ -80,8 +80,13 @@ type indirectPing struct {
 	Target     string
 	TargetAddr string
 	Nack       bool
-	SourceName string
-	SourceAddr string
+	// NackAfterMs is when the relay gives up and nacks, in ms after it
+	// got the request (0: its own ProbeTimeout). The asker sets it so the
+	// nack arrives before its probe ends; memberlist's fixed relay
+	// timeout lands the nack after the asker's deadline at LAN defaults.
+	NackAfterMs uint32
+	SourceName  string
+	SourceAddr  string
 }
 
 type ack struct{ Seq uint32 }

@@ -54,7 +54,7 @@ type Node struct {
 	probe      probeState
 	probeOrder []string // this round's shuffled probe targets
 	probeIdx   int      // next position in probeOrder
-	relays     []*relay // indirect pings in flight, oldest first
+	relays     []*relay // indirect pings in flight
 
 	nextProbe     time.Time
 	nextGossip    time.Time
@@ -245,8 +245,8 @@ func (n *Node) NextDeadline() time.Time {
 	if n.join.pending {
 		earlier(n.join.nextAt)
 	}
-	if len(n.relays) > 0 {
-		earlier(n.relays[0].deadline)
+	for _, r := range n.relays {
+		earlier(r.deadline)
 	}
 	for _, m := range n.order {
 		if m.susp != nil {

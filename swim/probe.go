@@ -1,6 +1,9 @@
 package swim
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // probeState is the one probe in flight (SWIM §3.1 with Lifeguard §4.1).
 //
@@ -118,10 +121,14 @@ func (n *Node) startIndirect() {
 	peers := n.kRandom(n.cfg.IndirectChecks, func(m *member) bool {
 		return m.state == StateAlive && m != target
 	})
+	// Relays nack after 80% of the time left, so that their nacks are
+	// back before the probe ends and counted (Lifeguard §4.1).
+	nackAfter := p.endAt.Sub(n.now) * 4 / 5
 	for _, peer := range peers {
 		n.sendPiggybacked(peer.addr, &indirectPing{
 			Seq: p.seq, Target: target.name, TargetAddr: target.addr, Nack: true,
-			SourceName: n.self.name, SourceAddr: n.self.addr,
+			NackAfterMs: uint32(min(nackAfter.Milliseconds(), math.MaxUint32)),
+			SourceName:  n.self.name, SourceAddr: n.self.addr,
 		})
 	}
 	p.expectedNacks = len(peers)
@@ -182,10 +189,14 @@ func (n *Node) handleIndirectPing(from string, ip *indirectPing) {
 		n.stats.RelaysDropped++
 		return
 	}
+	wait := n.cfg.ProbeTimeout
+	if ip.NackAfterMs > 0 {
+		wait = min(wait, time.Duration(ip.NackAfterMs)*time.Millisecond)
+	}
 	seq := n.nextSeq()
 	n.relays = append(n.relays, &relay{
 		seq: seq, origin: origin, originSeq: ip.Seq, wantNack: ip.Nack,
-		deadline: n.now.Add(n.cfg.ProbeTimeout),
+		deadline: n.now.Add(wait),
 	})
 	n.sendPiggybacked(ip.TargetAddr, &ping{Seq: seq, Target: ip.Target, SourceName: n.self.name, SourceAddr: n.self.addr})
 }
@@ -214,14 +225,17 @@ func (n *Node) handleNack(a *nack) {
 }
 
 // expireRelays nacks the indirect pings whose target stayed silent.
-// Relays are appended with deadlines in order, so expired ones lead.
 func (n *Node) expireRelays() {
-	i := 0
-	for ; i < len(n.relays) && !n.now.Before(n.relays[i].deadline); i++ {
-		r := n.relays[i]
+	kept := n.relays[:0]
+	for _, r := range n.relays {
+		if n.now.Before(r.deadline) {
+			kept = append(kept, r)
+			continue
+		}
 		if r.wantNack {
 			n.sendPiggybacked(r.origin, &nack{Seq: r.originSeq})
 		}
 	}
-	n.relays = n.relays[i:]
+	clear(n.relays[len(kept):])
+	n.relays = kept
 }
