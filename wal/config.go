@@ -1,0 +1,58 @@
+package wal
+
+import (
+	"errors"
+	"log/slog"
+)
+
+// Config configures a Log.
+type Config struct {
+	// SegmentBytes: once the active segment holds at least this many
+	// bytes, the next batch starts a new segment (a batch never spans two
+	// segments, so a segment may exceed this by one batch). Smaller values
+	// let Compact free disk sooner; each rotation costs one extra directory
+	// fsync.
+	SegmentBytes int64
+	// MaxRecordBytes bounds one record's payload, bytes: an entry with more
+	// data is refused by Append, and a length field above it read from disk
+	// is never trusted (it is checked before any allocation). Must cover
+	// raft.Config.MaxEntrySize plus 17 bytes of entry header.
+	MaxRecordBytes uint32
+	// CacheBytes bounds the entries (by raft.Entry.Size) kept in memory to
+	// serve reads without touching the disk. Older entries are read back
+	// from their segment. 0 disables the cache.
+	CacheBytes uint64
+	// Logger receives recovery notes (torn tail repaired, segments removed);
+	// nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultConfig is for production: 64 MiB segments (as etcd and
+// raft-wal), 64 MiB records, 16 MiB of cached entries.
+func DefaultConfig() Config {
+	return Config{
+		SegmentBytes:   64 << 20, // 64 MiB
+		MaxRecordBytes: 64 << 20, // 64 MiB
+		CacheBytes:     16 << 20, // 16 MiB
+	}
+}
+
+// TestConfig uses tiny segments and cache so that tests exercise rotation,
+// segment deletion and reads from disk with a handful of entries.
+func TestConfig() Config {
+	return Config{
+		SegmentBytes:   1 << 10, // 1 KiB
+		MaxRecordBytes: 1 << 20, // 1 MiB
+		CacheBytes:     256,     // about 8 small entries
+	}
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.SegmentBytes <= 0:
+		return errors.New("wal: Config.SegmentBytes must be positive")
+	case c.MaxRecordBytes < 1024:
+		return errors.New("wal: Config.MaxRecordBytes must be at least 1024")
+	}
+	return nil
+}

@@ -1,0 +1,99 @@
+// Package wal is agentd's write-ahead log: a segmented, append-only,
+// checksummed log implementing raft.LogStore, plus a snapshot file store
+// (SnapshotStore). It writes through vfs.FS so that tests and the
+// simulator can crash it (vfs.Mem) exactly where a real disk could fail.
+//
+// # Files
+//
+// The log directory holds segment files named "%016x-%016x.wal": a
+// sequence number, unique and increasing over the log's whole life, then
+// the index the segment's first entry would have (two segments may share
+// that after a suffix truncation; never a seq). Other files are ignored.
+// A segment holds whole batches; the next batch starts a new segment once
+// the active one reaches Config.SegmentBytes.
+//
+// # Record format (all integers little-endian)
+//
+// Every record starts at an offset that is a multiple of 8, so its 16-byte
+// header never straddles a 512-byte sector and its length is never torn:
+//
+//	 0       4    5       8            12          16
+//	+-------+----+-------+------------+-----------+------------------+---------+
+//	|length |type| 0 0 0 | CRC32C     | 0 0 0 0   | payload          | 0-pad   |
+//	|uint32 | u8 |       | uint32     |           | (length bytes)   | to 8    |
+//	+-------+----+-------+------------+-----------+------------------+---------+
+//	CRC32C (Castagnoli) covers bytes 0..7 of the header and the payload.
+//	length <= Config.MaxRecordBytes is checked before anything is allocated.
+//
+// Payloads by type (only append new types):
+//
+//	1 SegmentHeader  magic "AWAL" u32 | version u32 (1) | seq u64 | firstIndex u64
+//	2 Entry          index u64 | term u64 | entryType u8 | data
+//	3 HardState      term u64 | commit u64 | vote (rest)
+//	4 Snapshot       action u8 | index u64 | term u64 | configIndex u64 |
+//	                 nservers u32 | nservers × (suffrage u8 | idLen u16 | id |
+//	                 addrLen u16 | addr)
+//	                 action: 1 note only, 2 discarded entries <= index and
+//	                 kept the rest, 3 discarded the whole log
+//	5 Truncate       index u64 | 0 u64   (entries after index are discarded)
+//	6 Compact        index u64 | term u64 (entries <= index are discarded;
+//	                 term is that entry's)
+//	7 Commit         batchStart u64 | records u32 | batchCRC u32
+//
+// A batch is a run of records ended by a Commit record; batchStart is the
+// segment offset of the batch's first record, records counts the records
+// before the Commit, and batchCRC is the CRC32C of all bytes from
+// batchStart up to the Commit record. A batch is written with one write
+// and made durable with one fsync; a record counts only once its batch's
+// Commit is read back intact.
+//
+// Every segment's first batch starts with SegmentHeader, then Compact
+// (first-1, its term) stating the log's base, then Snapshot (note) and
+// HardState when set. So a segment stays readable once every older
+// segment is deleted, and recovery can start from the oldest survivor.
+//
+//	segment:  [Hdr Compact Snap? HS? ...records Commit] [records Commit] ...
+//
+// # Operations
+//
+//   - Append(hs, ents): one batch [Truncate?] [HardState?] Entry… Commit,
+//     one fsync (plus one directory fsync when it opens a new segment).
+//     Truncate is present when ents[0].Index <= LastIndex(): replaced
+//     entries vanish atomically with the batch that replaces them.
+//   - ApplySnapshot, RecordSnapshot, Compact: one batch each; then
+//     segments holding no live entry are deleted oldest first, with a
+//     directory fsync after each removal so the survivors are always a
+//     suffix of the sequence.
+//   - Reads are served from a bounded entry cache (Config.CacheBytes) or
+//     from the segment by an in-memory index (index -> segment, offset,
+//     term); entry data is never held whole in memory.
+//
+// # Recovery
+//
+// Segments are replayed in seq order, a batch's records applied only when
+// its Commit record is intact and matches (start, count, CRC). Damage —
+// a bad length, type, CRC, padding or commit — is a torn tail only if it
+// lies after the last complete Commit of the final segment and no later
+// complete batch exists (every aligned offset after the damage is tried,
+// since a torn length breaks the record chain). A torn tail is cut back
+// to that Commit and fsynced, and logged; a final segment without any
+// complete batch is removed. Everything else returns *CorruptionError
+// naming the file and offset, and nothing is modified. Limitation shared
+// with etcd and raft-wal: damage to the very last batch of the final
+// segment cannot be told apart from a torn write, so it is dropped; that
+// batch may have been acknowledged.
+//
+// # Errors
+//
+// Any write or fsync error marks the Log failed: the error (matching
+// ErrFailed, see IsFatal) is returned by that call and every later one.
+// The caller must stop the process and recover by reopening; the library
+// never exits the process itself and never retries an fsync.
+//
+// # Snapshots and the log
+//
+// The driver writes a snapshot file (SnapshotStore.Create ... Sink.Close,
+// durable on return) before calling Log.ApplySnapshot or RecordSnapshot.
+// A crash in between leaves a snapshot file newer than the log's
+// Snapshot(); see ReconcileSnapshot for how that is resolved.
+package wal
