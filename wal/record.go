@@ -27,7 +27,7 @@ const (
 	// remembers that entry's term.
 	recCompact recordType = 6
 	// recCommit ends every batch and carries the batch's checksum.
-	recCommit recordType = 7
+	recCommit       recordType = 7
 	recTypeSentinel recordType = 8
 )
 

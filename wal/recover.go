@@ -28,10 +28,10 @@ type op struct {
 
 // replay rebuilds the log's state from its segments in seq order.
 type replay struct {
-	cfg     Config
-	idx     logIndex
-	hs      raft.HardState
-	snap    raft.SnapshotMeta
+	cfg        Config
+	idx        logIndex
+	hs         raft.HardState
+	snap       raft.SnapshotMeta
 	started    bool // a segment's base state has been applied
 	expectBase bool // the previous record was a segment header
 }
