@@ -35,7 +35,11 @@ type testCluster struct {
 }
 
 func testConfig(id NodeID, seed uint64) Config {
-	c := DefaultConfig(id, rand.New(rand.NewPCG(seed, uint64(len(id)))))
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint64(id[i])) * 1099511628211
+	}
+	c := DefaultConfig(id, rand.New(rand.NewPCG(seed, h)))
 	c.ElectionTicks = 10
 	c.HeartbeatTicks = 1
 	c.AutoPromote = false

@@ -26,7 +26,7 @@ type progress struct {
 	readAck uint64
 	// stalledBeats counts heartbeat responses during which match did not move
 	// although entries were outstanding; see stepLeader's heartbeat handling.
-	stalledBeats int
+	stalledBeats  int
 	lastBeatMatch Index
 	// caughtUpTicks counts consecutive ticks a non-voter has been within
 	// Config.CatchUpEntries of the leader's last index (auto-promotion).
