@@ -1,0 +1,166 @@
+package swim
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// Lifeguard §4.1: a member that cannot hear anyone (its inbound traffic is
+// lost) blames itself — missing acks and nacks raise its health score and
+// stretch its probe interval — while healthy members probing a truly dead
+// one get nacks back from the relays and stay at score 0.
+func TestAwarenessDeafVersusHealthy(t *testing.T) {
+	c := newCluster(t, 5, 21, nil)
+	c.joinAll()
+	deaf, victim := c.nodes[0], c.nodes[4]
+	c.cut = func(from, to *tnode) bool { return to == deaf }
+	c.crash(victim)
+	c.run(20 * time.Second)
+	if h := deaf.n.Health(); h < 3 {
+		t.Errorf("deaf node health %d, want >= 3", h)
+	}
+	before := deaf.n.nextProbe
+	deaf.n.Tick(before)
+	if got := deaf.n.nextProbe.Sub(before); got != time.Duration(deaf.n.Health()+1)*time.Second {
+		t.Errorf("deaf probe interval %v, want (score+1)s", got)
+	}
+	c.drain(deaf)
+	for _, tn := range c.nodes[1:4] {
+		if h := tn.n.Health(); h != 0 {
+			t.Errorf("%s (healthy) health %d, want 0", tn.name, h)
+		}
+		if tn.n.Stats().ProbesFailed == 0 {
+			continue
+		}
+	}
+	// The deaf node's inability to hear must not have killed anyone but
+	// the victim in the healthy members' eyes.
+	for _, tn := range c.nodes[1:4] {
+		for _, o := range c.nodes[1:4] {
+			if m, _ := tn.n.Member(o.name); m.Status != StatusAlive {
+				t.Errorf("%s sees %s %v", tn.name, o.name, m.Status)
+			}
+		}
+	}
+}
+
+// Nacks come back from the relays before the probe ends.
+func TestNacksArriveBeforeProbeEnds(t *testing.T) {
+	c := newCluster(t, 5, 22, nil)
+	c.joinAll()
+	victim := c.nodes[4]
+	c.crash(victim)
+	prober := c.nodes[0]
+	// Run until prober's probe of the victim is in its indirect phase, then
+	// to just before its end, and count nacks.
+	ok := c.runUntil(30*time.Second, func() bool {
+		p := prober.n.probe
+		return p.active && p.target == victim.name && p.indirect
+	})
+	if !ok {
+		t.Fatal("prober never probed the victim indirectly")
+	}
+	end := prober.n.probe.endAt
+	c.run(end.Sub(c.now) - time.Millisecond)
+	p := prober.n.probe
+	if !p.active || p.expectedNacks == 0 || p.nacks != p.expectedNacks {
+		t.Errorf("nacks %d of %d before the deadline", p.nacks, p.expectedNacks)
+	}
+}
+
+// The fallback stream probe saves a member whose datagrams are lost but
+// whose streams get through.
+func TestStreamFallbackProbe(t *testing.T) {
+	c := newCluster(t, 4, 23, nil)
+	c.joinAll()
+	udpDead := c.nodes[3]
+	c.cut = nil
+	// Drop udpDead's datagrams only: wrap deliver by filtering the queue.
+	c.run(time.Second)
+	start := c.now
+	for c.now.Sub(start) < time.Minute {
+		c.queue = filterDatagrams(c.queue, udpDead.addr)
+		c.run(time.Millisecond)
+	}
+	for _, tn := range c.nodes[:3] {
+		if m, _ := tn.n.Member(udpDead.name); m.Status != StatusAlive {
+			t.Errorf("%s sees %s %v despite stream acks", tn.name, udpDead.name, m.Status)
+		}
+		if n := countEvents(tn, EventFail, ""); n != 0 {
+			t.Errorf("%s saw %d failures", tn.name, n)
+		}
+	}
+}
+
+func filterDatagrams(q []delivery, addr string) []delivery {
+	out := q[:0]
+	for _, d := range q {
+		if !d.stream && (d.to == addr || d.from == addr) {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// Piggybacked datagrams never exceed PacketSize, even with many updates
+// queued, and every update still reaches everyone.
+func TestPacketsFitAndUpdatesSpread(t *testing.T) {
+	c := newCluster(t, 30, 24, nil)
+	c.joinAll()
+	for i, tn := range c.nodes {
+		tags := map[string]string{"k": fmt.Sprintf("%0200d", i)}
+		if err := tn.n.SetTags(c.now, tags); err != nil {
+			t.Fatal(err)
+		}
+		c.drain(tn)
+	}
+	for _, d := range c.queue {
+		if !d.stream && len(d.payload) > 1400 {
+			t.Fatalf("datagram of %d bytes", len(d.payload))
+		}
+	}
+	ok := c.runUntil(20*time.Second, func() bool {
+		for _, d := range c.queue {
+			if !d.stream && len(d.payload) > 1400 {
+				t.Fatalf("datagram of %d bytes", len(d.payload))
+			}
+		}
+		for _, o := range c.nodes {
+			for i, s := range c.nodes {
+				if m, _ := o.n.Member(s.name); m.Tags["k"] != fmt.Sprintf("%0200d", i) {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	if !ok {
+		t.Fatal("tag updates did not all spread")
+	}
+}
+
+// Dead members keep receiving gossip for GossipToTheDeadTime, then not.
+func TestGossipToTheDead(t *testing.T) {
+	n := solo(t)
+	feed(n, epoch, &alive{Inc: 1, Node: "x", Addr: "x:1"}, &dead{Inc: 1, Node: "x", From: "y"})
+	n.Ready()
+	sentTo := func(at time.Time) bool {
+		n.bq.queue("", encode(&ack{Seq: 1}), false) // something to gossip
+		n.nextGossip = at
+		n.Tick(at)
+		for _, p := range n.Ready().Packets {
+			if p.To == "x:1" {
+				return true
+			}
+		}
+		return false
+	}
+	if !sentTo(epoch.Add(29 * time.Second)) {
+		t.Error("no gossip to a member dead for 29s")
+	}
+	if sentTo(epoch.Add(31 * time.Second)) {
+		t.Error("gossip to a member dead for 31s")
+	}
+}
