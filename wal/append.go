@@ -53,6 +53,9 @@ func (l *Log) Append(hs raft.HardState, ents []raft.Entry) error {
 				return fmt.Errorf("wal: entry %d is %d bytes, over MaxRecordBytes %d", ents[k].Index, n, l.cfg.MaxRecordBytes)
 			}
 		}
+		if i0 <= l.idx.lastIndex() && i0 <= l.snap.Index {
+			panic(fmt.Sprintf("wal: append at index %d would replace entries covered by snapshot %d", i0, l.snap.Index))
+		}
 		if i0 <= l.idx.lastIndex() {
 			truncate = true
 			b.add(recTruncate, encodeIndexTerm(i0-1, 0))

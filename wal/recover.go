@@ -53,13 +53,15 @@ func recoverSegments(fsys vfs.FS, dir string, cfg Config, found []*segment) (*re
 		if err != nil {
 			return nil, nil, err
 		}
-		if end < int64(len(data)) {
-			// Only reachable for the final segment: a torn tail.
+		if end < int64(len(data)) || end == 0 {
+			// Only reachable for the final segment (scan returns an error
+			// for any other): a torn tail, or a segment whose first batch
+			// never became durable.
 			if err := repairTail(fsys, dir, seg, end, int64(len(data)), cfg); err != nil {
 				return nil, nil, err
 			}
 			if end == 0 {
-				continue // the segment never got a complete batch: removed
+				continue // removed
 			}
 		}
 		seg.size = end
@@ -179,7 +181,7 @@ func (r *replay) scan(seg *segment, data []byte, final bool) (int64, error) {
 		crc = crc32.Update(crc, castagnoli, data[off:off+int64(n)])
 		off += int64(n)
 	}
-	if committed == int64(len(data)) {
+	if committed == int64(len(data)) && (committed > 0 || final) {
 		return committed, nil
 	}
 	badOff := off
