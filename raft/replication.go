@@ -200,22 +200,12 @@ func (n *Node) handleHeartbeatResp(m *Message, pr *progress) {
 		if pr.inflights.full() {
 			pr.inflights.freeFirst()
 		}
-		// A MsgApp at the tail may have been lost with nothing behind it to
-		// expose the gap: if match has not moved for two heartbeat rounds
-		// while entries are outstanding, probe again from match.
-		if pr.match < n.log.lastIndex() && pr.match == pr.lastBeatMatch {
-			pr.stalledBeats++
-			if pr.stalledBeats >= 2 {
-				pr.stalledBeats = 0
-				pr.becomeProbe()
-			}
-		} else {
-			pr.stalledBeats = 0
-		}
-		pr.lastBeatMatch = pr.match
 	}
+	// An empty MsgApp at next-1 exposes a lost tail: the follower rejects it
+	// and we fall back to probing (a MsgApp lost with nothing behind it would
+	// otherwise go unnoticed until the next proposal).
 	if pr.match < n.log.lastIndex() || pr.state == ProgressProbe {
-		n.sendAppend(m.From, pr, pr.state == ProgressProbe)
+		n.sendAppend(m.From, pr, true)
 	}
 	n.handleReadAck(m)
 }
