@@ -1,0 +1,167 @@
+package wal
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/agentd/agentd/internal/vfs"
+	"github.com/agentd/agentd/raft"
+)
+
+// appendBatches writes three batches of 5 entries into one segment and
+// returns the segment's path and its size after each batch.
+func appendBatches(t *testing.T, fsys vfs.FS, dir string) (string, [3]int64, *Log) {
+	t.Helper()
+	cfg := DefaultConfig()
+	l, err := Open(fsys, dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sizes [3]int64
+	for b := range 3 {
+		lo := raft.Index(1 + 5*b)
+		mustAppend(t, l, raft.HardState{Term: 1, Commit: lo}, ents(lo, lo+5, 1))
+		sizes[b] = l.segs[0].size
+	}
+	if len(l.segs) != 1 {
+		t.Fatalf("%d segments, want 1", len(l.segs))
+	}
+	return l.segs[0].path, sizes, l
+}
+
+// TestCorruptionRealFile flips one byte of a synced batch that is not the
+// last one of the final segment: reopening must fail, naming the file and
+// the record's offset, and must not modify the file.
+func TestCorruptionRealFile(t *testing.T) {
+	dir := t.TempDir()
+	path, sizes, l := appendBatches(t, vfs.OS{}, dir)
+	loc := l.idx.locs[7] // entry 8, in the second batch
+	l.Close()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[loc.off+headerLen+3] ^= 0x01
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = Open(vfs.OS{}, dir, DefaultConfig())
+	var ce *CorruptionError
+	if !errors.As(err, &ce) {
+		t.Fatalf("Open err = %v, want *CorruptionError", err)
+	}
+	if ce.File != path || ce.Offset != loc.off {
+		t.Fatalf("corruption reported in %s at %d, want %s at %d", ce.File, ce.Offset, path, loc.off)
+	}
+	if fi, _ := os.Stat(path); fi.Size() != sizes[2] {
+		t.Fatalf("file was modified: size %d, want %d", fi.Size(), sizes[2])
+	}
+}
+
+// TestTornTailRealFile cuts the file in the middle of its final batch, as
+// a power loss during the write would: reopening repairs the tail, keeps
+// the earlier batches, and the log takes further appends across reopens.
+func TestTornTailRealFile(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cut  func(sizes [3]int64) int64
+	}{
+		{"mid record", func(s [3]int64) int64 { return s[1] + (s[2]-s[1])/2 + 3 }},
+		{"before commit", func(s [3]int64) int64 { return s[2] - headerLen - commitPayloadLen }},
+		{"inside header", func(s [3]int64) int64 { return s[1] + 5 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path, sizes, l := appendBatches(t, vfs.OS{}, dir)
+			l.Close()
+			if err := os.Truncate(path, tc.cut(sizes)); err != nil {
+				t.Fatal(err)
+			}
+			l, err := Open(vfs.OS{}, dir, DefaultConfig())
+			if err != nil {
+				t.Fatalf("reopen: %v", err)
+			}
+			checkEntries(t, l, 1, ents(1, 11, 1))
+			if hs, _, _ := l.InitialState(); hs.Commit != 6 {
+				t.Fatalf("hard state %+v, want the second batch's", hs)
+			}
+			if fi, _ := os.Stat(path); fi.Size() != sizes[1] {
+				t.Fatalf("size after repair %d, want %d", fi.Size(), sizes[1])
+			}
+			mustAppend(t, l, raft.HardState{Term: 2, Commit: 11}, ents(11, 21, 2))
+			l.Close()
+			l, err = Open(vfs.OS{}, dir, DefaultConfig())
+			if err != nil {
+				t.Fatalf("second reopen: %v", err)
+			}
+			defer l.Close()
+			checkEntries(t, l, 1, append(ents(1, 11, 1), ents(11, 21, 2)...))
+		})
+	}
+}
+
+// TestCorruptionCases damages synced data in ways recovery must refuse
+// (or, for the final batch of the final segment, treat as torn).
+func TestCorruptionCases(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		damage  func(fs *vfs.Mem, l *Log) (string, int64) // flips a byte; returns file and record offset
+		corrupt bool
+	}{
+		{"non-final segment, entry payload", func(fs *vfs.Mem, l *Log) (string, int64) {
+			loc := l.idx.locs[0]
+			fs.FlipByte(loc.seg.path, loc.off+headerLen+1)
+			return loc.seg.path, loc.off
+		}, true},
+		{"non-final segment, length field", func(fs *vfs.Mem, l *Log) (string, int64) {
+			loc := l.idx.locs[0]
+			fs.FlipByte(loc.seg.path, loc.off+3)
+			return loc.seg.path, loc.off
+		}, true},
+		{"non-final segment, segment header", func(fs *vfs.Mem, l *Log) (string, int64) {
+			s := l.segs[1]
+			fs.FlipByte(s.path, headerLen+2)
+			return s.path, 0
+		}, true},
+		{"final segment, earlier batch commit", func(fs *vfs.Mem, l *Log) (string, int64) {
+			s := l.segs[len(l.segs)-1]
+			loc := l.idx.locs[len(l.idx.locs)-2] // second to last batch's entry
+			fs.FlipByte(s.path, loc.off+int64(headerLen+padded(entryFixedLen+len(ent(1, 1).Data)))+9)
+			return s.path, loc.off + int64(headerLen+padded(entryFixedLen+len(ent(1, 1).Data)))
+		}, true},
+		{"final segment, last batch (indistinguishable from torn)", func(fs *vfs.Mem, l *Log) (string, int64) {
+			loc := l.idx.locs[len(l.idx.locs)-1]
+			fs.FlipByte(loc.seg.path, loc.off+headerLen+1)
+			return "", 0
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fsys := vfs.NewMem()
+			cfg := TestConfig()
+			cfg.SegmentBytes = 300
+			l := mustOpen(t, fsys, cfg)
+			for i := raft.Index(1); i <= 30; i++ {
+				mustAppend(t, l, raft.HardState{}, ents(i, i+1, 1)) // one entry per batch
+			}
+			if len(l.segs) < 3 {
+				t.Fatalf("only %d segments", len(l.segs))
+			}
+			file, off := tc.damage(fsys, l)
+			l.Close()
+			_, err := Open(fsys, testDir, cfg)
+			var ce *CorruptionError
+			if !tc.corrupt {
+				if err != nil {
+					t.Fatalf("Open: %v", err)
+				}
+				return
+			}
+			if !errors.As(err, &ce) || ce.File != file || ce.Offset != off {
+				t.Fatalf("Open err = %v, want corruption in %s at %d", err, filepath.Base(file), off)
+			}
+		})
+	}
+}
