@@ -8,7 +8,7 @@ import (
 
 // location says where an entry's record is.
 type location struct {
-	seg  *segment // nil only during recovery: the record was in a deleted segment
+	seg  *segment
 	off  int64    // offset of the record in seg
 	term raft.Term
 }

@@ -34,6 +34,7 @@ type replay struct {
 	snap       raft.SnapshotMeta
 	started    bool // a segment's base state has been applied
 	expectBase bool // the previous record was a segment header
+	gap        gap  // entries before the oldest surviving segment
 }
 
 // recoverSegments scans every segment. It returns the segments that hold
@@ -70,11 +71,9 @@ func recoverSegments(fsys vfs.FS, dir string, cfg Config, found []*segment) (*re
 		}
 		segs = append(segs, seg)
 	}
-	for k, l := range r.idx.locs {
-		if l.seg == nil {
-			return nil, nil, fmt.Errorf("wal: entry %d is in a segment that no longer exists (log starts at %d)",
-				r.idx.first+raft.Index(k), r.idx.first)
-		}
+	if r.gap.open {
+		return nil, nil, fmt.Errorf("wal: entries %d to %d are in segments that no longer exist",
+			r.gap.compacted+1, r.gap.end)
 	}
 	return r, segs, nil
 }
@@ -264,18 +263,18 @@ func (r *replay) apply(seg *segment, o op) error {
 		return nil
 	case recCompact:
 		if base && !r.started {
-			// The base state of the oldest surviving segment: entries
-			// before its first index lived in deleted segments, so they
-			// must end up compacted (checked once replay ends).
+			// The base state of the oldest surviving segment. Entries
+			// (o.index, firstIndex-1] lived in deleted segments: a gap
+			// that later records must compact away (checked at the end).
 			if o.index >= seg.firstIndex {
 				return fmt.Errorf("base compact index %d not below segment first index %d", o.index, seg.firstIndex)
 			}
-			r.idx.reset(o.index, o.term)
-			r.idx.locs = make([]location, seg.firstIndex-1-o.index)
 			r.started = true
-			return nil
+			r.idx.reset(seg.firstIndex-1, 0)
+			r.gap = gap{open: true, end: seg.firstIndex - 1}
+			return r.compact(o.index, o.term)
 		}
-		if base && (o.index != r.idx.first-1 || o.term != r.idx.prevTerm) {
+		if base && (o.index != r.idx.first-1 || o.term != r.idx.prevTerm) && !r.gap.open {
 			return fmt.Errorf("segment restates compact point %d/%d, log has %d/%d",
 				o.index, o.term, r.idx.first-1, r.idx.prevTerm)
 		}
@@ -285,7 +284,7 @@ func (r *replay) apply(seg *segment, o op) error {
 	}
 	switch o.t {
 	case recCompact:
-		return r.idx.compact(o.index, o.term)
+		return r.compact(o.index, o.term)
 	case recEntry:
 		return r.idx.appendEntry(o.ent.Index, location{seg: seg, off: o.off, term: o.ent.Term})
 	case recHardState:
@@ -294,14 +293,55 @@ func (r *replay) apply(seg *segment, o op) error {
 		r.snap = o.meta
 		switch o.action {
 		case snapKeepSuffix:
-			return r.idx.compact(o.meta.Index, o.meta.Term)
+			return r.compact(o.meta.Index, o.meta.Term)
 		case snapDiscardLog:
 			r.idx.reset(o.meta.Index, o.meta.Term)
+			r.gap = gap{}
 		}
 	case recTruncate:
+		if r.gap.open && o.index < r.gap.end {
+			// Truncating into the gap shrinks it.
+			if o.index < r.gap.compacted {
+				return fmt.Errorf("truncate after %d below compact point %d", o.index, r.gap.compacted)
+			}
+			r.idx.reset(o.index, 0)
+			r.gap.end = o.index
+			return r.compact(r.gap.compacted, r.gap.compactedTerm)
+		}
 		return r.idx.truncateAfter(o.index)
 	}
 	return nil
+}
+
+// compact applies a prefix truncation to i (term t), which may fall in
+// the gap below the oldest surviving segment.
+func (r *replay) compact(i raft.Index, t raft.Term) error {
+	if r.gap.open {
+		if i < r.gap.end {
+			if i >= r.gap.compacted {
+				r.gap.compacted, r.gap.compactedTerm = i, t
+			}
+			return nil
+		}
+		r.gap = gap{} // everything missing is now compacted
+		if i == r.idx.first-1 {
+			r.idx.prevTerm = t
+			return nil
+		}
+	}
+	if i+1 < r.idx.first {
+		return nil // restatement of an older point
+	}
+	return r.idx.compact(i, t)
+}
+
+// gap describes entries replay cannot see: they were in segments deleted
+// after a compaction, so a later compact record must cover them.
+type gap struct {
+	open          bool
+	end           raft.Index // entries (compacted, end] are missing
+	compacted     raft.Index // highest compact point seen inside the gap
+	compactedTerm raft.Term
 }
 
 // listSegments finds the segment files in dir, ordered by seq.
