@@ -9,7 +9,7 @@ import (
 // location says where an entry's record is.
 type location struct {
 	seg  *segment
-	off  int64    // offset of the record in seg
+	off  int64 // offset of the record in seg
 	term raft.Term
 }
 
