@@ -30,7 +30,16 @@ func (h *Handler) ReceiveSnapshot(m raft.Message, staged Staged) {
 		h.discardStaged(h.staged)
 	}
 	h.staged = &stagedSnapshot{meta: *m.Snapshot, staged: staged}
-	h.step(m)
+	if err := h.node.Step(m); err != nil {
+		h.stats.StepErrors++
+		h.log.Debug("driver: step snapshot", "from", m.From, "err", err)
+	}
+	// The core's answer must be taken now, even inside a Batch: the staged
+	// bytes are matched against this Ready.Snapshot.
+	depth := h.batchDepth
+	h.batchDepth = 0
+	h.advance()
+	h.batchDepth = depth
 	if h.staged != nil {
 		// The core ignored it.
 		h.stats.IgnoredSnaps++
@@ -135,6 +144,11 @@ func restoreFSM(fsm FSM, store SnapshotStore, meta raft.SnapshotMeta) error {
 	defer rc.Close()
 	if err := fsm.Restore(rc); err != nil {
 		return fmt.Errorf("driver: restore snapshot %d: %w", meta.Index, err)
+	}
+	// Stores may verify a checksum only at EOF (wal does): read to the end
+	// so that a damaged body is reported even if Restore stopped early.
+	if _, err := io.Copy(io.Discard, rc); err != nil {
+		return fmt.Errorf("driver: snapshot %d: %w", meta.Index, err)
 	}
 	return nil
 }
