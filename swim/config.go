@@ -22,6 +22,11 @@ type Config struct {
 	// last persisted incarnation + 1 so its alive message beats the old
 	// dead one (it would otherwise refute once it learns of it).
 	Incarnation Incarnation
+	// EventClock is the starting user-event Lamport clock. A restarted
+	// node passes its persisted clock: user events older than it are
+	// dropped as already delivered (Serf's eventMinTime), so gossip still
+	// in flight is not replayed to the agent. 0 for a fresh node.
+	EventClock LamportTime
 
 	// ProbeInterval is the failure-detector period: one member is probed
 	// per interval. Scaled by the awareness score (Lifeguard §4.1).

@@ -89,6 +89,8 @@ func New(cfg Config, now time.Time) (*Node, error) {
 	}
 	n.bq.init()
 	n.userEvents.init(cfg.UserEventBuffer)
+	n.userEvents.clock = cfg.EventClock
+	n.userEvents.min = cfg.EventClock
 	n.self = &member{
 		name:        cfg.Name,
 		addr:        cfg.Addr,

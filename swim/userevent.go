@@ -16,6 +16,9 @@ const maxEventsPerLTime = 64
 // times; anything older is dropped as possibly already seen.
 type eventLog struct {
 	clock LamportTime // next time to use; Invariant: > every time witnessed
+	// min: events before it were delivered in a previous life (restart
+	// with Config.EventClock) and are dropped. Invariant: min <= clock.
+	min LamportTime
 	buf   []eventBucket
 }
 
@@ -42,6 +45,9 @@ func (l *eventLog) witness(t LamportTime) {
 // maybeRecord reports whether the event is new, and remembers it.
 func (l *eventLog) maybeRecord(e *UserEvent) bool {
 	size := LamportTime(len(l.buf))
+	if e.LTime < l.min {
+		return false // delivered before a restart
+	}
 	if l.clock > size && e.LTime < l.clock-size {
 		return false // too old to tell
 	}
@@ -88,6 +94,11 @@ func (n *Node) UserEvent(now time.Time, name string, payload []byte, coalesce bo
 	n.handleUserEvent(e)
 	return nil
 }
+
+// EventClock is the user-event Lamport clock: the next time this node
+// would use. The driver persists it and passes it back as
+// Config.EventClock on restart.
+func (n *Node) EventClock() LamportTime { return n.userEvents.clock }
 
 func (n *Node) handleUserEvent(e UserEvent) {
 	n.userEvents.witness(e.LTime)
