@@ -19,7 +19,7 @@ type eventLog struct {
 	// min: events before it were delivered in a previous life (restart
 	// with Config.EventClock) and are dropped. Invariant: min <= clock.
 	min LamportTime
-	buf   []eventBucket
+	buf []eventBucket
 }
 
 type eventBucket struct {
