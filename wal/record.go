@@ -92,13 +92,17 @@ func appendRecord(b []byte, t recordType, payload []byte) []byte {
 // maxPayload bounds the length field before anything is trusted or
 // allocated. It never panics, whatever b holds.
 func decodeRecord(b []byte, maxPayload uint32) (recordType, []byte, int, error) {
+	// The length is checked first, even on a short buffer: an absurd
+	// length is reported as such whatever follows it.
+	if len(b) >= 4 {
+		if n := binary.LittleEndian.Uint32(b[0:4]); n > maxPayload {
+			return 0, nil, 0, fmt.Errorf("%w: %d > %d", errTooLong, n, maxPayload)
+		}
+	}
 	if len(b) < headerLen {
 		return 0, nil, 0, errShort
 	}
 	n := binary.LittleEndian.Uint32(b[0:4])
-	if n > maxPayload {
-		return 0, nil, 0, fmt.Errorf("%w: %d > %d", errTooLong, n, maxPayload)
-	}
 	t := recordType(b[4])
 	if t == 0 || t >= recTypeSentinel {
 		return 0, nil, 0, fmt.Errorf("%w: %d", errBadType, b[4])
