@@ -22,8 +22,8 @@ type Config struct {
 	// serve reads without touching the disk. Older entries are read back
 	// from their segment. 0 disables the cache.
 	CacheBytes uint64
-	// Logger receives recovery notes (torn tail repaired, segments removed);
-	// nil discards them.
+	// Logger receives recovery notes (torn tail repaired, segment
+	// removed); nil means slog.Default(), so a repair is never silent.
 	Logger *slog.Logger
 }
 

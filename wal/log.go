@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 
 	"github.com/agentd/agentd/internal/vfs"
@@ -58,6 +59,9 @@ var _ raft.LogStore = (*Log)(nil)
 func Open(fsys vfs.FS, dir string, cfg Config) (*Log, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
 	if err := fsys.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("wal: create %s: %w", dir, err)
