@@ -46,6 +46,12 @@ func (n *Node) stepLeader(m *Message) error {
 		if pr == nil {
 			return nil
 		}
+		if last := n.log.lastIndex(); m.Index > last {
+			// We never sent (or could be acknowledged for) an index past
+			// our log; trusting it would corrupt match/next.
+			return fmt.Errorf("%w: %s from %s for index %d beyond our last index %d",
+				ErrStepBadMessage, m.Type, m.From, m.Index, last)
+		}
 		n.handleAppResp(m, pr)
 	case MsgHeartbeatResp:
 		if pr == nil {
@@ -55,8 +61,11 @@ func (n *Node) stepLeader(m *Message) error {
 	case MsgReadIndex:
 		n.handleReadIndexRequest(m)
 	case MsgApp, MsgHeartbeat, MsgSnap:
-		// Two leaders in one term would break Election Safety (§5.2).
-		panic(fmt.Sprintf("raft: leader %s got %s from %s in its own term %d", n.id, m.Type, m.From, n.term))
+		// Two leaders in one term would break Election Safety (§5.2). It
+		// is network input, so it is refused, not a crash; the error makes
+		// it loud in tests and the simulator.
+		return fmt.Errorf("%w: leader %s got %s from %s in its own term %d",
+			ErrStepBadMessage, n.id, m.Type, m.From, n.term)
 	}
 	return nil
 }
