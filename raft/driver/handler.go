@@ -49,6 +49,10 @@ type Handler struct {
 	// one disk job (or a snapshot install sequence) is in flight.
 	persistQ   []persistItem
 	persisting bool
+	// diskHS is the last HardState handed to the disk; lazyHS a newer one
+	// differing only in Commit, acknowledged without a write and carried by
+	// the next Append (Commit may be persisted lazily).
+	diskHS, lazyHS raft.HardState
 
 	// applied is the last index whose apply job completed (Node.Applied
 	// called). Invariant: applied <= the index of the last submitted apply.

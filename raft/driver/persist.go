@@ -46,8 +46,28 @@ func (h *Handler) pumpPersist() {
 		n := h.batchLen()
 		batch := h.persistQ[:n:n]
 		h.persistQ = h.persistQ[n:]
+		hs, ents := mergeBatch(batch)
+		if len(ents) == 0 && (hs.IsEmpty() || (hs.Term == h.diskHS.Term && hs.Vote == h.diskHS.Vote)) {
+			// Only the commit index changed. It may be persisted lazily
+			// (raft.HardState): acknowledge without an fsync and let the
+			// next Append carry it. Nothing earlier is in flight, so the
+			// marks stay in order.
+			if !hs.IsEmpty() {
+				h.lazyHS = hs
+			}
+			h.acknowledge(batch)
+			h.pumpPersist()
+			return
+		}
+		if hs.IsEmpty() {
+			hs = h.lazyHS
+		}
+		h.lazyHS = raft.HardState{}
+		if !hs.IsEmpty() {
+			h.diskHS = hs
+		}
 		h.persisting = true
-		h.submitAppend(batch)
+		h.submitAppend(batch, hs, ents)
 	}
 }
 
@@ -102,8 +122,7 @@ func mergeBatch(batch []persistItem) (raft.HardState, []raft.Entry) {
 	return hs, ents
 }
 
-func (h *Handler) submitAppend(batch []persistItem) {
-	hs, ents := mergeBatch(batch)
+func (h *Handler) submitAppend(batch []persistItem, hs raft.HardState, ents []raft.Entry) {
 	var err error
 	h.stats.DiskJobs++
 	h.deps.Disk.Submit(func() {

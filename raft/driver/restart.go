@@ -68,6 +68,7 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 		proposals:     make(map[raft.Index]*proposal),
 		lastSnapIndex: st.index,
 	}
+	h.diskHS, _, _ = deps.Log.InitialState()
 	h.refreshAddrs()
 	return h, nil
 }

@@ -155,6 +155,9 @@ func restoreFSM(fsm FSM, store SnapshotStore, meta raft.SnapshotMeta) error {
 
 func (h *Handler) persistInstall(it persistItem) {
 	meta := *it.snapshot
+	if !it.hs.IsEmpty() {
+		h.diskHS = it.hs
+	}
 	var err error
 	h.stats.DiskJobs++
 	h.deps.Disk.Submit(func() {
