@@ -40,6 +40,10 @@ type unstable struct {
 	// in a Ready and await Persisted. Invariant: offset <= offsetInProgress
 	// <= offset+len(entries).
 	offsetInProgress Index
+	// truncations counts log truncations (and snapshot restores, which
+	// replace the log). A PersistMark records it, so that a mark made
+	// before a truncation cannot vouch for entries appended after it.
+	truncations uint64
 }
 
 func newRaftLog(s Storage, maxApplyBytes uint64) *raftLog {
@@ -204,6 +208,9 @@ func (l *raftLog) append(ents ...Entry) Index {
 func (u *unstable) truncateAndAppend(ents []Entry) {
 	from := ents[0].Index
 	end := u.offset + Index(len(u.entries))
+	if from < end {
+		u.truncations++
+	}
 	switch {
 	case from == end:
 		u.entries = append(u.entries, ents...)
@@ -302,11 +309,18 @@ func (l *raftLog) takeUnstable() ([]Entry, *SnapshotMeta) {
 	return ents, snap
 }
 
-// stableTo drops unstable entries up to i once they are durable. A mark whose
-// term no longer matches (the entries were replaced since) is ignored: a later
-// mark covers the replacement.
-func (l *raftLog) stableTo(i Index, t Term) bool {
+// stableTo drops unstable entries up to i once they are durable. It ignores
+// a mark made before a later truncation (truncations differs): the Ready
+// carrying that truncation is not yet durable, and once it is written the
+// disk no longer holds what the old mark covered, even when entries with the
+// same (index, term) were appended again since (ABA). It also ignores a mark
+// whose entry was replaced. The Ready carrying the replacement has a later
+// mark that covers it.
+func (l *raftLog) stableTo(i Index, t Term, truncations uint64) bool {
 	u := &l.unstable
+	if truncations != u.truncations {
+		return false
+	}
 	if i < u.offset || i >= u.offset+Index(len(u.entries)) || u.entries[i-u.offset].Term != t {
 		return false
 	}
@@ -342,6 +356,7 @@ func (l *raftLog) restore(meta SnapshotMeta) {
 		entries:          nil,
 		offset:           meta.Index + 1,
 		offsetInProgress: meta.Index + 1,
+		truncations:      l.unstable.truncations + 1,
 	}
 }
 

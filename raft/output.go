@@ -43,7 +43,7 @@ func (n *Node) Ready() Ready {
 		n.uncommittedBytes -= min(b, n.uncommittedBytes)
 	}
 	rd.ReadStates, n.readStates = n.readStates, nil
-	rd.Persist = PersistMark{HardState: rd.HardState}
+	rd.Persist = PersistMark{HardState: rd.HardState, truncations: n.log.unstable.truncations}
 	if k := len(rd.Entries); k > 0 {
 		rd.Persist.LastIndex = rd.Entries[k-1].Index
 		rd.Persist.LastTerm = rd.Entries[k-1].Term
@@ -61,9 +61,9 @@ func (n *Node) Persisted(mark PersistMark) {
 		n.log.stableSnapTo(mark.SnapshotIndex)
 	}
 	if mark.LastIndex != 0 {
-		// A mark whose entry was replaced since (same index, other term:
-		// the ABA case) is ignored by stableTo.
-		n.log.stableTo(mark.LastIndex, mark.LastTerm)
+		// A mark from before a truncation, or whose entry was replaced
+		// since, is ignored by stableTo (ABA).
+		n.log.stableTo(mark.LastIndex, mark.LastTerm, mark.truncations)
 	}
 	if !mark.HardState.IsEmpty() {
 		if mark.HardState.Term < n.persistedHard.Term {

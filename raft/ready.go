@@ -48,6 +48,13 @@ type PersistMark struct {
 	LastTerm      Term  // term of that entry
 	HardState     HardState
 	SnapshotIndex Index // Ready.Snapshot.Index, 0 if none
+
+	// truncations is the core's count of log truncations when the Ready
+	// was made. A mark from before a later truncation never marks entries
+	// durable: the truncating write still to come removes them from disk,
+	// even if equal (index, term) entries were appended again since (the
+	// ABA case; see raftLog.stableTo). Drivers just hand the mark back.
+	truncations uint64
 }
 
 // Ready is a batch of work the core hands to its driver. The driver must
