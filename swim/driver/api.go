@@ -20,7 +20,12 @@ func (d *Driver) Keyring() *Keyring { return d.kr }
 // JoinMaxAttempts) until one answers; Joined reports success.
 func (d *Driver) Join(addrs []string) error {
 	var err error
-	if cerr := d.call(func() { err = d.core.Join(d.clk.Now(), addrs) }); cerr != nil {
+	join := func() {
+		if err = d.core.Join(d.clk.Now(), addrs); err == nil {
+			d.left = false // a restart after this rejoins
+		}
+	}
+	if cerr := d.call(join); cerr != nil {
 		return cerr
 	}
 	return err

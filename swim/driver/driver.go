@@ -111,19 +111,21 @@ func New(cfg Config) (*Driver, error) {
 	if d.persist != nil {
 		go d.persist.run()
 	}
+	var rejoin []string
+	if state != nil && (!state.Left || cfg.RejoinAfterLeave) {
+		for _, m := range state.Members {
+			rejoin = append(rejoin, m.Addr)
+		}
+		d.left = false
+	}
 	go d.run()
 	if err := d.tr.Serve(d); err != nil {
 		d.Stop()
 		return nil, err
 	}
-	if state != nil && len(state.Members) > 0 && (!state.Left || cfg.RejoinAfterLeave) {
-		addrs := make([]string, 0, len(state.Members))
-		for _, m := range state.Members {
-			addrs = append(addrs, m.Addr)
-		}
-		d.log.Info("rejoining persisted peers", "peers", len(addrs), "incarnation", scfg.Incarnation)
-		d.left = false
-		if err := d.Join(addrs); err != nil {
+	if len(rejoin) > 0 {
+		d.log.Info("rejoining persisted peers", "peers", len(rejoin), "incarnation", scfg.Incarnation)
+		if err := d.Join(rejoin); err != nil {
 			d.log.Warn("rejoin", "err", err)
 		}
 	}

@@ -13,7 +13,7 @@ import (
 // Handler; streams are net.Pipe pairs. A closed transport's address
 // swallows datagrams and refuses streams, like a stopped process.
 type MemNetwork struct {
-	mu    sync.Mutex              // guards nodes
+	mu    sync.Mutex               // guards nodes
 	nodes map[string]*MemTransport // by address
 }
 
