@@ -11,10 +11,15 @@ import "time"
 type awareness struct {
 	score int
 	max   int // Config.AwarenessMaxMultiplier
+	// off pins the score at 0 (Config.DisableLifeguard).
+	off bool
 }
 
 // apply adds delta to the score, clamped to [0, max−1].
 func (a *awareness) apply(delta int) {
+	if a.off {
+		return
+	}
 	a.score = min(max(a.score+delta, 0), a.max-1)
 }
 

@@ -49,6 +49,13 @@ type Config struct {
 	SuspicionMaxTimeoutMult int
 	// AwarenessMaxMultiplier caps the probe scaling: score ∈ [0, max−1].
 	AwarenessMaxMultiplier int
+	// DisableLifeguard turns off the three Lifeguard extensions, giving
+	// plain SWIM with memberlist's fixed suspicion timeout: the awareness
+	// score stays 0, indirect probes ask for no nacks, a suspicion times
+	// out at the minimum with no confirmations, and probes of a suspect do
+	// not carry the suspicion (no buddy system). For comparison runs (the
+	// simulator's Lifeguard on/off figures); never set in production.
+	DisableLifeguard bool
 
 	// RetransmitMult: each update is piggybacked
 	// RetransmitMult × ⌈log10(N+1)⌉ times.
@@ -108,6 +115,11 @@ type Config struct {
 	Rand *rand.Rand
 	// Logger receives the core's log lines; nil discards them.
 	Logger *slog.Logger
+	// EmitSuspectEvents adds an EventSuspect to the event stream each
+	// time this node starts suspecting a member. Off by default: Consul
+	// shows suspects as alive; the simulator turns it on to count false
+	// suspicions.
+	EmitSuspectEvents bool
 }
 
 // LANConfig returns memberlist's DefaultLANConfig values.

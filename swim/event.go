@@ -19,6 +19,9 @@ const (
 	EventReap
 	// EventUser: a user event arrived (Event.User is set).
 	EventUser
+	// EventSuspect: this node started suspecting a member. Emitted only
+	// with Config.EmitSuspectEvents.
+	EventSuspect
 )
 
 func (t EventType) String() string {
@@ -35,6 +38,8 @@ func (t EventType) String() string {
 		return "reap"
 	case EventUser:
 		return "user"
+	case EventSuspect:
+		return "suspect"
 	}
 	return fmt.Sprintf("EventType(%d)", uint8(t))
 }

@@ -85,7 +85,7 @@ func New(cfg Config, now time.Time) (*Node, error) {
 		log:       log.With("swim", cfg.Name),
 		now:       now,
 		members:   make(map[string]*member),
-		awareness: awareness{max: cfg.AwarenessMaxMultiplier},
+		awareness: awareness{max: cfg.AwarenessMaxMultiplier, off: cfg.DisableLifeguard},
 	}
 	n.bq.init()
 	n.userEvents.init(cfg.UserEventBuffer)

@@ -68,7 +68,7 @@ func (n *Node) startProbe() {
 	}
 	seq := n.nextSeq()
 	msgs := []message{&ping{Seq: seq, Target: m.name, SourceName: n.self.name, SourceAddr: n.self.addr}}
-	if m.state == StateSuspect {
+	if m.state == StateSuspect && !n.cfg.DisableLifeguard {
 		// Buddy system (Lifeguard §4.3): tell the suspect directly so it
 		// can refute at once.
 		msgs = append(msgs, &suspect{Inc: m.inc, Node: m.name, From: n.self.name})
@@ -126,12 +126,14 @@ func (n *Node) startIndirect() {
 	nackAfter := p.endAt.Sub(n.now) * 4 / 5
 	for _, peer := range peers {
 		n.sendPiggybacked(peer.addr, &indirectPing{
-			Seq: p.seq, Target: target.name, TargetAddr: target.addr, Nack: true,
+			Seq: p.seq, Target: target.name, TargetAddr: target.addr, Nack: !n.cfg.DisableLifeguard,
 			NackAfterMs: uint32(min(nackAfter.Milliseconds(), math.MaxUint32)),
 			SourceName:  n.self.name, SourceAddr: n.self.addr,
 		})
 	}
-	p.expectedNacks = len(peers)
+	if !n.cfg.DisableLifeguard {
+		p.expectedNacks = len(peers)
+	}
 	if !n.cfg.DisableStreamProbe {
 		// The fallback ping over a stream catches a member whose datagrams
 		// are dropped but whose streams get through.

@@ -161,7 +161,13 @@ func (n *Node) handleSuspect(s *suspect) {
 	k := suspicionConfirmations(n.cfg.SuspicionMult, num)
 	lo := suspicionTimeout(n.cfg.SuspicionMult, num, n.cfg.ProbeInterval)
 	hi := time.Duration(n.cfg.SuspicionMaxTimeoutMult) * lo
+	if n.cfg.DisableLifeguard {
+		k, hi = 0, lo // plain SWIM: a fixed timeout, confirmations ignored
+	}
 	m.susp = newSuspicion(s.From, s.Inc, k, lo, hi, n.now)
+	if n.cfg.EmitSuspectEvents {
+		n.emit(EventSuspect, m)
+	}
 }
 
 func (n *Node) handleDead(d *dead) {

@@ -1,0 +1,313 @@
+package swimsim
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/agentd/agentd/swim"
+)
+
+// Checker names one of the run's checks.
+type Checker uint8
+
+const (
+	// CheckDetect (1): every crashed member is declared dead by every
+	// live member by its detectDeadline, and never seen live again.
+	CheckDetect Checker = iota + 1
+	// CheckNoFalseDeath (2): no healthy member is declared dead on an
+	// accusation that started at a healthy member connected to it.
+	CheckNoFalseDeath
+	// CheckReach (3): every join and tag update reaches every live member.
+	CheckReach
+	// CheckConverge (4): after the last heal every live member holds one
+	// view: all live members live, all crashed ones not.
+	CheckConverge
+	// CheckDriver: the core broke its calling contract (a Tick that
+	// leaves NextDeadline in the past, an error from an API call).
+	CheckDriver
+)
+
+func (c Checker) String() string {
+	switch c {
+	case CheckDetect:
+		return "detect"
+	case CheckNoFalseDeath:
+		return "no-false-death"
+	case CheckReach:
+		return "reach"
+	case CheckConverge:
+		return "converge"
+	case CheckDriver:
+		return "driver"
+	}
+	return fmt.Sprintf("Checker(%d)", uint8(c))
+}
+
+// Violation is one failed check.
+type Violation struct {
+	Checker Checker
+	At      time.Duration // virtual time the violation is about
+	Msg     string
+}
+
+func (v Violation) String() string { return fmt.Sprintf("[%s] t=%v: %s", v.Checker, v.At, v.Msg) }
+
+// Check runs the four checkers over h.
+func Check(h *History) []Violation {
+	tl := h.timelines()
+	var out []Violation
+	out = append(out, checkDetect(h, tl)...)
+	fd, _ := checkNoFalseDeath(h)
+	out = append(out, fd...)
+	out = append(out, checkReach(h, tl)...)
+	out = append(out, checkConverge(h)...)
+	return out
+}
+
+func crashes(h *History) []Fault {
+	var out []Fault
+	for _, f := range h.Faults {
+		if f.Kind == FaultCrash {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// firstDownAfter is the first record at or after t that takes the
+// subject out of the live set, or -1. A subject already out at t counts
+// as down at t.
+func firstDownAfter(rs []Record, t time.Duration) time.Duration {
+	if len(rs) > 0 && !liveAt(rs, t) && rs[0].At <= t {
+		return t
+	}
+	for _, r := range rs {
+		if r.At >= t && !recordLive(r.Type, true) {
+			return r.At
+		}
+	}
+	return -1
+}
+
+func checkDetect(h *History, tl map[pair][]Record) []Violation {
+	var out []Violation
+	for _, c := range crashes(h) {
+		for _, o := range h.upAtEnd() {
+			rs := tl[pair{o, c.Member}]
+			d := h.detectDeadline(o, c.Start)
+			if d <= h.End && liveAt(rs, d) {
+				out = append(out, Violation{CheckDetect, d, fmt.Sprintf(
+					"%s still sees %s (crashed at %v) live at %v, past the bound %v", o, c.Member, c.Start, d, h.DetectBound)})
+				continue
+			}
+			// Nothing can revive a crashed member's entry: it cannot
+			// refute, so an alive claim must be stale.
+			down := false
+			for _, r := range rs {
+				if r.At < c.Start {
+					continue
+				}
+				live := recordLive(r.Type, !down)
+				if down && live {
+					out = append(out, Violation{CheckDetect, r.At, fmt.Sprintf(
+						"%s sees %s (crashed at %v, declared dead) live again: %s inc %d", o, c.Member, c.Start, r.Type, r.Inc)})
+					break
+				}
+				down = !live
+			}
+		}
+	}
+	return out
+}
+
+// DetectionLatencies returns, per crash, the time until every live member
+// that was healthy at the crash had declared the member dead (crashes not
+// yet detected by all of them are left out).
+func DetectionLatencies(h *History) []time.Duration {
+	tl := h.timelines()
+	var out []time.Duration
+	for _, c := range crashes(h) {
+		worst, ok := time.Duration(0), true
+		for _, o := range h.upAtEnd() {
+			if h.detectDeadline(o, c.Start) != c.Start+h.DetectBound || h.startedAt(o) > c.Start {
+				continue // unhealthy around the crash: its bound is later
+			}
+			t := firstDownAfter(tl[pair{o, c.Member}], c.Start)
+			if t < 0 {
+				ok = false
+				break
+			}
+			worst = max(worst, t-c.Start)
+		}
+		if ok {
+			out = append(out, worst)
+		}
+	}
+	return out
+}
+
+// cascade is every death declaration of one subject at one incarnation:
+// one accusation spreading. Its first record is taken as its origin.
+type cascade struct {
+	subject string
+	inc     swim.Incarnation
+	recs    []Record
+}
+
+func cascades(h *History) []*cascade {
+	type key struct {
+		s string
+		i swim.Incarnation
+	}
+	idx := map[key]*cascade{}
+	var out []*cascade
+	for _, r := range h.Records {
+		if r.Type != swim.EventFail {
+			continue
+		}
+		k := key{r.Subject, r.Inc}
+		c := idx[k]
+		if c == nil {
+			c = &cascade{subject: r.Subject, inc: r.Inc}
+			idx[k] = c
+			out = append(out, c)
+		}
+		c.recs = append(c.recs, r)
+	}
+	return out
+}
+
+// DeathCounts splits the death declarations of members that had not
+// crashed: False ones violate checker 2; Excused ones concern an
+// unhealthy member or started at an unhealthy or cut-off accuser.
+type DeathCounts struct{ False, Excused int }
+
+func checkNoFalseDeath(h *History) ([]Violation, DeathCounts) {
+	var out []Violation
+	var n DeathCounts
+	for _, c := range cascades(h) {
+		origin := c.recs[0]
+		if h.crashedAt(c.subject) <= origin.At {
+			continue
+		}
+		from := origin.At - h.AccuseWindow
+		if !h.healthy(c.subject, from, origin.At) || !h.healthy(origin.Observer, from, origin.At) ||
+			!h.connected(origin.Observer, c.subject, from, origin.At) {
+			n.Excused += len(c.recs)
+			continue
+		}
+		n.False += len(c.recs)
+		out = append(out, Violation{CheckNoFalseDeath, origin.At, fmt.Sprintf(
+			"healthy %s declared dead at inc %d by healthy %s (and %d more members)", c.subject, c.inc, origin.Observer, len(c.recs)-1)})
+	}
+	return out, n
+}
+
+// Falsedeaths counts death declarations of members that had not crashed.
+func FalseDeaths(h *History) DeathCounts {
+	_, n := checkNoFalseDeath(h)
+	return n
+}
+
+func isLive(s swim.State) bool { return s == swim.StateAlive || s == swim.StateSuspect }
+
+// reached returns when observer first knew u's member at u.Inc or later
+// (a join or update event), or -1.
+func reached(rs []Record, u Update) time.Duration {
+	for _, r := range rs {
+		if (r.Type == swim.EventJoin || r.Type == swim.EventUpdate) && r.Inc >= u.Inc {
+			return r.At
+		}
+	}
+	return -1
+}
+
+func checkReach(h *History, tl map[pair][]Record) []Violation {
+	var out []Violation
+	up := h.upAtEnd()
+	latest := map[string]Update{}
+	for _, u := range h.Updates {
+		latest[u.Member] = u
+	}
+	for _, u := range h.Updates {
+		if h.crashedAt(u.Member) != Forever {
+			continue
+		}
+		for _, o := range up {
+			if o == u.Member {
+				continue
+			}
+			v, known := h.Final[o][u.Member]
+			if reached(tl[pair{o, u.Member}], u) < 0 && !(known && v.Inc >= u.Inc && isLive(v.State)) {
+				out = append(out, Violation{CheckReach, h.End, fmt.Sprintf(
+					"%s of %s (inc %d at %v) never reached %s (its view: %+v, known %v)", u.Kind, u.Member, u.Inc, u.At, o, v, known)})
+				continue
+			}
+			if latest[u.Member] == u && known && v.TagV != u.TagV {
+				out = append(out, Violation{CheckReach, h.End, fmt.Sprintf(
+					"%s ends with tag version %d of %s, want %d", o, v.TagV, u.Member, u.TagV)})
+			}
+		}
+	}
+	return out
+}
+
+// Dissemination returns, per update of a member still up at the end, the
+// time until 99.9% of the other live members knew it (updates some never
+// learned are left out).
+func Dissemination(h *History) []time.Duration {
+	tl := h.timelines()
+	up := h.upAtEnd()
+	var out []time.Duration
+	for _, u := range h.Updates {
+		if h.crashedAt(u.Member) != Forever {
+			continue
+		}
+		var ts []time.Duration
+		for _, o := range up {
+			if o == u.Member || h.startedAt(o) > u.At {
+				continue
+			}
+			t := reached(tl[pair{o, u.Member}], u)
+			if t < 0 {
+				ts = nil
+				break
+			}
+			ts = append(ts, t-u.At)
+		}
+		if len(ts) > 0 {
+			out = append(out, quantileOf(ts, 0.999))
+		}
+	}
+	return out
+}
+
+// quantileOf is the smallest value covering fraction q of xs (xs is
+// sorted in place).
+func quantileOf(xs []time.Duration, q float64) time.Duration {
+	slices.Sort(xs)
+	i := int(float64(len(xs))*q+0.999999) - 1
+	return xs[min(max(i, 0), len(xs)-1)]
+}
+
+func checkConverge(h *History) []Violation {
+	var out []Violation
+	up := h.upAtEnd()
+	for _, o := range up {
+		for _, m := range h.Members {
+			if m == o {
+				continue
+			}
+			v, known := h.Final[o][m]
+			live := known && isLive(v.State)
+			alive := h.crashedAt(m) == Forever
+			if alive != live {
+				out = append(out, Violation{CheckConverge, h.End, fmt.Sprintf(
+					"%v after the heal at %v, %s sees %s as %s (known %v), but it is %s",
+					h.End-h.HealAt, h.HealAt, o, m, v.State, known, map[bool]string{true: "up", false: "crashed"}[alive])})
+			}
+		}
+	}
+	return out
+}

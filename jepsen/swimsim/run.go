@@ -1,0 +1,145 @@
+package swimsim
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/agentd/agentd/swim"
+)
+
+// Options selects one run.
+type Options struct {
+	Seed    uint64
+	Members int    // pool size; 0 draws 3..8
+	Preset  string // "lan", "local", "wan"; "" draws lan or local
+	// Trace, if set, receives one line per member event and fault.
+	Trace io.Writer
+	// Log, if set, receives a few progress lines.
+	Log io.Writer
+}
+
+// Result is what one run found.
+type Result struct {
+	Seed    uint64
+	Swarm   Swarm
+	Virtual time.Duration // simulated time
+	Steps   uint64        // world events run
+	Faults  FaultCounts
+	// Detection is, per crash, the time until every live member healthy
+	// at the crash had declared it dead.
+	Detection []time.Duration
+	// Dissemination is, per join or tag update, the time until 99.9% of
+	// the live members knew it.
+	Dissemination []time.Duration
+	Deaths        DeathCounts // death declarations of members that had not crashed
+	Suspicions    int         // suspicions of members that had not crashed
+	// Converged is how long after the final heal the views agreed (-1:
+	// not within the liveness phase).
+	Converged  time.Duration
+	Violations []Violation
+	History    *History
+}
+
+// ReplayCommand is the command line that reruns one seed.
+func ReplayCommand(o Options) string {
+	cmd := fmt.Sprintf("go run ./cmd/swimsim -seed %d", o.Seed)
+	if o.Members > 0 {
+		cmd += fmt.Sprintf(" -members %d", o.Members)
+	}
+	if o.Preset != "" {
+		cmd += " -preset " + o.Preset
+	}
+	return cmd + " -v"
+}
+
+// bootstrapLimit bounds the initial join of the pool.
+const bootstrapLimit = 2 * time.Minute
+
+// Run runs one seed: bootstrap, a fault phase, a heal, then a liveness
+// phase long enough for checker 1's bound; then the checkers.
+func Run(o Options) Result {
+	sw := drawSwarm(o.Seed, o.Members, o.Preset)
+	s := newSim(o.Seed, presets[sw.Preset])
+	if o.Trace != nil {
+		s.w.SetTrace(o.Trace)
+	}
+	logf := func(format string, args ...any) {
+		if o.Log != nil {
+			fmt.Fprintf(o.Log, "%12v  ", s.w.Now())
+			fmt.Fprintf(o.Log, format+"\n", args...)
+		}
+	}
+	cfg := s.config(0, "x", "x")
+	s.h.K = cfg.IndirectChecks
+	s.h.DetectBound = DetectBound(cfg, sw.Members)
+	s.h.AccuseWindow = AccuseWindow(cfg, sw.Members)
+	for range sw.Members {
+		s.add()
+	}
+	initial := sw.Members - sw.Late
+	nm := newNemesis(s, sw, 0, initial)
+	logf("swarm %+v", sw)
+	if !s.bootstrap(initial, bootstrapLimit) {
+		s.violate(CheckReach, fmt.Sprintf("the %d initial members did not all see each other within %v", initial, bootstrapLimit))
+	}
+	logf("bootstrapped %d members", initial)
+
+	nm.end = s.w.Now() + sw.FaultPhase
+	nm.arm()
+	s.w.RunUntil(nm.end, nil)
+	s.w.RunUntil(nm.end, nil) // the heal event itself
+	logf("healed; faults %+v", nm.counts)
+
+	// Liveness: long enough for the detection bound of a crash at the
+	// very end of the fault phase, plus a minute.
+	converged := time.Duration(-1)
+	live := s.h.DetectBound + time.Minute
+	s.runUntil(s.w.Now()+live, time.Second, func() bool {
+		if converged < 0 && len(checkConvergeNow(s)) == 0 {
+			converged = s.w.Now() - s.h.HealAt
+		}
+		return false
+	})
+	s.finish()
+	logf("end; converged %v after the heal", converged)
+
+	h := &s.h
+	r := Result{
+		Seed:          o.Seed,
+		Swarm:         sw,
+		Virtual:       s.w.Now(),
+		Steps:         s.w.Steps(),
+		Faults:        nm.counts,
+		Detection:     DetectionLatencies(h),
+		Dissemination: Dissemination(h),
+		Deaths:        FalseDeaths(h),
+		Suspicions:    falseSuspicions(h),
+		Converged:     converged,
+		History:       h,
+	}
+	r.Violations = append(s.violations, Check(h)...)
+	for _, v := range r.Violations {
+		logf("VIOLATION %s", v)
+	}
+	return r
+}
+
+// checkConvergeNow runs checker 4 on the pool's current tables.
+func checkConvergeNow(s *sim) []Violation {
+	h := s.h // a shallow copy: snapshot replaces only Final and Self
+	s.snapshot(&h)
+	return checkConverge(&h)
+}
+
+// falseSuspicions counts suspicion events about members that had not
+// crashed at the time.
+func falseSuspicions(h *History) int {
+	n := 0
+	for _, r := range h.Records {
+		if r.Type == swim.EventSuspect && h.crashedAt(r.Subject) > r.At {
+			n++
+		}
+	}
+	return n
+}
