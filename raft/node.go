@@ -270,14 +270,7 @@ func (n *Node) validate(m *Message) error {
 		}
 		prev = *e
 	}
-	if m.Type.isLeaderResponse() && n.role == Leader && n.prs[m.From] == nil && m.Term == n.term {
-		return fmt.Errorf("sender is not a member")
-	}
 	return nil
-}
-
-func (t MessageType) isLeaderResponse() bool {
-	return t == MsgAppResp || t == MsgHeartbeatResp || t == MsgReadIndex
 }
 
 // send queues m. Messages whose meaning depends on our own durable state

@@ -40,6 +40,8 @@ func (n *Node) tickLeader() {
 }
 
 func (n *Node) stepLeader(m *Message) error {
+	// pr is nil for a server that is not (or no longer) a member: its late
+	// answers are ignored.
 	pr := n.prs[m.From]
 	switch m.Type {
 	case MsgAppResp:
