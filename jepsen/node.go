@@ -116,7 +116,7 @@ func (n *node) start() {
 			return
 		}
 	}
-	n.role, n.lead, n.curTerm = raft.Follower, raft.None, 0
+	n.role, n.lead, n.curTerm = raft.Follower, raft.None, rn.Status().HardState.Term
 	n.proposals = map[raft.Index]proposal{}
 	n.reads = map[uint64]*readReq{}
 	n.waiting = nil
@@ -174,20 +174,20 @@ func (n *node) process() {
 }
 
 func (n *node) handleReady(rd raft.Ready) {
+	termChanged := false
+	if !rd.HardState.IsEmpty() && rd.HardState.Term != n.curTerm {
+		n.curTerm, termChanged = rd.HardState.Term, true
+	}
 	if ss := rd.SoftState; ss != nil {
 		wasLeader := n.role == raft.Leader
 		n.role, n.lead = ss.Role, ss.Lead
-		n.curTerm = n.rn.Status().HardState.Term
 		n.c.w.Tracef("%s role %v term=%d lead=%s", n.id, ss.Role, n.curTerm, ss.Lead)
 		n.c.observeRole(n, ss.Role, n.curTerm)
 		if wasLeader && ss.Role != raft.Leader {
 			n.loseLeadership()
 		}
-	} else if !rd.HardState.IsEmpty() && rd.HardState.Term != n.curTerm {
-		n.curTerm = rd.HardState.Term
-		if n.role == raft.Candidate {
-			n.c.observeRole(n, raft.Candidate, n.curTerm)
-		}
+	} else if termChanged && n.role == raft.Candidate {
+		n.c.observeRole(n, raft.Candidate, n.curTerm)
 	}
 	for i := range rd.Messages {
 		n.send(&rd.Messages[i])
@@ -302,7 +302,7 @@ func (n *node) apply(ents []raft.Entry) {
 			n.conf, n.confIndex = conf, e.Index
 		}
 		n.appliedTo = e.Index
-		n.c.check.Applied(n.id, e)
+		n.c.check.Applied(n.id, e, n.curTerm)
 		if n.c.w.Tracing() {
 			n.c.w.Tracef("%s apply index=%d term=%d type=%v", n.id, e.Index, e.Term, e.Type)
 		}

@@ -3,6 +3,7 @@ package jepsen
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/agentd/agentd/internal/vfs"
 	"github.com/agentd/agentd/jepsen/world"
@@ -124,15 +125,26 @@ func (n *node) sendSnapshot(m *raft.Message) {
 		report(false)
 		return
 	}
+	// A failed transfer is reported after a back-off, as a real dialer
+	// would: reporting at once lets the core re-send the snapshot in the
+	// same instant, forever.
+	const backoff = 50 * time.Millisecond
 	s, err := n.host.Dial(to.addr)
 	if err != nil {
-		n.host.Go(0, func() { report(false) })
+		n.rn.ReportUnreachable(m.To)
+		n.host.Go(backoff, func() { report(false) })
 		return
 	}
 	n.c.w.Tracef("%s stream snapshot index=%d to %s (%d bytes)", n.id, m.Snapshot.Index, m.To, len(data))
 	s.Write(raft.EncodeMessage(m))
 	s.Write(data)
-	s.Close(func(err error) { report(err == nil) })
+	s.Close(func(err error) {
+		if err != nil {
+			n.host.Go(backoff, func() { report(false) })
+			return
+		}
+		report(true)
+	})
 }
 
 // acceptSnapshot receives a snapshot stream: stage the bytes, then step

@@ -50,7 +50,11 @@ type Cluster struct {
 	durable map[indexTerm]durableEntry
 
 	// state machine safety: the entry applied at each index.
-	applied    map[raft.Index]entryID
+	applied map[raft.Index]entryID
+	// commitTerm bounds from above the term in which the entry at an index
+	// was committed: the current term of the first node to apply it (it
+	// learned the commit from a leader of that term or earlier).
+	commitTerm map[raft.Index]raft.Term
 	maxApplied raft.Index
 	nodeApply  map[raft.NodeID]raft.Index // last index applied per node
 
@@ -73,11 +77,12 @@ type nodeDurable struct {
 // New returns an empty checker.
 func New() *Cluster {
 	return &Cluster{
-		leaders:   map[raft.Term]raft.NodeID{},
-		durable:   map[indexTerm]durableEntry{},
-		applied:   map[raft.Index]entryID{},
-		nodeApply: map[raft.NodeID]raft.Index{},
-		nodes:     map[raft.NodeID]*nodeDurable{},
+		leaders:    map[raft.Term]raft.NodeID{},
+		durable:    map[indexTerm]durableEntry{},
+		applied:    map[raft.Index]entryID{},
+		commitTerm: map[raft.Index]raft.Term{},
+		nodeApply:  map[raft.NodeID]raft.Index{},
+		nodes:      map[raft.NodeID]*nodeDurable{},
 	}
 }
 
@@ -181,6 +186,11 @@ func (c *Cluster) checkLeaderLog(id raft.NodeID, term raft.Term, s raft.Storage)
 	if k == 0 || k <= s.Snapshot().Index {
 		return
 	}
+	if term <= c.commitTerm[k] {
+		// A leader of a term no later than the commit may legitimately
+		// lack the entry (a deposed leader that has not heard yet).
+		return
+	}
 	want := c.applied[k].term
 	got, err := s.Term(k)
 	if err != nil {
@@ -212,8 +222,9 @@ func (c *Cluster) SnapshotInstalled(id raft.NodeID, meta raft.SnapshotMeta) {
 	}
 }
 
-// Applied records that node id applied e to its state machine.
-func (c *Cluster) Applied(id raft.NodeID, e *raft.Entry) {
+// Applied records that node id, in term nodeTerm, applied e to its state
+// machine.
+func (c *Cluster) Applied(id raft.NodeID, e *raft.Entry, nodeTerm raft.Term) {
 	if prev, ok := c.nodeApply[id]; ok && e.Index != prev+1 {
 		c.Fail(StateMachineSafety, "%s applied index %d after %d", id, e.Index, prev)
 	}
@@ -226,6 +237,7 @@ func (c *Cluster) Applied(id raft.NodeID, e *raft.Entry) {
 		return
 	}
 	c.applied[e.Index] = h
+	c.commitTerm[e.Index] = max(nodeTerm, e.Term)
 	c.maxApplied = max(c.maxApplied, e.Index)
 }
 

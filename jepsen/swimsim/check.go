@@ -128,7 +128,7 @@ func DetectionLatencies(h *History) []time.Duration {
 	tl := h.timelines()
 	var out []time.Duration
 	for _, c := range crashes(h) {
-		worst, ok := time.Duration(0), true
+		worst, ok, judged := time.Duration(0), true, false
 		for _, o := range h.upAtEnd() {
 			if h.detectDeadline(o, c.Start) != c.Start+h.DetectBound || h.startedAt(o) > c.Start {
 				continue // unhealthy around the crash: its bound is later
@@ -139,72 +139,91 @@ func DetectionLatencies(h *History) []time.Duration {
 				break
 			}
 			worst = max(worst, t-c.Start)
+			judged = true
 		}
-		if ok {
+		if ok && judged {
 			out = append(out, worst)
 		}
 	}
 	return out
 }
 
-// cascade is every death declaration of one subject at one incarnation:
-// one accusation spreading. Its first record is taken as its origin.
-type cascade struct {
+// accusation is every suspicion and death declaration of one subject at
+// one incarnation: one accusation spreading. Its first record is taken as
+// its origin (a limitation: two independent accusations at the same
+// incarnation are judged as one).
+type accusation struct {
 	subject string
 	inc     swim.Incarnation
 	recs    []Record
 }
 
-func cascades(h *History) []*cascade {
+func accusations(h *History) []*accusation {
 	type key struct {
 		s string
 		i swim.Incarnation
 	}
-	idx := map[key]*cascade{}
-	var out []*cascade
+	idx := map[key]*accusation{}
+	var out []*accusation
 	for _, r := range h.Records {
-		if r.Type != swim.EventFail {
+		if r.Type != swim.EventFail && r.Type != swim.EventSuspect {
 			continue
 		}
 		k := key{r.Subject, r.Inc}
-		c := idx[k]
-		if c == nil {
-			c = &cascade{subject: r.Subject, inc: r.Inc}
-			idx[k] = c
-			out = append(out, c)
+		a := idx[k]
+		if a == nil {
+			a = &accusation{subject: r.Subject, inc: r.Inc}
+			idx[k] = a
+			out = append(out, a)
 		}
-		c.recs = append(c.recs, r)
+		a.recs = append(a.recs, r)
 	}
 	return out
 }
 
 // DeathCounts splits the death declarations of members that had not
 // crashed: False ones violate checker 2; Excused ones concern an
-// unhealthy member or started at an unhealthy or cut-off accuser.
+// unhealthy member, were made by an unhealthy member, or stem from an
+// accuser cut off from the subject.
 type DeathCounts struct{ False, Excused int }
 
+// checkNoFalseDeath judges each death declaration of a live subject. It
+// is excused when, over the AccuseWindow before it, the subject was
+// unhealthy, the declaring member was unhealthy (its view is its own
+// problem), or the accusation's origin was cut off from the subject:
+// paused, partitioned from it, or under more than 10% loss (a partition
+// makes both sides accuse each other, and those accusations spread after
+// the heal; a resumed member's stale timers fire at once). A starved
+// origin excuses nothing: tolerating slow members is Lifeguard's job.
 func checkNoFalseDeath(h *History) ([]Violation, DeathCounts) {
 	var out []Violation
 	var n DeathCounts
-	for _, c := range cascades(h) {
-		origin := c.recs[0]
-		if h.crashedAt(c.subject) <= origin.At {
-			continue
+	for _, a := range accusations(h) {
+		origin := a.recs[0]
+		cutOff := h.cutOff(origin.Observer, a.subject, origin.At-h.AccuseWindow, origin.At)
+		var bad []Record
+		for _, r := range a.recs {
+			if r.Type != swim.EventFail || h.crashedAt(a.subject) <= r.At {
+				continue
+			}
+			from := r.At - h.AccuseWindow
+			if cutOff || !h.healthy(a.subject, from, r.At) || !h.healthy(r.Observer, from, r.At) {
+				n.Excused++
+				continue
+			}
+			bad = append(bad, r)
 		}
-		from := origin.At - h.AccuseWindow
-		if !h.healthy(c.subject, from, origin.At) || !h.healthy(origin.Observer, from, origin.At) ||
-			!h.connected(origin.Observer, c.subject, from, origin.At) {
-			n.Excused += len(c.recs)
-			continue
+		n.False += len(bad)
+		if len(bad) > 0 {
+			out = append(out, Violation{CheckNoFalseDeath, bad[0].At, fmt.Sprintf(
+				"healthy %s declared dead at inc %d by healthy %s (and %d more); accusation began at %s at %v",
+				a.subject, a.inc, bad[0].Observer, len(bad)-1, origin.Observer, origin.At)})
 		}
-		n.False += len(c.recs)
-		out = append(out, Violation{CheckNoFalseDeath, origin.At, fmt.Sprintf(
-			"healthy %s declared dead at inc %d by healthy %s (and %d more members)", c.subject, c.inc, origin.Observer, len(c.recs)-1)})
 	}
 	return out, n
 }
 
-// Falsedeaths counts death declarations of members that had not crashed.
+// FalseDeaths counts death declarations of members that had not crashed.
 func FalseDeaths(h *History) DeathCounts {
 	_, n := checkNoFalseDeath(h)
 	return n

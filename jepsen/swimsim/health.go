@@ -69,6 +69,23 @@ func (h *History) startedAt(name string) time.Duration {
 	return 0
 }
 
+// cutOff reports whether accuser could not judge subject fairly during
+// [from, to]: it was paused or crashed, a partition separated the two, or
+// loss exceeded 10%.
+func (h *History) cutOff(accuser, subject string, from, to time.Duration) bool {
+	for _, f := range h.Faults {
+		if f.Member == accuser && f.Kind != FaultStarve && f.overlaps(from, to) {
+			return true
+		}
+	}
+	for _, l := range h.Loss {
+		if l.LossPPM > maxHealthyLossPPM && l.overlaps(from, to) {
+			return true
+		}
+	}
+	return !h.connected(accuser, subject, from, to)
+}
+
 // connected reports whether no partition cut a and b apart during
 // [from, to].
 func (h *History) connected(a, b string, from, to time.Duration) bool {

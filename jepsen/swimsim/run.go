@@ -17,6 +17,8 @@ type Options struct {
 	Trace io.Writer
 	// Log, if set, receives a few progress lines.
 	Log io.Writer
+	// Tweak, if set, edits every member's swim.Config after the preset.
+	Tweak func(*swim.Config)
 }
 
 // Result is what one run found.
@@ -61,6 +63,7 @@ const bootstrapLimit = 2 * time.Minute
 func Run(o Options) Result {
 	sw := drawSwarm(o.Seed, o.Members, o.Preset)
 	s := newSim(o.Seed, presets[sw.Preset])
+	s.tweak = o.Tweak
 	if o.Trace != nil {
 		s.w.SetTrace(o.Trace)
 	}

@@ -21,7 +21,7 @@ type Swarm struct {
 	FaultPhase time.Duration
 	// Mean virtual time between injections of each fault kind (0: never).
 	CrashEvery, PauseEvery, StarveEvery, PartitionEvery, LossEvery, TagsEvery time.Duration
-	MaxCrashes int
+	MaxCrashes                                                                int
 	// Longest pause, starvation, partition, loss burst. Partitions and
 	// pauses reach past the longest suspicion, so members are declared
 	// dead and must come back.
