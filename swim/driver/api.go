@@ -96,7 +96,7 @@ func (d *Driver) ForceLeave(name string) error {
 var ErrLeaveTimeout = errors.New("swim/driver: leave: timed out before the leave was gossiped")
 
 // Leave announces a graceful departure and waits (at most timeout) until
-// the message has gone out; then call Stop. The persisted state records
+// the message has gone out, then LeavePropagateDelay more; then call Stop. The persisted state records
 // the leave, so a restart does not rejoin unless RejoinAfterLeave.
 func (d *Driver) Leave(timeout time.Duration) error {
 	sent := make(chan struct{})
@@ -118,12 +118,27 @@ func (d *Driver) Leave(timeout time.Duration) error {
 	defer t.Stop()
 	select {
 	case <-sent:
-		return nil
 	case <-expired:
 		return ErrLeaveTimeout
 	case <-d.done:
 		return ErrStopped
 	}
+	if d.cfg.LeavePropagateDelay <= 0 {
+		return nil
+	}
+	// Sent once is not received by all: keep running (acking probes,
+	// retransmitting the leave) a little longer so nobody times out on
+	// us and declares a failure instead.
+	propagated := make(chan struct{})
+	pt := d.clk.AfterFunc(d.cfg.LeavePropagateDelay, func() { close(propagated) })
+	defer pt.Stop()
+	select {
+	case <-propagated:
+	case <-expired:
+	case <-d.done:
+		return ErrStopped
+	}
+	return nil
 }
 
 // Stats returns the counters, the core's included.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/agentd/agentd/internal/clock"
 	"github.com/agentd/agentd/internal/vfs"
@@ -48,6 +49,12 @@ type Config struct {
 	// RejoinAfterLeave makes a restarted node rejoin its persisted peers
 	// even if it had left gracefully (Serf's option of the same name).
 	RejoinAfterLeave bool
+
+	// LeavePropagateDelay is how long Leave keeps the node running after
+	// the leave message first went out, so that retransmissions reach
+	// everyone before it stops answering probes (Serf's option of the
+	// same name, 1s there). 0: stop waiting as soon as it went out once.
+	LeavePropagateDelay time.Duration
 
 	// OnEvent receives the core's events in order, on one goroutine of
 	// its own. The queue in front of it is unbounded (a slow consumer

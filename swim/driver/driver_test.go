@@ -87,7 +87,7 @@ func TestMemBadInput(t *testing.T) {
 	n := memNode(t, mn, "a", 1, nil)
 	junk, _ := mn.Transport("junk:1")
 	junk.Serve(nopHandler{})
-	junk.WritePacket("a:7946", []byte{1, 1, 0xff, 0xff})                    // truncated ping
+	junk.WritePacket("a:7946", []byte{1, 1, 0xff, 0xff})                     // truncated ping
 	junk.WritePacket("a:7946", append([]byte{0xE0, 1}, make([]byte, 40)...)) // envelope, no keyring
 	junk.WritePacket("a:7946", []byte{0xF3})                                 // unknown type
 	c, err := junk.DialStream("a:7946", time.Second)

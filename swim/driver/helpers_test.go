@@ -75,6 +75,9 @@ func startNode(t *testing.T, name string, cfg Config) *tnode {
 	t.Helper()
 	n := &tnode{name: name, rec: &recorder{}}
 	cfg.OnEvent = n.rec.on
+	if cfg.LeavePropagateDelay == 0 {
+		cfg.LeavePropagateDelay = 300 * time.Millisecond
+	}
 	d, err := New(cfg)
 	if err != nil {
 		t.Fatalf("start %s: %v", name, err)
