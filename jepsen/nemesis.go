@@ -83,8 +83,34 @@ func (c *cluster) injectCrash() {
 	if n == nil || !c.outBudget() {
 		return
 	}
+	if c.nem.IntN(2) == 0 {
+		// Half the crashes wait for the node's next disk write and strike
+		// while it is in flight, so that what the node sent before its
+		// write is durable is put to the test.
+		n.crashOnWrite = true
+		return
+	}
 	c.crash(n, FaultCrash)
 	c.w.After(c.draw(c.swarm.DownMax), func() { c.restart(n) })
+}
+
+// writeSubmitted is called when n queues a disk write.
+func (c *cluster) writeSubmitted(n *node) {
+	if !n.crashOnWrite {
+		return
+	}
+	n.crashOnWrite = false
+	if c.healed || !c.outBudget() {
+		return
+	}
+	epoch := n.host.Epoch()
+	c.w.After(c.draw(c.swarm.DiskLatency*time.Duration(n.host.DiskSlow())), func() {
+		if n.host.Epoch() != epoch || !n.running() {
+			return
+		}
+		c.crash(n, FaultCrash)
+		c.w.After(c.draw(c.swarm.DownMax), func() { c.restart(n) })
+	})
 }
 
 // maybeCrashDuring is called by a node starting a snapshot install or a

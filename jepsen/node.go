@@ -42,7 +42,9 @@ type node struct {
 
 	joined  bool // a committed configuration named it
 	removed bool // removed from the configuration: stopped for good
-	cfg     raft.Config
+
+	crashOnWrite bool // the nemesis crashes the node during its next disk write
+	cfg          raft.Config
 }
 
 type proposal struct {
@@ -194,6 +196,7 @@ func (n *node) handleReady(rd raft.Ready) {
 	}
 	if rd.MustPersist() || len(rd.MessagesAfterPersist) > 0 {
 		epoch := n.host.Epoch()
+		n.c.writeSubmitted(n)
 		n.host.Disk(func() {
 			if n.rn == nil || n.host.Epoch() != epoch {
 				return

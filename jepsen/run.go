@@ -38,9 +38,20 @@ const ConvergenceBound = 5 * time.Second
 
 // Run executes one seed: a safety phase with faults, then a liveness phase
 // on a healed cluster, then the end-of-run checks.
-func Run(opt Options) Result {
+func Run(opt Options) (res Result) {
 	wallStart := time.Now()
 	c := newCluster(opt)
+	defer func() {
+		// An assertion in the code under test (a broken invariant panics)
+		// fails the run like a checker would, with the seed to replay.
+		if p := recover(); p != nil {
+			c.w.Tracef("panic: %v", p)
+			res = Result{Seed: opt.Seed, Stats: c.stats, Violation: &check.Violation{Checker: check.Panic, Detail: fmt.Sprint(p)}}
+			res.Stats.Runs, res.Stats.Violations = 1, 1
+			res.Stats.VirtualTime = c.w.Now()
+			res.Stats.WallTime = time.Since(wallStart)
+		}
+	}()
 	c.bootstrap()
 	c.startClients()
 	c.startNemesis()
@@ -71,7 +82,7 @@ func Run(opt Options) Result {
 			c.stats.SplitVotes++
 		}
 	}
-	res := Result{Seed: opt.Seed, Stats: c.stats, Violation: c.check.Violation()}
+	res = Result{Seed: opt.Seed, Stats: c.stats, Violation: c.check.Violation()}
 	if res.Violation != nil {
 		res.Stats.Violations = 1
 		c.w.Tracef("violation %s", res.Violation)

@@ -27,6 +27,7 @@ const (
 	Linearizability    = "linearizability"
 	Liveness           = "liveness"
 	InternalError      = "internal-error"
+	Panic              = "panic" // an assertion in the code under test fired
 )
 
 type entryID struct {

@@ -101,18 +101,23 @@ func checkDetect(h *History, tl map[pair][]Record) []Violation {
 					"%s still sees %s (crashed at %v) live at %v, past the bound %v", o, c.Member, c.Start, d, h.DetectBound)})
 				continue
 			}
-			// Nothing can revive a crashed member's entry: it cannot
-			// refute, so an alive claim must be stale.
+			// A crashed member cannot refute: once it is declared dead at
+			// incarnation i, only an alive claim above i that it sent
+			// before it crashed may revive it; one at or below i is stale.
+			var deadInc swim.Incarnation
 			down := false
 			for _, r := range rs {
 				if r.At < c.Start {
 					continue
 				}
 				live := recordLive(r.Type, !down)
-				if down && live {
+				if down && live && r.Inc <= deadInc {
 					out = append(out, Violation{CheckDetect, r.At, fmt.Sprintf(
-						"%s sees %s (crashed at %v, declared dead) live again: %s inc %d", o, c.Member, c.Start, r.Type, r.Inc)})
+						"%s sees %s (crashed at %v, declared dead at inc %d) live again: %s inc %d", o, c.Member, c.Start, deadInc, r.Type, r.Inc)})
 					break
+				}
+				if !live && !down {
+					deadInc = r.Inc
 				}
 				down = !live
 			}
