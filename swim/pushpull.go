@@ -64,9 +64,35 @@ func (n *Node) mergeState(remote []pushPullMember) {
 		case StateLeft:
 			n.handleDead(&dead{Inc: r.Inc, Node: r.Name, From: r.Name})
 		case StateDead, StateSuspect:
+			if _, known := n.members[r.Name]; !known {
+				n.learnAccused(r)
+				continue
+			}
 			n.handleSuspect(&suspect{Inc: r.Inc, Node: r.Name, From: n.self.name})
 		}
 	}
+}
+
+// learnAccused adds a member we had never heard of that the remote table
+// holds as dead or suspect. memberlist drops such entries, but then a
+// member that joins through a peer which had declared X dead (across a
+// partition) never learns X's address: if that peer then fails, the two
+// sides know nothing of each other and never merge (found by the swimsim
+// simulator). Kept as dead, X is a reconnect target; kept as suspect, it
+// is probed, told (buddy system) and refutes, or times out.
+func (n *Node) learnAccused(r *pushPullMember) {
+	if r.Addr == "" || tagsSize(r.Tags) > n.cfg.MaxTagsBytes {
+		n.stats.Dropped++
+		return
+	}
+	if r.State == StateSuspect {
+		n.handleAlive(&alive{Inc: r.Inc, Node: r.Name, Addr: r.Addr, Tags: r.Tags})
+		n.handleSuspect(&suspect{Inc: r.Inc, Node: r.Name, From: n.self.name})
+		return
+	}
+	m := &member{name: r.Name, addr: r.Addr, tags: maps.Clone(r.Tags), inc: r.Inc, state: StateDead, stateChange: n.now}
+	n.addMember(m)
+	n.emit(EventFail, m)
 }
 
 // joinState tracks a Join until a push-pull reply arrives.

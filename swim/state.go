@@ -74,6 +74,22 @@ func (n *Node) refute(accused Incarnation) {
 	n.log.Debug("refuted", "accused", accused, "incarnation", inc)
 }
 
+// maybeReannounce answers a stale accusation of ourselves (older than our
+// incarnation) by queueing our current alive message again. The accuser
+// evidently missed our refutation, which was sent only retransmitLimit
+// times (two, in a small pool with LocalConfig) and may all have been
+// lost; without this, its suspicion runs out and it declares us dead
+// though we refuted in time (found by the swimsim simulator: 4 members,
+// 10% loss, one starved accuser). memberlist ignores such messages. No
+// incarnation is raised and no awareness is charged: the claim is the
+// same one.
+func (n *Node) maybeReannounce(m *member) {
+	if m != n.self || n.leaving {
+		return
+	}
+	n.broadcastMsg(n.self.name, n.selfAlive(), false)
+}
+
 func (n *Node) handleAlive(a *alive) {
 	if a.Node == "" || a.Addr == "" || tagsSize(a.Tags) > n.cfg.MaxTagsBytes {
 		n.stats.Dropped++
@@ -135,7 +151,11 @@ func (n *Node) handleAlive(a *alive) {
 
 func (n *Node) handleSuspect(s *suspect) {
 	m, ok := n.members[s.Node]
-	if !ok || s.Inc < m.inc {
+	if !ok {
+		return
+	}
+	if s.Inc < m.inc {
+		n.maybeReannounce(m)
 		return
 	}
 	if m.susp != nil {
@@ -172,7 +192,11 @@ func (n *Node) handleSuspect(s *suspect) {
 
 func (n *Node) handleDead(d *dead) {
 	m, ok := n.members[d.Node]
-	if !ok || d.Inc < m.inc {
+	if !ok {
+		return
+	}
+	if d.Inc < m.inc {
+		n.maybeReannounce(m)
 		return
 	}
 	if m.state.deadOrLeft() {
