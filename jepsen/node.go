@@ -163,7 +163,9 @@ func (n *node) receive(from string, b []byte) {
 	if n.c.w.Tracing() {
 		n.c.w.Tracef("deliver %s->%s %v term=%d logterm=%d index=%d commit=%d ents=%d reject=%v", m.From, m.To, m.Type, m.Term, m.LogTerm, m.Index, m.Commit, len(m.Entries), m.Reject)
 	}
-	_ = n.rn.Step(m) // bad input is dropped by the core
+	if err := n.rn.Step(m); err != nil { // bad input is dropped by the core
+		n.c.w.Tracef("%s step error: %v", n.id, err)
+	}
 	n.process()
 }
 

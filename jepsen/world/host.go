@@ -21,11 +21,13 @@ type Host struct {
 
 	clock Clock
 
-	// Disk: operations complete in FIFO order, each diskLatency*diskSlow
-	// after the later of its submission and the previous completion.
+	// Disk: operations queue while one batch is being written; when it
+	// completes, everything queued meanwhile is written as the next batch
+	// (group commit), taking diskLatency*diskSlow as of its start.
 	diskLatency time.Duration
-	diskSlow    int64         // multiplier for slow-disk faults, >= 1
-	diskTail    time.Duration // completion time of the last queued operation
+	diskSlow    int64    // multiplier for slow-disk faults, >= 1
+	diskQ       []func() // waiting for the current batch to finish
+	diskBusy    bool     // a batch is in flight
 	fs          *vfs.Mem      // the host's disk; survives crashes as vfs.Mem allows
 
 	onDatagram func(from string, b []byte)
@@ -105,7 +107,7 @@ func (h *Host) Crash(r *rand.Rand) {
 	h.up = false
 	h.paused = false
 	h.deferred = nil
-	h.diskTail = 0
+	h.diskQ, h.diskBusy = nil, false
 	h.onDatagram = nil
 	h.onStream = nil
 }
@@ -133,15 +135,30 @@ func (h *Host) SetDiskSlow(factor int64) {
 // DiskSlow returns the current disk latency multiplier.
 func (h *Host) DiskSlow() int64 { return h.diskSlow }
 
-// Disk schedules fn as the completion of one disk operation: disk
-// operations complete in submission order, one latency apart. fn runs on
-// the host (deferred by pauses, lost on crash: the caller should perform
-// the actual write inside fn, so that a crash before completion loses it).
-func (h *Host) Disk(fn func()) *Event {
-	start := h.w.now
-	if h.diskTail > start {
-		start = h.diskTail
+// Disk queues fn as one disk operation. Operations complete in
+// submission order, in batches: every operation queued while a batch is
+// in flight is written by the next one, which takes one latency (at the
+// slow factor in force when it starts). fn runs on the host (deferred by
+// pauses, lost on crash: the caller performs the actual write inside fn,
+// so that a crash before completion loses it).
+func (h *Host) Disk(fn func()) {
+	h.diskQ = append(h.diskQ, fn)
+	if !h.diskBusy {
+		h.startDisk()
 	}
-	h.diskTail = start + h.diskLatency*time.Duration(h.diskSlow)
-	return h.w.schedule(h.diskTail, h, fn)
+}
+
+func (h *Host) startDisk() {
+	batch := h.diskQ
+	h.diskQ = nil
+	h.diskBusy = true
+	h.Go(h.diskLatency*time.Duration(h.diskSlow), func() {
+		for _, fn := range batch {
+			fn()
+		}
+		h.diskBusy = false
+		if len(h.diskQ) > 0 {
+			h.startDisk()
+		}
+	})
 }

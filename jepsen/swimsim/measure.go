@@ -1,0 +1,130 @@
+package swimsim
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/agentd/agentd/swim"
+)
+
+// The measurements of the gossip goals (anchors G7–G9): each is one seed
+// of a fault-free LAN pool with one controlled disturbance, watching the
+// event stream through onEvent rather than recording it (so that pools
+// of 1000 stay affordable).
+
+// settle is how long a pool runs after bootstrapping before a
+// measurement starts, so join traffic has died down.
+const settle = 10 * time.Second
+
+func measuredPool(seed uint64, n int, tweak func(*swim.Config)) (*sim, error) {
+	s := newSim(seed, swim.LANConfig)
+	s.tweak = tweak
+	s.record = false
+	for range n {
+		s.add()
+	}
+	if !s.bootstrap(n, 10*time.Minute) {
+		return nil, fmt.Errorf("swimsim: seed %d: %d members did not converge", seed, n)
+	}
+	s.w.RunUntil(s.w.Now()+settle, nil)
+	return s, nil
+}
+
+// MeasureDetection crashes one random member of an n-member LAN pool and
+// returns the time until every other member has declared it dead.
+func MeasureDetection(seed uint64, n int) (time.Duration, error) {
+	s, err := measuredPool(seed, n, nil)
+	if err != nil {
+		return 0, err
+	}
+	victim := s.members[1+s.rNem.IntN(n-1)]
+	declared := map[string]bool{}
+	s.onEvent = func(m *member, e swim.Event) {
+		if e.Member.Name == victim.name && (e.Type == swim.EventFail || e.Type == swim.EventLeave) {
+			declared[m.name] = true
+		}
+	}
+	tc := s.w.Now()
+	victim.crash()
+	bound := DetectBound(s.config(0, "x", "x"), n)
+	if !s.runUntil(tc+bound, 10*time.Millisecond, func() bool { return len(declared) == n-1 }) {
+		return 0, fmt.Errorf("swimsim: seed %d: %d of %d members declared the crash within %v", seed, len(declared), n-1, bound)
+	}
+	return s.w.Now() - tc, nil
+}
+
+// MeasureDissemination sets new tags on one random member of an n-member
+// LAN pool under the given datagram loss, and returns the time until
+// 99.9% of the other members have the update.
+func MeasureDissemination(seed uint64, n, lossPPM int) (time.Duration, error) {
+	s, err := measuredPool(seed, n, nil)
+	if err != nil {
+		return 0, err
+	}
+	c := s.w.Net.Config()
+	c.LossPPM = lossPPM
+	s.w.Net.SetConfig(c)
+	m := s.members[s.rNem.IntN(n)]
+	want := swim.Incarnation(0)
+	got := map[string]bool{}
+	s.onEvent = func(o *member, e swim.Event) {
+		if e.Member.Name == m.name && e.Type == swim.EventUpdate && e.Member.Incarnation >= want {
+			got[o.name] = true
+		}
+	}
+	t0 := s.w.Now()
+	s.setTags(m)
+	want = m.node.LocalMember().Incarnation
+	need := int(math.Ceil(0.999 * float64(n-1)))
+	if !s.runUntil(t0+time.Minute, 10*time.Millisecond, func() bool { return len(got) >= need }) {
+		return 0, fmt.Errorf("swimsim: seed %d: %d of %d members had the update after a minute", seed, len(got), n-1)
+	}
+	return s.w.Now() - t0, nil
+}
+
+// FalsePositives is what one false-positive measurement saw.
+type FalsePositives struct {
+	// Suspicions of healthy members (all but the starved one), counted
+	// per suspecting member.
+	Suspicions int
+	// Deaths of healthy members declared by healthy members, and by the
+	// starved one.
+	Deaths, DeathsByStarved int
+	// StarvedSuspected and StarvedDeclared count the same about the
+	// starved member (allowed).
+	StarvedSuspected, StarvedDeclared int
+}
+
+// MeasureFalsePositives runs an n-member LAN pool for d under the given
+// loss with its last member starved throughout, with Lifeguard on or
+// off, and counts suspicions and death declarations.
+func MeasureFalsePositives(seed uint64, n, lossPPM int, d time.Duration, lifeguard bool) (FalsePositives, error) {
+	s, err := measuredPool(seed, n, func(c *swim.Config) { c.DisableLifeguard = !lifeguard })
+	if err != nil {
+		return FalsePositives{}, err
+	}
+	c := s.w.Net.Config()
+	c.LossPPM = lossPPM
+	s.w.Net.SetConfig(c)
+	starved := s.members[n-1]
+	starved.starved = true
+	var fp FalsePositives
+	s.onEvent = func(o *member, e swim.Event) {
+		subjStarved := e.Member.Name == starved.name
+		switch {
+		case e.Type == swim.EventSuspect && subjStarved:
+			fp.StarvedSuspected++
+		case e.Type == swim.EventSuspect:
+			fp.Suspicions++
+		case e.Type == swim.EventFail && subjStarved:
+			fp.StarvedDeclared++
+		case e.Type == swim.EventFail && o == starved:
+			fp.DeathsByStarved++
+		case e.Type == swim.EventFail:
+			fp.Deaths++
+		}
+	}
+	s.w.RunUntil(s.w.Now()+d, nil)
+	return fp, nil
+}
