@@ -28,7 +28,7 @@ type Host struct {
 	diskSlow    int64    // multiplier for slow-disk faults, >= 1
 	diskQ       []func() // waiting for the current batch to finish
 	diskBusy    bool     // a batch is in flight
-	fs          *vfs.Mem      // the host's disk; survives crashes as vfs.Mem allows
+	fs          *vfs.Mem // the host's disk; survives crashes as vfs.Mem allows
 
 	onDatagram func(from string, b []byte)
 	onStream   func(s *Stream)
