@@ -1,0 +1,92 @@
+// Package jepsen is agentd's deterministic simulator for the Raft core: a
+// whole cluster, its clients and a nemesis on one goroutine, on simulated
+// time, network and disks (package world), checked after every step.
+//
+// # One seed, one run
+//
+// A seed feeds one PRNG; the swarm (swarm.go) draws from it the cluster
+// size (3–7 voters), client count, network delay/loss/duplication/
+// reordering, disk latency, clock-skew bound, mean intervals of each fault
+// kind, snapshot threshold and trailing log, key space and timeouts, and
+// derives a sub-seed per subsystem (network, Raft cores, nemesis,
+// clients, disk crashes) so that one subsystem drawing more numbers does
+// not shift another. Nothing reads the wall clock, starts a goroutine in
+// a run or iterates a map to make a decision, so a seed replays byte for
+// byte: `go run ./cmd/sim -seed S -trace FILE` writes every delivery,
+// persist, apply, role change and fault.
+//
+// # The event loop
+//
+// world.World is a priority queue of events keyed by (virtual time,
+// sequence number); it jumps from event to event. Each node lives on a
+// world.Host with a virtual clock (clock-rate skew), a vfs.Mem disk with
+// latency, and network handlers. The node's Raft core (raft.Node) ticks
+// from a host timer every TickInterval of its own clock; datagrams carry
+// raft.EncodeMessage bytes and are decoded on arrival; a snapshot travels
+// as a world stream (the MsgSnap, then the state machine bytes).
+//
+// Ready handling (node.go) follows raft/ready.go: Messages are sent at
+// once; the disk half (snapshot install, LogStore.Append, then
+// MessagesAfterPersist and Persisted) is queued on the host's disk and
+// runs when the write completes — disk writes queued while one is in
+// flight are written together next (group commit); CommittedEntries are
+// applied to the KV state machine (kv.Store) and answer the proposals
+// and ReadIndex reads waiting on them. Every SnapshotEvery applied
+// entries a node snapshots its state machine to a file (write, fsync,
+// rename, directory fsync) and compacts its log keeping TrailingLogs
+// entries, so lagging and new members are caught up by InstallSnapshot.
+//
+// # Fault model
+//
+// In the safety phase the nemesis (nemesis.go) injects, at random
+// intervals: crashes (power loss: the vfs.Mem drops or tears any subset
+// of unsynced writes and un-synced directory entries; pending events,
+// timers and in-flight disk writes are lost; the node restarts from its
+// disk after a random downtime) — half of them timed to strike while a
+// disk write is in flight, plus crashes during snapshot install and
+// during compaction; process pauses (events deferred until resume);
+// partitions (symmetric split, asymmetric directed cuts, isolating the
+// leader, a bridge node between two halves) lasting up to seconds, i.e.
+// often beyond election timeouts; clock-rate skew; slow disks (5–55x);
+// stretches of message loss, duplication and reordering; and membership
+// changes through the core's conf-change API (add a fresh non-voter —
+// IDs are never reused — promote it, or let the core auto-promote,
+// remove a member, sometimes the leader). Crashes and pauses never take
+// more than a minority of members out at once; partitions may.
+//
+// Clients (client.go) issue put, get (through ReadIndex), cas and delete
+// against the node they believe leads, with a timeout. Every operation is
+// recorded in a history: acknowledged ones with their result; ones that
+// definitely did not happen (not leader, rejected, overwritten) are
+// dropped; ones whose outcome is unknown (timeout, leadership lost, node
+// crashed) stay as possibly applied at any time after their call.
+//
+// # Checkers
+//
+// After every step (package check): at most one leader per term; log
+// matching over every durable entry; leader completeness (a leader of a
+// later term than an entry's commit holds it); state machine safety (no
+// two nodes apply different entries at one index, applies in order);
+// durability (after a restart a node's disk still has the term, vote and
+// last entry it had made durable). A panic from an assertion in the code
+// under test also fails the run. At the end: the liveness check below;
+// equal state hashes on every replica at equal applied index, after all
+// members converged; a read of every key ever written; and the whole
+// history must be linearizable (Porcupine, KV model partitioned by key; a
+// timeout counts as a failure).
+//
+// # Liveness
+//
+// After the safety phase every fault heals (partitions, pauses, slow
+// disks, skew, lossy network; crashed members restart). Within
+// LivenessBound = 6 maximum election timeouts (1.8 s of virtual time with
+// SimConfig's 150–300 ms) a leader must be elected and a new client write
+// committed and acknowledged; then, within ConvergenceBound (5 s), every
+// member must apply the same index.
+//
+// # Planted bugs
+//
+// jepsen/plants/*.diff are small patches to raft/ that reintroduce classic
+// bugs; jepsen/plants/run.sh applies each in a scratch copy and runs the
+// simulator until a seed fails, reporting which checker caught it.
+package jepsen
