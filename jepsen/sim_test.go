@@ -2,6 +2,9 @@ package jepsen
 
 import (
 	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -33,5 +36,37 @@ func TestReplayIdentical(t *testing.T) {
 	}
 	if !bytes.Equal(a.Bytes(), b.Bytes()) {
 		t.Fatalf("two replays of seed 3 gave different traces (%d vs %d bytes)", a.Len(), b.Len())
+	}
+}
+
+// TestReplayAcrossProcesses replays a seed in two child processes with
+// different GOMAXPROCS and compares their traces byte for byte.
+func TestReplayAcrossProcesses(t *testing.T) {
+	if out := os.Getenv("JEPSEN_TRACE_OUT"); out != "" {
+		f, err := os.Create(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		Run(Options{Seed: 11, Trace: f})
+		return
+	}
+	dir := t.TempDir()
+	var traces [2][]byte
+	for i, procs := range []string{"1", "2"} {
+		path := filepath.Join(dir, "trace"+procs)
+		cmd := exec.Command(os.Args[0], "-test.run=^TestReplayAcrossProcesses$")
+		cmd.Env = append(os.Environ(), "GOMAXPROCS="+procs, "JEPSEN_TRACE_OUT="+path)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("child GOMAXPROCS=%s: %v\n%s", procs, err, out)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		traces[i] = b
+	}
+	if len(traces[0]) < 10_000 || !bytes.Equal(traces[0], traces[1]) {
+		t.Fatalf("traces differ across GOMAXPROCS (%d vs %d bytes)", len(traces[0]), len(traces[1]))
 	}
 }
