@@ -1,0 +1,179 @@
+package swimsim
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/agentd/agentd/swim"
+)
+
+const s = time.Second
+
+// base is a crafted 4-member history: a, b, c, d joined at 0; c crashed
+// at 100 s; a, b, d declared it dead by 110 s; everyone else stayed
+// alive. It passes every checker; each case below breaks one thing.
+func base() *History {
+	h := &History{
+		Members:      []string{"a", "b", "c", "d"},
+		K:            1,
+		DetectBound:  30 * s,
+		AccuseWindow: 20 * s,
+		HealAt:       200 * s,
+		End:          300 * s,
+		Faults:       []Fault{{FaultCrash, "c", Interval{100 * s, Forever}}},
+		Loss:         []LossPeriod{{Interval{0, Forever}, 50_000}},
+		Final:        map[string]map[string]View{},
+		Self:         map[string]View{},
+	}
+	for _, m := range h.Members {
+		h.Updates = append(h.Updates, Update{Kind: UpdateJoin, Member: m})
+		for _, o := range h.Members {
+			if o != m {
+				h.Records = append(h.Records, Record{At: time.Second, Observer: o, Type: swim.EventJoin, Subject: m})
+			}
+		}
+	}
+	for i, o := range []string{"a", "b", "d"} {
+		h.Records = append(h.Records, Record{At: 105*s + time.Duration(i)*s, Observer: o, Type: swim.EventFail, Subject: "c"})
+		h.Final[o] = map[string]View{}
+		for _, m := range h.Members {
+			st := swim.StateAlive
+			if m == "c" {
+				st = swim.StateDead
+			}
+			h.Final[o][m] = View{State: st}
+		}
+	}
+	return h
+}
+
+func checkers(vs []Violation) []Checker {
+	var out []Checker
+	for _, v := range vs {
+		out = append(out, v.Checker)
+	}
+	return out
+}
+
+func TestCheckersOnCraftedHistories(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(h *History)
+		want []Checker // nil: passes
+	}{
+		{"clean", func(*History) {}, nil},
+		{"crash never declared by d", func(h *History) {
+			h.Records = h.Records[:len(h.Records)-1] // d's fail record
+			h.Final["d"]["c"] = View{State: swim.StateAlive}
+		}, []Checker{CheckDetect, CheckConverge}},
+		{"crash declared after the bound", func(h *History) {
+			h.Records[len(h.Records)-1].At = 100*s + 31*s
+		}, []Checker{CheckDetect}},
+		{"late declaration excused by a pause of the observer", func(h *History) {
+			h.Records[len(h.Records)-1].At = 100*s + 40*s
+			h.Faults = append(h.Faults, Fault{FaultPause, "d", Interval{90 * s, 120 * s}})
+		}, nil},
+		{"crashed member revived by a stale alive", func(h *History) {
+			h.Records = append(h.Records, Record{At: 150 * s, Observer: "a", Type: swim.EventJoin, Subject: "c", Inc: 0})
+		}, []Checker{CheckDetect}},
+		{"crashed member revived by its own newer alive", func(h *History) {
+			h.Records = append(h.Records,
+				Record{At: 150 * s, Observer: "a", Type: swim.EventJoin, Subject: "c", Inc: 1},
+				Record{At: 160 * s, Observer: "a", Type: swim.EventFail, Subject: "c", Inc: 1})
+		}, nil},
+		{"healthy member declared dead", func(h *History) {
+			h.Records = append(h.Records,
+				Record{At: 50 * s, Observer: "a", Type: swim.EventSuspect, Subject: "b"},
+				Record{At: 55 * s, Observer: "a", Type: swim.EventFail, Subject: "b"},
+				Record{At: 56 * s, Observer: "a", Type: swim.EventJoin, Subject: "b", Inc: 1})
+		}, []Checker{CheckNoFalseDeath}},
+		{"starved member declared dead", func(h *History) {
+			h.Faults = append(h.Faults, Fault{FaultStarve, "b", Interval{40 * s, 60 * s}})
+			h.Records = append(h.Records,
+				Record{At: 50 * s, Observer: "a", Type: swim.EventSuspect, Subject: "b"},
+				Record{At: 55 * s, Observer: "a", Type: swim.EventFail, Subject: "b"})
+		}, nil},
+		{"healthy member declared dead on a starved member's accusation", func(h *History) {
+			h.Faults = append(h.Faults, Fault{FaultStarve, "d", Interval{40 * s, 60 * s}})
+			h.Records = append(h.Records,
+				Record{At: 50 * s, Observer: "d", Type: swim.EventSuspect, Subject: "b"},
+				Record{At: 55 * s, Observer: "a", Type: swim.EventFail, Subject: "b"})
+		}, []Checker{CheckNoFalseDeath}},
+		{"declaration across a partition", func(h *History) {
+			h.Partitions = append(h.Partitions, Partition{Interval{40 * s, 70 * s}, []string{"a"}, false})
+			h.Records = append(h.Records,
+				Record{At: 50 * s, Observer: "a", Type: swim.EventSuspect, Subject: "b"},
+				Record{At: 55 * s, Observer: "a", Type: swim.EventFail, Subject: "b"},
+				// the accusation leaks to d after the heal
+				Record{At: 72 * s, Observer: "d", Type: swim.EventFail, Subject: "b"})
+		}, nil},
+		{"declaration under 30% loss", func(h *History) {
+			h.Loss = []LossPeriod{{Interval{0, 45 * s}, 50_000}, {Interval{45 * s, 60 * s}, 300_000}, {Interval{60 * s, Forever}, 50_000}}
+			h.Records = append(h.Records, Record{At: 55 * s, Observer: "a", Type: swim.EventFail, Subject: "b"})
+		}, nil},
+		{"tag update never reached d", func(h *History) {
+			h.Updates = append(h.Updates, Update{Kind: UpdateTags, At: 150 * s, Member: "a", Inc: 1, TagV: 1})
+			h.Records = append(h.Records,
+				Record{At: 151 * s, Observer: "b", Type: swim.EventUpdate, Subject: "a", Inc: 1, TagV: 1})
+			h.Final["b"]["a"] = View{State: swim.StateAlive, Inc: 1, TagV: 1}
+		}, []Checker{CheckReach}},
+		{"tag update reached everyone", func(h *History) {
+			h.Updates = append(h.Updates, Update{Kind: UpdateTags, At: 150 * s, Member: "a", Inc: 1, TagV: 1})
+			for _, o := range []string{"b", "d"} {
+				h.Records = append(h.Records, Record{At: 151 * s, Observer: o, Type: swim.EventUpdate, Subject: "a", Inc: 1, TagV: 1})
+				h.Final[o]["a"] = View{State: swim.StateAlive, Inc: 1, TagV: 1}
+			}
+		}, nil},
+		{"views split after the heal", func(h *History) {
+			h.Final["b"]["d"] = View{State: swim.StateDead}
+		}, []Checker{CheckConverge}},
+		{"a member never learned of another", func(h *History) {
+			delete(h.Final["a"], "d")
+		}, []Checker{CheckConverge}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := base()
+			tc.edit(h)
+			got := Check(h)
+			require.Equal(t, tc.want, checkers(dedupe(got)), "violations: %v", got)
+		})
+	}
+}
+
+// dedupe keeps the first violation of each checker, in order.
+func dedupe(vs []Violation) []Violation {
+	seen := map[Checker]bool{}
+	var out []Violation
+	for _, v := range vs {
+		if !seen[v.Checker] {
+			seen[v.Checker] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func TestDetectBound(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cfg     swim.Config
+		n       int
+		want    time.Duration
+		explain string
+	}{
+		{"lan 5", swim.LANConfig("x", "x", nil), 5, 9*8*s + 24*s, "9 periods × 8 s + 6 × 4 s"},
+		{"lan 100", swim.LANConfig("x", "x", nil), 100, 199*8*s + 48*s, "199 periods × 8 s + 6 × 8 s"},
+		{"local 4", swim.LocalConfig("x", "x", nil), 4, 7*8*s + 18*s, "7 × 8 s + 6 × 3 s"},
+		{"lan 5 without lifeguard", func() swim.Config {
+			c := swim.LANConfig("x", "x", nil)
+			c.DisableLifeguard = true
+			return c
+		}(), 5, 9*s + 4*s, "9 × 1 s + 4 s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, DetectBound(tc.cfg, tc.n), tc.explain)
+		})
+	}
+}
