@@ -146,12 +146,17 @@ func (r *replay) scan(seg *segment, data []byte, final bool) (int64, error) {
 		}
 		if t == recCommit {
 			c, err := decodeCommit(payload)
-			if err == nil && (c.batchStart != committed || c.records != uint32(len(pending)) || c.crc != crc) {
-				err = fmt.Errorf("%w: commit marker does not match its batch", errBadFormat)
-			}
 			if err != nil {
 				bad = err
 				break
+			}
+			if c.batchStart != committed || c.records != uint32(len(pending)) || c.crc != crc {
+				// The commit marker itself is complete and checksummed, so
+				// the batch before it was written whole and fsynced: a
+				// mismatch is corruption of acknowledged data, never a torn
+				// tail, even in the final batch of the final segment.
+				return 0, &CorruptionError{File: seg.path, Offset: committed,
+					Err: fmt.Errorf("%w: commit marker at offset %d does not match its batch", errBadFormat, off)}
 			}
 			for _, o := range pending {
 				if err := r.apply(seg, o); err != nil {
@@ -194,11 +199,13 @@ func (r *replay) scan(seg *segment, data []byte, final bool) (int64, error) {
 	return committed, nil
 }
 
-// laterCommit reports whether a complete batch — a valid commit marker
-// whose batch checksum matches — starts at or after committed and ends
-// after bad. Then the damage at bad is not a torn tail: a later batch was
-// durable, so the bytes at bad were too. Candidates are tried at every
-// aligned offset, since the damage may have broken the length chain.
+// laterCommit reports whether a complete commit marker — a commit record
+// whose own checksum is intact — lies after bad and claims a batch that
+// starts at or after committed. Then the damage at bad is not a torn tail:
+// the marker was written after the bytes at bad, so they were durable too
+// (the definition: any bad checksum at or before a complete commit
+// marker is corruption). Candidates are tried at every aligned offset,
+// since the damage may have broken the length chain.
 func laterCommit(data []byte, bad, committed int64, maxRec uint32) bool {
 	for p := bad + align; p+headerLen+commitPayloadLen <= int64(len(data)); p += align {
 		if recordType(data[p+4]) != recCommit || data[p] != commitPayloadLen {
@@ -212,9 +219,7 @@ func laterCommit(data []byte, bad, committed int64, maxRec uint32) bool {
 		if err != nil || c.batchStart < committed || c.batchStart > p {
 			continue
 		}
-		if crc32.Checksum(data[c.batchStart:p], castagnoli) == c.crc {
-			return true
-		}
+		return true
 	}
 	return false
 }

@@ -104,7 +104,7 @@ func TestTornTailRealFile(t *testing.T) {
 }
 
 // TestCorruptionCases damages synced data in ways recovery must refuse
-// (or, for the final batch of the final segment, treat as torn).
+// (every byte at or before a complete commit marker, final batch included).
 func TestCorruptionCases(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -132,11 +132,11 @@ func TestCorruptionCases(t *testing.T) {
 			fs.FlipByte(s.path, loc.off+int64(headerLen+padded(entryFixedLen+len(ent(1, 1).Data)))+9)
 			return s.path, loc.off + int64(headerLen+padded(entryFixedLen+len(ent(1, 1).Data)))
 		}, true},
-		{"final segment, last batch (indistinguishable from torn)", func(fs *vfs.Mem, l *Log) (string, int64) {
+		{"final segment, last batch under an intact commit marker", func(fs *vfs.Mem, l *Log) (string, int64) {
 			loc := l.idx.locs[len(l.idx.locs)-1]
 			fs.FlipByte(loc.seg.path, loc.off+headerLen+1)
-			return "", 0
-		}, false},
+			return loc.seg.path, loc.off
+		}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fsys := vfs.NewMem()
