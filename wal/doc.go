@@ -73,15 +73,16 @@
 // Segments are replayed in seq order, a batch's records applied only when
 // its Commit record is intact and matches (start, count, CRC). Damage —
 // a bad length, type, CRC, padding or commit — is a torn tail only if it
-// lies after the last complete Commit of the final segment and no later
-// complete batch exists (every aligned offset after the damage is tried,
-// since a torn length breaks the record chain). A torn tail is cut back
-// to that Commit and fsynced, and logged; a final segment without any
-// complete batch is removed. Everything else returns *CorruptionError
-// naming the file and offset, and nothing is modified. Limitation shared
-// with etcd and raft-wal: damage to the very last batch of the final
-// segment cannot be told apart from a torn write, so it is dropped; that
-// batch may have been acknowledged.
+// lies after the last complete Commit of the final segment and no complete
+// commit marker (a Commit record whose own CRC is intact) follows it (every
+// aligned offset after the damage is tried, since a torn length breaks the
+// record chain). A torn tail is cut back to that Commit and fsynced, and
+// logged; a final segment without any complete batch is removed. Anything
+// else — including a batch whose intact Commit does not match it, even the
+// final batch — returns *CorruptionError naming the file and offset, and
+// nothing is modified. Because a batch is one write followed by one fsync,
+// its Commit record reaching the disk intact means the batch was written
+// whole; so a record that was fsynced is never dropped.
 //
 // # Errors
 //
