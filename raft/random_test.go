@@ -55,9 +55,9 @@ type chaos struct {
 	downSince map[NodeID]int
 	// leaderCommit[id] is id's commit index when last seen leading.
 	leaderCommit map[NodeID]Index
-	stepNo    int
-	proposed  int
-	elections int
+	stepNo       int
+	proposed     int
+	elections    int
 }
 
 func runChaos(t *testing.T, size int, seed uint64, steps int) {
