@@ -379,11 +379,10 @@ func (ch *chaos) check(step int) {
 		}
 		ch.checkedTo[id] = max(ch.checkedTo[id], n.log.committed)
 		// State Machine Safety: what was applied is what was committed.
-		for i, e := range tn.applied {
+		for _, e := range tn.applied {
 			if e.Term != 0 { // zero entries were restored from a snapshot
 				ch.recordCommitted(step, id, "applied", e)
 			}
-			_ = i
 		}
 		// Leader Completeness (§5.4): a leader holds every entry committed
 		// in an earlier term.
