@@ -16,7 +16,12 @@ import (
 //
 // Commands (ids are n1, n2, ...):
 //
-//	add-nodes N                  bootstrap n1..nN as voters
+//	add-nodes N [prevote=B] [checkquorum=B] [autopromote=B] [maxmsgbytes=N]
+//	                             bootstrap n1..nN as voters (options default
+//	                             to true, true, false, 1 MiB; maxmsgbytes=1
+//	                             sends one entry per MsgApp)
+//	restart ID                   crash ID (unpersisted Readys are lost) and
+//	                             start it again from its storage
 //	add-empty ID                 a node with empty storage (to be added)
 //	campaign ID | tick-election ID | tick-heartbeat ID [count]
 //	propose ID DATA
@@ -69,10 +74,38 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 	switch d.Cmd {
 	case "add-nodes":
 		k, _ := strconv.Atoi(arg(0))
-		h.cl = newTestCluster(t, nodeIDs(k), func(id NodeID) Config { return testConfig(id, 1) })
+		preVote, checkQuorum, autoPromote := true, true, false
+		maxMsgBytes := uint64(0)
+		for _, a := range d.CmdArgs[1:] {
+			v := len(a.Vals) == 1 && a.Vals[0] == "true"
+			switch a.Key {
+			case "maxmsgbytes":
+				n, _ := strconv.Atoi(a.Vals[0])
+				maxMsgBytes = uint64(n)
+			case "prevote":
+				preVote = v
+			case "checkquorum":
+				checkQuorum = v
+			case "autopromote":
+				autoPromote = v
+			default:
+				t.Fatalf("add-nodes: unknown option %s", a.Key)
+			}
+		}
+		h.cl = newTestCluster(t, nodeIDs(k), func(id NodeID) Config {
+			c := testConfig(id, 1)
+			c.PreVote, c.CheckQuorum, c.AutoPromote = preVote, checkQuorum, autoPromote
+			if maxMsgBytes != 0 {
+				c.MaxMsgBytes = maxMsgBytes
+			}
+			return c
+		})
 		for _, id := range h.cl.ids {
 			h.status(h.cl.nodes[id])
 		}
+	case "restart":
+		old := h.node(arg(0))
+		h.status(h.cl.addNode(old.id, old.storage))
 	case "add-empty":
 		h.cl.addNode(NodeID(arg(0)), NewMemoryStorage())
 		h.status(h.node(arg(0)))
@@ -230,6 +263,7 @@ func (h *harness) processReady(tn *testNode) bool {
 		h.printf("  after-persist %s\n", fmtMsg(m))
 	}
 	h.cl.persistOne(tn)
+	h.sentBy(tn.id) // the after-persist messages just printed
 	return true
 }
 
