@@ -24,7 +24,10 @@ type broadcastQueue struct {
 	items  []*broadcast
 	byKey  map[string]*broadcast
 	nextID uint64
-	// leaveSent is set once the leave broadcast has been handed out.
+	// leaveSent is set once the leave broadcast has left the queue: sent
+	// its full retransmit count (memberlist notifies a leave's waiter on
+	// Finished, not on first send: one send may go to a dead member), or
+	// superseded or pruned.
 	leaveSent bool
 	// dropped counts updates pruned for space.
 	dropped uint64
@@ -82,9 +85,6 @@ func (q *broadcastQueue) take(budget, limit int) [][]byte {
 		budget -= cost
 		out = append(out, b.msg)
 		b.transmits++
-		if b.leave {
-			q.leaveSent = true
-		}
 		if b.transmits >= limit {
 			spent = append(spent, b)
 		}

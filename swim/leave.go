@@ -34,8 +34,8 @@ func (n *Node) Leave(now time.Time) error {
 	return nil
 }
 
-// LeaveDone reports whether the leave message has gone out at least once
-// (or there is nobody to tell).
+// LeaveDone reports whether the leave message has been sent its full
+// retransmit count (or there is nobody to tell).
 func (n *Node) LeaveDone() bool {
 	return n.leaving && (n.bq.leaveSent || n.estNumNodes() <= 1)
 }
