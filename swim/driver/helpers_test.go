@@ -22,6 +22,9 @@ func fastSwim(name string, seed uint64) swim.Config {
 	c.ReconnectInterval = 0
 	c.SuspicionMult = 3
 	c.SuspicionMaxTimeoutMult = 2
+	// LAN's 4, not Local's 2: with one member dead and the leaver among
+	// the gossip targets, 2 sends per hop can miss a live member.
+	c.RetransmitMult = 4
 	c.TCPTimeout = 500 * time.Millisecond
 	c.JoinRetryInterval = 100 * time.Millisecond
 	c.DeadNodeReclaimTime = 0

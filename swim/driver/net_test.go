@@ -48,11 +48,14 @@ func netPool(t *testing.T, n int, seed uint64, tweak func(i int, c *Config)) []*
 // as left.
 func TestNetPool(t *testing.T) {
 	nodes := netPool(t, 5, 10, nil)
-	for _, n := range nodes {
-		if c := n.rec.count(swim.EventJoin, ""); c != 5 {
-			t.Errorf("%s: %d join events, want 5", n.name, c)
+	eventually(t, 5*time.Second, "join events", func() error {
+		for _, n := range nodes {
+			if c := n.rec.count(swim.EventJoin, ""); c != 5 {
+				return fmt.Errorf("%s: %d join events, want 5", n.name, c)
+			}
 		}
-	}
+		return nil
+	})
 
 	if err := nodes[1].d.SetTags(map[string]string{"role": "server", "dc": "dc1"}); err != nil {
 		t.Fatal(err)
