@@ -11,6 +11,7 @@ import (
 	"github.com/agentd/agentd/jepsen/kv"
 	"github.com/agentd/agentd/jepsen/world"
 	"github.com/agentd/agentd/raft"
+	"github.com/agentd/agentd/raft/driver"
 )
 
 // cluster is one run's world: the Raft members, the clients, the nemesis
@@ -43,7 +44,9 @@ type cluster struct {
 
 	// Membership changes: at most one in flight.
 	confPending bool
-	confIndex   raft.Index // highest committed configuration entry seen
+	confBy      *node           // the leader that proposed it
+	confH       *driver.Handler // and its process at the time
+	confIndex   raft.Index      // highest committed configuration entry seen
 
 	failover *failoverProbe // failover mode only
 }
@@ -84,6 +87,7 @@ func (c *cluster) newMember() *node {
 	h := c.w.AddHost(string(id))
 	h.SetDisk(c.swarm.DiskLatency)
 	n := &node{c: c, id: id, addr: string(id), host: h}
+	n.installFaults()
 	c.nodes = append(c.nodes, n)
 	c.byID[id] = n
 	return n
@@ -124,6 +128,24 @@ func (c *cluster) crash(n *node, kind string) {
 	c.w.Tracef("nemesis %s %s", kind, n.id)
 	n.stop()
 	n.host.Crash(c.diskRand)
+}
+
+// crashProcess kills n's process without a power loss (its unsynced
+// writes stay in the page cache) and restarts it later.
+func (c *cluster) crashProcess(n *node, kind string) {
+	if !n.host.Up() {
+		return
+	}
+	c.stats.fault(kind)
+	c.w.Tracef("nemesis %s %s", kind, n.id)
+	n.stop()
+	n.host.Crash(nil)
+	c.scheduleRestart(n)
+}
+
+// scheduleRestart restarts a crashed n after a drawn downtime.
+func (c *cluster) scheduleRestart(n *node) {
+	c.w.After(c.draw(c.swarm.DownMax), func() { c.restart(n) })
 }
 
 func (c *cluster) restart(n *node) {

@@ -20,32 +20,38 @@
 // world.World is a priority queue of events keyed by (virtual time,
 // sequence number); it jumps from event to event. Each node lives on a
 // world.Host with a virtual clock (clock-rate skew), a vfs.Mem disk with
-// latency, and network handlers. The node's Raft core (raft.Node) ticks
-// from a host timer every TickInterval of its own clock; datagrams carry
-// raft.EncodeMessage bytes and are decoded on arrival; a snapshot travels
-// as a world stream (the MsgSnap, then the state machine bytes).
+// latency, and network handlers.
 //
-// Ready handling (node.go) follows raft/ready.go: Messages are sent at
-// once; the disk half (snapshot install, LogStore.Append, then
-// MessagesAfterPersist and Persisted) is queued on the host's disk and
-// runs when the write completes — disk writes queued while one is in
-// flight are written together next (group commit); CommittedEntries are
-// applied to the KV state machine (kv.Store) and answer the proposals
-// and ReadIndex reads waiting on them. Every SnapshotEvery applied
-// entries a node snapshots its state machine to a file (write, fsync,
-// rename, directory fsync) and compacts its log keeping TrailingLogs
-// entries, so lagging and new members are caught up by InstallSnapshot.
+// A node's process (node.go) is the production Ready-handling code,
+// raft/driver.Handler, with simulated collaborators plugged into its
+// seams: the real wal.Log and wal.SnapshotStore on the host's vfs.Mem
+// (disk.go), so crashes hit the real WAL (torn tails, segments and renames
+// lost without a directory fsync); simWorkers (simio.go) that run each
+// disk job one host event later by the disk latency (slow-disk faults
+// included) and call done in the same event, apply jobs with no latency;
+// a Transport (transport.go) that sends raft.EncodeMessage datagrams on
+// the world network and streams snapshots (the encoded MsgSnap, then the
+// file) that the receiver stages in a file on its disk before handing
+// them to Handler.ReceiveSnapshot; the KV store (kv.Store) as driver.FSM.
+// Ticks come from a host timer. A restart is driver.New over the
+// recovered disk (the newest snapshot file wins over the log's record).
+// The driver's Tracer hook reports persists, applies and sends to the
+// trace and the checkers, which read entries back from the WAL.
 //
 // # Fault model
 //
 // In the safety phase the nemesis (nemesis.go) injects, at random
 // intervals: crashes (power loss: the vfs.Mem drops or tears any subset
 // of unsynced writes and un-synced directory entries; pending events,
-// timers and in-flight disk writes are lost; the node restarts from its
-// disk after a random downtime) — half of them timed to strike while a
-// disk write is in flight, plus crashes during snapshot install and
-// during compaction; process pauses (events deferred until resume);
-// partitions (symmetric split, asymmetric directed cuts, isolating the
+// timers and in-flight disk jobs are lost; the node restarts from its
+// disk after a random downtime) — half of them cut the power at one of
+// the node's next fsyncs, inside a WAL append or a snapshot write (every
+// later write and sync fails, so nothing after that instant is durable),
+// plus power cuts during snapshot install and during local snapshots /
+// compaction; full disks (a write comes up short with ENOSPC: the WAL
+// fails, the driver's OnFatal exits the process without a power loss and
+// it restarts over a torn tail); process pauses (events deferred until
+// resume); partitions (symmetric split, asymmetric directed cuts, isolating the
 // leader, a bridge node between two halves) lasting up to seconds, i.e.
 // often beyond election timeouts; clock-rate skew; slow disks (5–55x);
 // stretches of message loss, duplication and reordering; and membership

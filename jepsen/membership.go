@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/agentd/agentd/internal/clock"
-	"github.com/agentd/agentd/jepsen/kv"
 	"github.com/agentd/agentd/raft"
+	"github.com/agentd/agentd/raft/driver"
 )
 
 // raftRandFor returns a fresh core randomness source for a node start.
@@ -17,12 +17,15 @@ func (c *cluster) raftRandFor() *rand.Rand { return clock.Sub(c.raftRand, uint64
 // caught-up non-voter (unless the core auto-promotes), or remove a member
 // (sometimes the leader itself).
 func (c *cluster) changeMembership() {
+	if c.confPending && c.confBy.h != c.confH {
+		c.confPending = false // its proposer crashed: the future died with it
+	}
 	l := c.leader()
 	if l == nil || c.confPending {
 		return
 	}
 	var voters, nonvoters []raft.Server
-	for _, s := range l.rn.Status().Configuration.Servers {
+	for _, s := range l.h.Status().Configuration.Servers {
 		if s.Suffrage == raft.Voter {
 			voters = append(voters, s)
 		} else {
@@ -48,25 +51,22 @@ func (c *cluster) changeMembership() {
 		}
 		cc = raft.ConfChange{Type: raft.ConfRemove, Server: victim}
 	}
-	idx, term, err := l.rn.ProposeConfChange(cc)
-	if err != nil {
+	f := l.h.ProposeConfChange(cc)
+	if f.Outcome() == driver.Failed {
 		if added != nil {
 			c.retire(added)
 		}
 		return
 	}
-	c.w.Tracef("nemesis conf-change %v %s at %d/%d", cc.Type, cc.Server.ID, idx, term)
+	c.w.Tracef("nemesis conf-change %v %s at %d/%d", cc.Type, cc.Server.ID, f.Index, f.Term)
 	switch cc.Type {
 	case raft.ConfAddNonvoter:
 		c.stats.fault(FaultMemberAdd)
 	case raft.ConfRemove:
 		c.stats.fault(FaultMemberRemove)
 	}
-	c.confPending = true
-	l.proposals[idx] = proposal{term: term, reply: func(o outcome, _ kv.Result, _ raft.NodeID) {
-		c.confPending = false
-	}}
-	l.process()
+	c.confPending, c.confBy, c.confH = true, l, l.h
+	f.OnResolve(func(*driver.Future) { c.confPending = false })
 }
 
 // observeApply follows committed configurations: members join when a

@@ -2,6 +2,8 @@ package jepsen
 
 import (
 	"time"
+
+	"github.com/agentd/agentd/raft"
 )
 
 // The nemesis injects faults during the safety phase. Each fault kind is
@@ -22,6 +24,7 @@ func (c *cluster) startNemesis() {
 	c.every(s.SkewEvery, c.injectSkew)
 	c.every(s.SlowDiskEvery, c.injectSlowDisk)
 	c.every(s.MemberEvery, c.changeMembership)
+	c.every(s.DiskFullEvery, c.injectDiskFull)
 	c.w.At(0, c.netProfile)
 }
 
@@ -84,50 +87,47 @@ func (c *cluster) injectCrash() {
 		return
 	}
 	if c.nem.IntN(2) == 0 {
-		// Half the crashes wait for the node's next disk write and strike
-		// while it is in flight, so that what the node sent before its
-		// write is durable is put to the test.
-		n.crashOnWrite = true
+		// Half the crashes cut the power at one of the node's next fsyncs,
+		// so that they strike inside a WAL append (torn tail, a segment
+		// without its directory entry) and what the node sent before its
+		// write was durable is put to the test.
+		c.armPowerLoss(n, FaultCrash, 1+c.nem.IntN(3))
 		return
 	}
 	c.crash(n, FaultCrash)
-	c.w.After(c.draw(c.swarm.DownMax), func() { c.restart(n) })
+	c.scheduleRestart(n)
 }
 
-// writeSubmitted is called when n queues a disk write.
-func (c *cluster) writeSubmitted(n *node) {
-	if !n.crashOnWrite {
+// armPowerLoss makes n lose power at its k-th next fsync.
+func (c *cluster) armPowerLoss(n *node, kind string, k int) {
+	if n.syncArm > 0 || n.dying {
 		return
 	}
-	n.crashOnWrite = false
-	if c.healed || !c.outBudget() {
-		return
-	}
-	epoch := n.host.Epoch()
-	c.w.After(c.draw(c.swarm.DiskLatency*time.Duration(n.host.DiskSlow())), func() {
-		if n.host.Epoch() != epoch || !n.running() {
-			return
-		}
-		c.crash(n, FaultCrash)
-		c.w.After(c.draw(c.swarm.DownMax), func() { c.restart(n) })
-	})
+	n.syncArm, n.armKind = k, kind
 }
+
+// outBudgetFor reports whether running node n may be taken out now.
+func (c *cluster) outBudgetFor(n *node) bool { return !n.running() || c.outBudget() }
 
 // maybeCrashDuring is called by a node starting a snapshot install or a
-// compaction: with the swarm's probability it crashes partway through.
+// local snapshot: with the swarm's probability its power is cut at one of
+// the next few fsyncs, inside the multi-step write that follows.
 func (c *cluster) maybeCrashDuring(n *node, kind string, ppm int) {
 	if c.healed || c.nem.IntN(1_000_000) >= ppm || !c.outBudget() {
 		return
 	}
-	epoch := n.host.Epoch()
-	at := time.Duration(c.nem.Int64N(int64(3*c.swarm.DiskLatency*time.Duration(n.host.DiskSlow())) + 1))
-	c.w.After(at, func() {
-		if n.host.Epoch() != epoch || !n.running() {
-			return
-		}
-		c.crash(n, kind)
-		c.w.After(c.draw(c.swarm.DownMax), func() { c.restart(n) })
-	})
+	c.armPowerLoss(n, kind, 1+c.nem.IntN(4))
+}
+
+// injectDiskFull makes a node's next write come up short with ENOSPC: the
+// WAL fails, the process exits (no power loss) and restarts over a torn
+// tail.
+func (c *cluster) injectDiskFull() {
+	n := c.victim()
+	if n == nil || !c.outBudget() {
+		return
+	}
+	n.fullArm = true
 }
 
 func (c *cluster) injectPause() {
@@ -289,6 +289,9 @@ func (c *cluster) heal() {
 	cfg := c.swarm.Net
 	cfg.LossPPM, cfg.DupPPM, cfg.ReorderPPM = 0, 0, 0
 	c.w.Net.SetConfig(cfg)
+	for _, n := range c.nodes {
+		n.syncArm, n.fullArm = 0, false
+	}
 	for _, n := range c.members() {
 		n.host.SetDiskSlow(1)
 		n.host.Clock().SetRate(1_000_000)
@@ -298,3 +301,6 @@ func (c *cluster) heal() {
 		}
 	}
 }
+
+// sent is called for every message a node hands to its transport.
+func (c *cluster) sent(n *node, m *raft.Message) {}

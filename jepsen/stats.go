@@ -24,6 +24,7 @@ const (
 	FaultNetLoss            = "net-loss"
 	FaultNetDup             = "net-duplicate"
 	FaultNetReorder         = "net-reorder"
+	FaultDiskFull           = "disk-full"
 )
 
 // FaultKinds lists every fault kind in report order.
@@ -31,7 +32,7 @@ var FaultKinds = []string{
 	FaultCrash, FaultCrashSnapshot, FaultCrashCompaction, FaultPause,
 	FaultPartitionSymmetric, FaultPartitionAsym, FaultIsolateLeader, FaultBridge,
 	FaultClockSkew, FaultSlowDisk, FaultMemberAdd, FaultMemberRemove,
-	FaultNetLoss, FaultNetDup, FaultNetReorder,
+	FaultNetLoss, FaultNetDup, FaultNetReorder, FaultDiskFull,
 }
 
 // Stats describes one run (or, summed, many).
@@ -47,6 +48,8 @@ type Stats struct {
 	SplitVotes      int
 	SnapshotInstall int
 	ConfChanges     int // committed configuration changes
+	Fsyncs          int // file and directory fsyncs on every node's disk
+	TornRepairs     int // WAL tails repaired on reopen after a crash
 	Faults          map[string]int
 	Violations      int
 }
@@ -71,6 +74,8 @@ func (s *Stats) Add(o Stats) {
 	s.SplitVotes += o.SplitVotes
 	s.SnapshotInstall += o.SnapshotInstall
 	s.ConfChanges += o.ConfChanges
+	s.Fsyncs += o.Fsyncs
+	s.TornRepairs += o.TornRepairs
 	s.Violations += o.Violations
 	for _, k := range FaultKinds {
 		if o.Faults[k] > 0 {
@@ -176,6 +181,7 @@ func (s *Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "split votes: %d\n", t.SplitVotes)
 	fmt.Fprintf(w, "snapshot installs: %d\n", t.SnapshotInstall)
 	fmt.Fprintf(w, "configuration changes committed: %d (seeds with snapshot install and conf change: %d/%d)\n", t.ConfChanges, both, n)
+	fmt.Fprintf(w, "fsyncs: %d; WAL torn tails repaired on reopen: %d\n", t.Fsyncs, t.TornRepairs)
 	fmt.Fprintf(w, "faults injected:\n")
 	for _, k := range FaultKinds {
 		fmt.Fprintf(w, "  %-28s %d\n", k, t.Faults[k])

@@ -34,7 +34,7 @@ type Swarm struct {
 	SkewPPM int64
 
 	// Mean virtual time between injections of each fault kind (0: never).
-	CrashEvery, PauseEvery, PartitionEvery, SkewEvery, SlowDiskEvery, MemberEvery time.Duration
+	CrashEvery, PauseEvery, PartitionEvery, SkewEvery, SlowDiskEvery, MemberEvery, DiskFullEvery time.Duration
 	// How long a partition / pause / slow disk lasts: up to this (drawn
 	// per fault), some outlasting several election timeouts.
 	PartitionMax, PauseMax, DownMax, SlowMax time.Duration
@@ -44,6 +44,15 @@ type Swarm struct {
 	CrashInSnapshotPPM, CrashInCompactPPM int
 
 	AutoPromote bool // the core promotes caught-up non-voters itself
+
+	// Raft core settings (raft.Config).
+	TickInterval    time.Duration
+	ElectionTicks   int
+	PreVote         bool
+	CheckQuorum     bool
+	MaxMsgBytes     uint64
+	MaxInflightMsgs int
+	SegmentBytes    int64 // WAL segment size: small, so rotation and segment removal happen
 
 	SnapshotEvery uint64 // entries between local snapshots
 	TrailingLogs  uint64 // entries kept behind a snapshot
@@ -57,9 +66,11 @@ type Swarm struct {
 	LivenessBound time.Duration
 }
 
-// electionTimeoutMax is SimConfig's upper election timeout (2 *
-// ElectionTicks * TickInterval).
-const electionTimeoutMax = 300 * time.Millisecond
+// ElectionTimeoutMax is the upper randomized election timeout, 2 *
+// ElectionTicks * TickInterval.
+func (s *Swarm) ElectionTimeoutMax() time.Duration {
+	return 2 * time.Duration(s.ElectionTicks) * s.TickInterval
+}
 
 func newSwarm(r *rand.Rand) Swarm {
 	between := func(lo, hi time.Duration) time.Duration { return lo + time.Duration(r.Int64N(int64(hi-lo)+1)) }
@@ -93,9 +104,17 @@ func newSwarm(r *rand.Rand) Swarm {
 		Keys:               3 + r.IntN(8),
 		OpTimeout:          between(300*time.Millisecond, time.Second),
 		SafetyPhase:        between(8*time.Second, 12*time.Second),
-		LivenessBound:      6 * electionTimeoutMax,
 		AutoPromote:        r.IntN(2) == 0,
+		DiskFullEvery:      between(2*time.Second, 8*time.Second),
+		TickInterval:       15 * time.Millisecond,
+		ElectionTicks:      10,
+		PreVote:            true,
+		CheckQuorum:        true,
+		MaxMsgBytes:        16 << 10,
+		MaxInflightMsgs:    16,
+		SegmentBytes:       int64(2<<10 + r.IntN(30<<10)),
 	}
+	s.LivenessBound = 6 * s.ElectionTimeoutMax()
 	s.Net.MaxDelay = s.Net.MinDelay + between(0, 10*time.Millisecond)
 	return s
 }

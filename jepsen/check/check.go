@@ -223,9 +223,10 @@ func (c *Cluster) SnapshotInstalled(id raft.NodeID, meta raft.SnapshotMeta) {
 	}
 }
 
-// Applied records that node id, in term nodeTerm, applied e to its state
-// machine.
-func (c *Cluster) Applied(id raft.NodeID, e *raft.Entry, nodeTerm raft.Term) {
+// Applied records that node id applied e to its state machine; nodeTerm
+// returns the node's current term (asked only of the first node to apply
+// an index).
+func (c *Cluster) Applied(id raft.NodeID, e *raft.Entry, nodeTerm func() raft.Term) {
 	if prev, ok := c.nodeApply[id]; ok && e.Index != prev+1 {
 		c.Fail(StateMachineSafety, "%s applied index %d after %d", id, e.Index, prev)
 	}
@@ -238,7 +239,7 @@ func (c *Cluster) Applied(id raft.NodeID, e *raft.Entry, nodeTerm raft.Term) {
 		return
 	}
 	c.applied[e.Index] = h
-	c.commitTerm[e.Index] = max(nodeTerm, e.Term)
+	c.commitTerm[e.Index] = max(nodeTerm(), e.Term)
 	c.maxApplied = max(c.maxApplied, e.Index)
 }
 

@@ -132,6 +132,10 @@ func (h *Host) SetDiskSlow(factor int64) {
 	h.diskSlow = factor
 }
 
+// DiskLatency is the latency of one disk operation started now (the base
+// latency times the slow factor).
+func (h *Host) DiskLatency() time.Duration { return h.diskLatency * time.Duration(h.diskSlow) }
+
 // DiskSlow returns the current disk latency multiplier.
 func (h *Host) DiskSlow() int64 { return h.diskSlow }
 

@@ -312,6 +312,16 @@ func hasConfigEntry(ents []raft.Entry) bool {
 	return false
 }
 
+// LearnAddr tells the handler a peer's transport address before any
+// configuration it holds names the peer: a server joining with an empty
+// log must answer a leader it only knows from discovery (Serf, a join
+// list). Addresses from configurations override it later.
+func (h *Handler) LearnAddr(id raft.NodeID, addr string) {
+	if _, ok := h.addrs[id]; !ok {
+		h.addrs[id] = addr
+	}
+}
+
 // refreshAddrs learns addresses from the node's latest configuration.
 func (h *Handler) refreshAddrs() {
 	for _, s := range h.node.Status().Configuration.Servers {
