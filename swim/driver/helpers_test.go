@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"sync"
@@ -150,3 +151,21 @@ func names(nodes []*tnode) []string {
 }
 
 var fmtErrorf = fmt.Errorf
+
+// syncBuf is a bytes.Buffer safe for concurrent writers (log handlers).
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
