@@ -1,0 +1,138 @@
+package config
+
+import (
+	"os"
+	"time"
+)
+
+// Config is an agent's resolved configuration. Field comments give the
+// Consul key, the unit and the default.
+type Config struct {
+	// DevMode (-dev): an in-memory server that bootstraps itself.
+	DevMode bool
+
+	NodeName   string // node_name; default the host name
+	NodeID     string // node_id, a UUID; default random (persisted in data_dir for servers)
+	Datacenter string // datacenter; default "dc1"
+	DataDir    string // data_dir; required unless -dev
+
+	Server          bool // server
+	Bootstrap       bool // bootstrap: a single server elects itself
+	BootstrapExpect int  // bootstrap_expect: servers to wait for before bootstrapping (0: off)
+
+	BindAddr      string   // bind_addr: gossip and server RPC listen address; default "0.0.0.0"
+	ClientAddr    string   // client_addr: HTTP and DNS listen address; default "127.0.0.1"
+	AdvertiseAddr string   // advertise_addr: address given to peers; default: derived from bind_addr
+	RetryJoin     []string // retry_join: gossip addresses to join, retried until one answers
+
+	Ports     Ports
+	Addresses Addresses
+
+	Encrypt  string // encrypt: base64 gossip key of 16, 24 or 32 bytes
+	LogLevel string // log_level: trace, debug, info, warn, error; default "info"
+
+	// RaftMultiplier (performance.raft_multiplier) scales Raft timing:
+	// 1 is the fastest; default 5, -dev 1.
+	RaftMultiplier int
+
+	// LeaveOnTerminate (leave_on_terminate): leave gracefully on SIGTERM.
+	// Default false for servers (leaving shrinks the quorum), true for clients.
+	LeaveOnTerminate *bool
+	// SkipLeaveOnInterrupt (skip_leave_on_interrupt): do not leave on SIGINT.
+	// Default true for servers, false for clients.
+	SkipLeaveOnInterrupt *bool
+
+	// HTTPMaxConnsPerClient (limits.http_max_conns_per_client): concurrent
+	// HTTP connections per client IP; default 200.
+	HTTPMaxConnsPerClient int
+
+	RaftSnapshotThreshold int           // raft_snapshot_threshold: entries between snapshots; default 16384
+	RaftSnapshotInterval  time.Duration // raft_snapshot_interval: how often the threshold is checked; default 30s
+	RaftTrailingLogs      int           // raft_trailing_logs: entries kept behind a snapshot; default 10240
+
+	// SessionTTLMin (session_ttl_min): the smallest session TTL accepted;
+	// default 10s. Tests lower it to see expiry quickly.
+	SessionTTLMin time.Duration
+}
+
+// Ports are the listen ports (ports.*); -1 disables a listener.
+type Ports struct {
+	HTTP    int // ports.http; default 8500
+	HTTPS   int // ports.https; default -1
+	GRPC    int // ports.grpc; default -1 (8502 with -dev)
+	DNS     int // ports.dns; default 8600
+	SerfLAN int // ports.serf_lan; default 8301
+	SerfWAN int // ports.serf_wan; default 8302
+	Server  int // ports.server: Raft and server RPC; default 8300
+}
+
+// Addresses override client_addr per interface (addresses.*).
+type Addresses struct {
+	HTTP  string // addresses.http
+	HTTPS string // addresses.https
+	GRPC  string // addresses.grpc
+	DNS   string // addresses.dns
+}
+
+// Default returns Consul's defaults.
+func Default() Config {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "agentd"
+	}
+	return Config{
+		NodeName:   host,
+		Datacenter: "dc1",
+		BindAddr:   "0.0.0.0",
+		ClientAddr: "127.0.0.1",
+		Ports: Ports{
+			HTTP: 8500, HTTPS: -1, GRPC: -1, DNS: 8600,
+			SerfLAN: 8301, SerfWAN: 8302, Server: 8300,
+		},
+		LogLevel:              "info",
+		RaftMultiplier:        5,
+		HTTPMaxConnsPerClient: 200,
+		RaftSnapshotThreshold: 16384,
+		RaftSnapshotInterval:  30 * time.Second,
+		RaftTrailingLogs:      10240,
+		SessionTTLMin:         10 * time.Second,
+	}
+}
+
+// devDefaults are what -dev changes, applied before files and flags so
+// those still override them (as Consul's DevSource).
+func devDefaults(c *Config) {
+	c.DevMode = true
+	c.Server = true
+	c.Bootstrap = true
+	c.BindAddr = "127.0.0.1"
+	c.LogLevel = "debug"
+	c.RaftMultiplier = 1
+	c.Ports.GRPC = 8502
+}
+
+// LeavesOnTerminate resolves leave_on_terminate's role-dependent default.
+func (c *Config) LeavesOnTerminate() bool {
+	if c.LeaveOnTerminate != nil {
+		return *c.LeaveOnTerminate
+	}
+	return !c.Server
+}
+
+// SkipsLeaveOnInterrupt resolves skip_leave_on_interrupt's role-dependent
+// default.
+func (c *Config) SkipsLeaveOnInterrupt() bool {
+	if c.SkipLeaveOnInterrupt != nil {
+		return *c.SkipLeaveOnInterrupt
+	}
+	return c.Server
+}
+
+// HTTPAddr is the host:port the HTTP API listens on.
+func (c *Config) HTTPAddr() string {
+	host := c.ClientAddr
+	if c.Addresses.HTTP != "" {
+		host = c.Addresses.HTTP
+	}
+	return joinHostPort(host, c.Ports.HTTP)
+}

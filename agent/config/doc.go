@@ -1,0 +1,17 @@
+// Package config builds an agent's configuration the way Consul does:
+// defaults, then every -config-file and -config-dir (*.json, a directory's
+// files merged in lexical order), then command-line flags, each later
+// source overriding the earlier ones key by key.
+//
+// Key names are Consul's (node_name, ports.http, performance.raft_multiplier,
+// ...). A file and a flag are turned into the same form — a dotted key and a
+// value — and go through one table of setters (keys.go), so a value is
+// checked the same way wherever it came from, and every error names the key.
+//
+// Unknown keys are not errors: they are returned as warnings and the agent
+// starts (a newer config file must not stop an older binary). An invalid
+// value is an error naming the key; the caller exits non-zero.
+//
+// HCL files are out of scope for now: a *.hcl file in -config-dir is
+// skipped with a warning, and a *.hcl -config-file is an error.
+package config

@@ -1,0 +1,214 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// setter stores one key's value into c. v is what encoding/json produced
+// (string, float64/json.Number, bool, []any, map[string]any) or, for a
+// flag, a string. Setters are lenient about representation as Consul is
+// ("5" and 5 are both a number) and strict about meaning.
+type setter func(c *Config, v any) error
+
+// sections are the keys whose value is an object of further keys.
+var sections = map[string]bool{
+	"ports": true, "addresses": true, "performance": true, "limits": true,
+}
+
+// keys maps every known dotted key to its setter.
+var keys = map[string]setter{
+	"node_name":        strKey(func(c *Config) *string { return &c.NodeName }),
+	"node_id":          strKey(func(c *Config) *string { return &c.NodeID }),
+	"datacenter":       strKey(func(c *Config) *string { return &c.Datacenter }),
+	"data_dir":         strKey(func(c *Config) *string { return &c.DataDir }),
+	"server":           boolKey(func(c *Config) *bool { return &c.Server }),
+	"bootstrap":        boolKey(func(c *Config) *bool { return &c.Bootstrap }),
+	"bootstrap_expect": intKey(func(c *Config) *int { return &c.BootstrapExpect }),
+	"bind_addr":        strKey(func(c *Config) *string { return &c.BindAddr }),
+	"client_addr":      strKey(func(c *Config) *string { return &c.ClientAddr }),
+	"advertise_addr":   strKey(func(c *Config) *string { return &c.AdvertiseAddr }),
+	"retry_join":       listKey(func(c *Config) *[]string { return &c.RetryJoin }),
+	"encrypt":          strKey(func(c *Config) *string { return &c.Encrypt }),
+	"log_level":        strKey(func(c *Config) *string { return &c.LogLevel }),
+
+	"ports.http":     intKey(func(c *Config) *int { return &c.Ports.HTTP }),
+	"ports.https":    intKey(func(c *Config) *int { return &c.Ports.HTTPS }),
+	"ports.grpc":     intKey(func(c *Config) *int { return &c.Ports.GRPC }),
+	"ports.dns":      intKey(func(c *Config) *int { return &c.Ports.DNS }),
+	"ports.serf_lan": intKey(func(c *Config) *int { return &c.Ports.SerfLAN }),
+	"ports.serf_wan": intKey(func(c *Config) *int { return &c.Ports.SerfWAN }),
+	"ports.server":   intKey(func(c *Config) *int { return &c.Ports.Server }),
+
+	"addresses.http":  strKey(func(c *Config) *string { return &c.Addresses.HTTP }),
+	"addresses.https": strKey(func(c *Config) *string { return &c.Addresses.HTTPS }),
+	"addresses.grpc":  strKey(func(c *Config) *string { return &c.Addresses.GRPC }),
+	"addresses.dns":   strKey(func(c *Config) *string { return &c.Addresses.DNS }),
+
+	"performance.raft_multiplier":      intKey(func(c *Config) *int { return &c.RaftMultiplier }),
+	"limits.http_max_conns_per_client": intKey(func(c *Config) *int { return &c.HTTPMaxConnsPerClient }),
+
+	"leave_on_terminate":      boolPtrKey(func(c *Config) **bool { return &c.LeaveOnTerminate }),
+	"skip_leave_on_interrupt": boolPtrKey(func(c *Config) **bool { return &c.SkipLeaveOnInterrupt }),
+
+	"raft_snapshot_threshold": intKey(func(c *Config) *int { return &c.RaftSnapshotThreshold }),
+	"raft_snapshot_interval":  durKey(func(c *Config) *time.Duration { return &c.RaftSnapshotInterval }),
+	"raft_trailing_logs":      intKey(func(c *Config) *int { return &c.RaftTrailingLogs }),
+	"session_ttl_min":         durKey(func(c *Config) *time.Duration { return &c.SessionTTLMin }),
+}
+
+func strKey(field func(*Config) *string) setter {
+	return func(c *Config, v any) error {
+		s, ok := v.(string)
+		if !ok {
+			return fmt.Errorf("want a string, got %s", describe(v))
+		}
+		*field(c) = s
+		return nil
+	}
+}
+
+func intKey(field func(*Config) *int) setter {
+	return func(c *Config, v any) error {
+		n, err := toInt(v)
+		if err != nil {
+			return err
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+func boolKey(field func(*Config) *bool) setter {
+	return func(c *Config, v any) error {
+		b, err := toBool(v)
+		if err != nil {
+			return err
+		}
+		*field(c) = b
+		return nil
+	}
+}
+
+func boolPtrKey(field func(*Config) **bool) setter {
+	return func(c *Config, v any) error {
+		b, err := toBool(v)
+		if err != nil {
+			return err
+		}
+		*field(c) = &b
+		return nil
+	}
+}
+
+// durKey takes a Go duration string ("30s"); a bare number is seconds.
+func durKey(field func(*Config) *time.Duration) setter {
+	return func(c *Config, v any) error {
+		switch x := v.(type) {
+		case string:
+			d, err := time.ParseDuration(x)
+			if err != nil {
+				return fmt.Errorf("want a duration such as \"30s\", got %q", x)
+			}
+			*field(c) = d
+		case float64, json.Number:
+			n, err := toInt(v)
+			if err != nil {
+				return err
+			}
+			*field(c) = time.Duration(n) * time.Second
+		default:
+			return fmt.Errorf("want a duration, got %s", describe(v))
+		}
+		return nil
+	}
+}
+
+// listKey takes a list of strings; a single string is a one-element list
+// (a repeated flag arrives as one string per occurrence and appends).
+func listKey(field func(*Config) *[]string) setter {
+	return func(c *Config, v any) error {
+		switch x := v.(type) {
+		case string:
+			*field(c) = append(*field(c), x)
+		case []any:
+			var out []string
+			for i, e := range x {
+				s, ok := e.(string)
+				if !ok {
+					return fmt.Errorf("element %d: want a string, got %s", i, describe(e))
+				}
+				out = append(out, s)
+			}
+			// Consul appends slices across sources.
+			*field(c) = append(*field(c), out...)
+		default:
+			return fmt.Errorf("want a list of strings, got %s", describe(v))
+		}
+		return nil
+	}
+}
+
+func toInt(v any) (int, error) {
+	switch x := v.(type) {
+	case float64:
+		if x != math.Trunc(x) || x > math.MaxInt32 || x < math.MinInt32 {
+			return 0, fmt.Errorf("want an integer, got %v", x)
+		}
+		return int(x), nil
+	case json.Number:
+		n, err := strconv.ParseInt(string(x), 10, 32)
+		if err != nil {
+			return 0, fmt.Errorf("want an integer, got %s", x)
+		}
+		return int(n), nil
+	case string:
+		n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 32)
+		if err != nil {
+			return 0, fmt.Errorf("want an integer, got %q", x)
+		}
+		return int(n), nil
+	}
+	return 0, fmt.Errorf("want an integer, got %s", describe(v))
+}
+
+func toBool(v any) (bool, error) {
+	switch x := v.(type) {
+	case bool:
+		return x, nil
+	case string:
+		b, err := strconv.ParseBool(x)
+		if err != nil {
+			return false, fmt.Errorf("want true or false, got %q", x)
+		}
+		return b, nil
+	}
+	return false, fmt.Errorf("want true or false, got %s", describe(v))
+}
+
+func describe(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "a list"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case float64, json.Number:
+		return "a number"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func joinHostPort(host string, port int) string {
+	return net.JoinHostPort(host, strconv.Itoa(port))
+}

@@ -1,0 +1,148 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// pair is one key's value from one source.
+type pair struct {
+	key   string
+	value any
+}
+
+// Load resolves the configuration: defaults (and -dev's), then each path
+// in paths in order (a file, or a directory whose *.json files are read in
+// lexical order), then the flags' pairs. It returns the warnings (unknown
+// keys, skipped files) and an error naming the key for an invalid value.
+func Load(dev bool, paths []string, flagPairs []pair) (Config, []string, error) {
+	c := Default()
+	if dev {
+		devDefaults(&c)
+	}
+	var warnings []string
+	for _, p := range paths {
+		files, w, err := expand(p)
+		warnings = append(warnings, w...)
+		if err != nil {
+			return Config{}, warnings, err
+		}
+		for _, f := range files {
+			w, err := applyFile(&c, f)
+			warnings = append(warnings, w...)
+			if err != nil {
+				return Config{}, warnings, err
+			}
+		}
+	}
+	for _, p := range flagPairs {
+		if err := apply(&c, p.key, p.value, "flag"); err != nil {
+			return Config{}, warnings, err
+		}
+	}
+	if err := c.validate(); err != nil {
+		return Config{}, warnings, err
+	}
+	return c, warnings, nil
+}
+
+// expand lists the files a -config-file or -config-dir path stands for.
+func expand(p string) ([]string, []string, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, nil, fmt.Errorf("config: %w", err)
+	}
+	if !st.IsDir() {
+		if strings.HasSuffix(p, ".hcl") {
+			return nil, nil, fmt.Errorf("config: %s: HCL configuration is not supported yet; use JSON", p)
+		}
+		return []string{p}, nil, nil
+	}
+	ents, err := os.ReadDir(p)
+	if err != nil {
+		return nil, nil, fmt.Errorf("config: read dir %s: %w", p, err)
+	}
+	var files, warnings []string
+	for _, e := range ents {
+		name := e.Name()
+		switch {
+		case e.IsDir():
+		case strings.HasSuffix(name, ".json"):
+			files = append(files, filepath.Join(p, name))
+		case strings.HasSuffix(name, ".hcl"):
+			warnings = append(warnings, fmt.Sprintf("config: skipping %s: HCL configuration is not supported yet", filepath.Join(p, name)))
+		}
+	}
+	sort.Strings(files) // Consul merges a directory's files in lexical order
+	return files, warnings, nil
+}
+
+func applyFile(c *Config, path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return applyJSON(c, b, path)
+}
+
+// applyJSON applies one JSON document; src names it in messages.
+func applyJSON(c *Config, b []byte, src string) ([]string, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var top map[string]any
+	if err := dec.Decode(&top); err != nil {
+		return nil, fmt.Errorf("config: %s: invalid JSON: %w", src, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("config: %s: trailing data after the JSON object", src)
+	}
+	var warnings []string
+	var walk func(prefix string, obj map[string]any) error
+	walk = func(prefix string, obj map[string]any) error {
+		names := make([]string, 0, len(obj))
+		for k := range obj {
+			names = append(names, k)
+		}
+		slices.Sort(names) // deterministic order for messages and list appends
+		for _, k := range names {
+			key := prefix + k
+			v := obj[k]
+			if prefix == "" && sections[k] {
+				sub, ok := v.(map[string]any)
+				if !ok {
+					return fmt.Errorf("config: %s: invalid value for %q: want an object, got %s", src, key, describe(v))
+				}
+				if err := walk(key+".", sub); err != nil {
+					return err
+				}
+				continue
+			}
+			if _, known := keys[key]; !known {
+				warnings = append(warnings, fmt.Sprintf("config: %s: unknown key %q ignored", src, key))
+				continue
+			}
+			if err := apply(c, key, v, src); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return warnings, walk("", top)
+}
+
+func apply(c *Config, key string, v any, src string) error {
+	set, ok := keys[key]
+	if !ok {
+		panic(fmt.Sprintf("config: flag bound to unknown key %q", key))
+	}
+	if err := set(c, v); err != nil {
+		return fmt.Errorf("config: %s: invalid value for %q: %v", src, key, err)
+	}
+	return nil
+}

@@ -1,0 +1,110 @@
+package config
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net"
+	"regexp"
+	"strings"
+)
+
+var (
+	uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	// Consul: datacenter names are alphanumerics, - and _.
+	dcRE = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
+)
+
+// invalid formats an error naming the key.
+func invalid(key, format string, args ...any) error {
+	return fmt.Errorf("config: invalid value for %q: %s", key, fmt.Sprintf(format, args...))
+}
+
+func (c *Config) validate() error {
+	if c.NodeName == "" {
+		return invalid("node_name", "must not be empty")
+	}
+	if c.NodeID != "" && !uuidRE.MatchString(c.NodeID) {
+		return invalid("node_id", "must be a UUID, got %q", c.NodeID)
+	}
+	if !dcRE.MatchString(c.Datacenter) {
+		return invalid("datacenter", "must be alphanumerics, '-' and '_', got %q", c.Datacenter)
+	}
+	if !c.DevMode && c.DataDir == "" {
+		return invalid("data_dir", "required (or use -dev)")
+	}
+	if c.BootstrapExpect < 0 {
+		return invalid("bootstrap_expect", "must be >= 0, got %d", c.BootstrapExpect)
+	}
+	if c.BootstrapExpect > 0 && !c.Server {
+		return invalid("bootstrap_expect", "requires server mode")
+	}
+	if c.Bootstrap && !c.Server {
+		return invalid("bootstrap", "requires server mode")
+	}
+	if c.Bootstrap && c.BootstrapExpect > 0 {
+		return invalid("bootstrap_expect", "cannot be combined with bootstrap")
+	}
+	for _, a := range []struct{ key, v string }{
+		{"bind_addr", c.BindAddr}, {"client_addr", c.ClientAddr}, {"advertise_addr", c.AdvertiseAddr},
+		{"addresses.http", c.Addresses.HTTP}, {"addresses.https", c.Addresses.HTTPS},
+		{"addresses.grpc", c.Addresses.GRPC}, {"addresses.dns", c.Addresses.DNS},
+	} {
+		if a.v != "" && net.ParseIP(a.v) == nil {
+			return invalid(a.key, "must be an IP address, got %q", a.v)
+		}
+	}
+	if c.BindAddr == "" {
+		return invalid("bind_addr", "must not be empty")
+	}
+	if c.ClientAddr == "" {
+		return invalid("client_addr", "must not be empty")
+	}
+	for _, p := range []struct {
+		key     string
+		v       int
+		disable bool // -1 allowed
+	}{
+		{"ports.http", c.Ports.HTTP, true}, {"ports.https", c.Ports.HTTPS, true},
+		{"ports.grpc", c.Ports.GRPC, true}, {"ports.dns", c.Ports.DNS, true},
+		{"ports.serf_lan", c.Ports.SerfLAN, false}, {"ports.serf_wan", c.Ports.SerfWAN, true},
+		{"ports.server", c.Ports.Server, false},
+	} {
+		if (p.v == -1 && p.disable) || (p.v >= 0 && p.v <= 65535) {
+			continue
+		}
+		return invalid(p.key, "must be a port number (0-65535, or -1 to disable), got %d", p.v)
+	}
+	if c.Encrypt != "" {
+		k, err := base64.StdEncoding.DecodeString(c.Encrypt)
+		if err != nil || (len(k) != 16 && len(k) != 24 && len(k) != 32) {
+			return invalid("encrypt", "must be base64 of a 16, 24 or 32 byte key")
+		}
+	}
+	if _, ok := ParseLogLevel(c.LogLevel); !ok {
+		return invalid("log_level", "must be trace, debug, info, warn or error, got %q", c.LogLevel)
+	}
+	if c.RaftMultiplier < 1 || c.RaftMultiplier > 10 {
+		return invalid("performance.raft_multiplier", "must be between 1 and 10, got %d", c.RaftMultiplier)
+	}
+	if c.HTTPMaxConnsPerClient < 0 {
+		return invalid("limits.http_max_conns_per_client", "must be >= 0 (0: unlimited), got %d", c.HTTPMaxConnsPerClient)
+	}
+	if c.RaftSnapshotThreshold < 1 {
+		return invalid("raft_snapshot_threshold", "must be >= 1, got %d", c.RaftSnapshotThreshold)
+	}
+	if c.RaftSnapshotInterval <= 0 {
+		return invalid("raft_snapshot_interval", "must be > 0, got %s", c.RaftSnapshotInterval)
+	}
+	if c.RaftTrailingLogs < 0 {
+		return invalid("raft_trailing_logs", "must be >= 0, got %d", c.RaftTrailingLogs)
+	}
+	if c.SessionTTLMin <= 0 {
+		return invalid("session_ttl_min", "must be > 0, got %s", c.SessionTTLMin)
+	}
+	for i, j := range c.RetryJoin {
+		if strings.TrimSpace(j) == "" {
+			return invalid("retry_join", "element %d is empty", i)
+		}
+	}
+	return nil
+}
