@@ -1,0 +1,10 @@
+package agent
+
+// Version is agentd's release. It is reported by `agentd version`, in
+// /v1/agent/self (Config.Version) and in the vsn gossip tag's neighbour
+// build tag.
+const Version = "0.1.0"
+
+// Revision is the VCS revision, set at build time with
+// -ldflags "-X github.com/agentd/agentd/agent.Revision=...".
+var Revision = ""

@@ -1,0 +1,90 @@
+// Command agentd is a Consul-compatible agent and its command-line client.
+// Subcommands and flags follow Consul's CLI; the client subcommands talk to
+// an agent's HTTP API (-http-addr or $CONSUL_HTTP_ADDR).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// env is a command's I/O, so tests can run commands in-process.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// fail prints an error line and returns exit code 1.
+func (e *env) fail(format string, args ...any) int {
+	fmt.Fprintf(e.stderr, format+"\n", args...)
+	return 1
+}
+
+// flags returns a flag set with the HTTP client flags registered.
+func (e *env) flags(name string) (*flag.FlagSet, *httpFlags) {
+	fs := newFlagSet(e, name)
+	hf := &httpFlags{}
+	hf.register(fs)
+	return fs, hf
+}
+
+type command struct {
+	run      func(*env, []string) int
+	synopsis string
+}
+
+var commands = map[string]command{
+	"agent":       {cmdAgent, "Runs an agent"},
+	"version":     {cmdVersion, "Prints the agentd version"},
+	"keygen":      {cmdKeygen, "Generates a new gossip encryption key"},
+	"kv":          {cmdKV, "Reads and writes the key/value store"},
+	"members":     {cmdMembers, "Lists the members of the cluster"},
+	"join":        {cmdJoin, "Tells the agent to join a cluster"},
+	"leave":       {cmdLeave, "Gracefully leaves the cluster and shuts down"},
+	"force-leave": {cmdForceLeave, "Forces a member into the left state"},
+	"operator":    {cmdOperator, "Cluster operator tools (raft list-peers, raft remove-peer)"},
+	"snapshot":    {cmdSnapshot, "Saves and restores snapshots of the server state"},
+	"info":        {cmdInfo, "Prints the agent's debugging information"},
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: agentd [--version] <command> [args]\n\nAvailable commands are:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "    %-12s %s\n", n, commands[n].synopsis)
+	}
+}
+
+func run(e *env, args []string) int {
+	if len(args) == 0 {
+		usage(e.stderr)
+		return 1
+	}
+	name := args[0]
+	switch name {
+	case "-h", "-help", "--help", "help":
+		usage(e.stdout)
+		return 0
+	case "-v", "-version", "--version":
+		name = "version"
+	}
+	c, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(e.stderr, "agentd: unknown command %q\n", strings.TrimSpace(name))
+		usage(e.stderr)
+		return 1
+	}
+	return c.run(e, args[1:])
+}
+
+func main() {
+	os.Exit(run(&env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:]))
+}

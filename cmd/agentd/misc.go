@@ -1,0 +1,85 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/agentd/agentd/agent"
+)
+
+func cmdVersion(env *env, args []string) int {
+	fs := newFlagSet(env, "version")
+	format := fs.String("format", "pretty", "output format: pretty or json")
+	if fs.Parse(args) != nil {
+		return 1
+	}
+	switch *format {
+	case "json":
+		out, _ := json.MarshalIndent(map[string]any{
+			"Version":     agent.Version,
+			"Revision":    agent.Revision,
+			"Prerelease":  "",
+			"FullVersion": agent.Version,
+		}, "", "  ")
+		fmt.Fprintln(env.stdout, string(out))
+	case "pretty":
+		fmt.Fprintf(env.stdout, "agentd v%s\n", agent.Version)
+		if agent.Revision != "" {
+			fmt.Fprintf(env.stdout, "Revision %s\n", agent.Revision)
+		}
+	default:
+		return env.fail("Invalid format %q: use pretty or json", *format)
+	}
+	return 0
+}
+
+// cmdKeygen prints a random 32-byte key in base64, the form -encrypt takes.
+func cmdKeygen(env *env, args []string) int {
+	fs := newFlagSet(env, "keygen")
+	if fs.Parse(args) != nil {
+		return 1
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return env.fail("Error reading random data: %v", err)
+	}
+	fmt.Fprintln(env.stdout, base64.StdEncoding.EncodeToString(key))
+	return 0
+}
+
+// cmdInfo prints /v1/agent/self's Stats as Consul's `info` does.
+func cmdInfo(env *env, args []string) int {
+	fs, hf := env.flags("info")
+	if fs.Parse(args) != nil {
+		return 1
+	}
+	c, err := hf.client()
+	if err != nil {
+		return env.fail("Error! %v", err)
+	}
+	var self struct {
+		Stats map[string]map[string]string
+	}
+	if err := c.getJSON("/v1/agent/self", nil, &self); err != nil {
+		return env.fail("Error querying agent: %v", err)
+	}
+	for _, section := range sortedKeys(self.Stats) {
+		fmt.Fprintf(env.stdout, "%s:\n", section)
+		for _, k := range sortedKeys(self.Stats[section]) {
+			fmt.Fprintf(env.stdout, "\t%s = %s\n", k, self.Stats[section][k])
+		}
+	}
+	return 0
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
