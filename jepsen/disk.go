@@ -3,10 +3,10 @@ package jepsen
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 
 	"github.com/agentd/agentd/internal/vfs"
+	"github.com/agentd/agentd/raft"
 	"github.com/agentd/agentd/wal"
 )
 
@@ -121,4 +121,24 @@ func (r repairCounter) Handle(_ context.Context, rec slog.Record) error {
 func (r repairCounter) WithAttrs([]slog.Attr) slog.Handler { return r }
 func (r repairCounter) WithGroup(string) slog.Handler      { return r }
 
-var _ = fmt.Sprint
+// checkedLog is the node's WAL as the driver sees it: before each write it
+// tells the durability checker what a crash during the write may leave
+// behind (an unsynced write may survive a power loss).
+type checkedLog struct {
+	*wal.Log
+	n *node
+}
+
+func (l checkedLog) Append(hs raft.HardState, ents []raft.Entry) error {
+	var from raft.Index
+	if len(ents) > 0 {
+		from = ents[0].Index
+	}
+	l.n.c.check.Writing(l.n.id, hs, from, l.Log)
+	return l.Log.Append(hs, ents)
+}
+
+func (l checkedLog) ApplySnapshot(meta raft.SnapshotMeta) error {
+	l.n.c.check.Writing(l.n.id, raft.HardState{}, meta.Index+1, l.Log)
+	return l.Log.ApplySnapshot(meta)
+}

@@ -54,7 +54,7 @@ func (c *cluster) draw(max time.Duration) time.Duration {
 
 // victim picks a running member, the leader with probability 2/5.
 func (c *cluster) victim() *node {
-	if l := c.leader(); l != nil && c.nem.IntN(5) < 2 {
+	if l := c.leader(); l != nil && c.nem.IntN(100) < c.swarm.LeaderVictimPct {
 		return l
 	}
 	var up []*node
@@ -302,5 +302,24 @@ func (c *cluster) heal() {
 	}
 }
 
-// sent is called for every message a node hands to its transport.
-func (c *cluster) sent(n *node, m *raft.Message) {}
+// sent is called for every message a node hands to its transport: with
+// the swarm's probability, an acknowledgement (a granted vote, an accepted
+// append) sent while the node still has disk work pending is followed at
+// once by a crash that loses that work. Correct code sends these only
+// after the state they vouch for is durable.
+func (c *cluster) sent(n *node, m *raft.Message) {
+	if c.healed || m.Reject || (m.Type != raft.MsgVoteResp && m.Type != raft.MsgAppResp) ||
+		!n.diskW.busy || c.swarm.CrashAfterAckPPM == 0 || c.nem.IntN(1_000_000) >= c.swarm.CrashAfterAckPPM {
+		return
+	}
+	if !c.outBudget() {
+		return
+	}
+	epoch := n.host.Epoch()
+	c.w.After(0, func() { // after the message left
+		if n.host.Epoch() == epoch && n.running() {
+			c.crash(n, FaultCrash)
+			c.scheduleRestart(n)
+		}
+	})
+}

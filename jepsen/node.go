@@ -29,6 +29,7 @@ type node struct {
 	log   *wal.Log
 	snaps *wal.SnapshotStore
 	fsm   *kvFSM
+	diskW *simWorker // the handler's disk worker
 
 	role       raft.Role
 	lead       raft.NodeID
@@ -108,10 +109,11 @@ func (n *node) start() {
 	n.c.check.Restarted(n.id, n.log)
 	n.fsm = newKVFSM(n)
 	n.role, n.lead, n.leaderTerm = raft.Follower, raft.None, 0
+	n.diskW = &simWorker{n: n, disk: true}
 	h, err := driver.New(n.config(), driver.Deps{
-		Log: n.log, Snapshots: driver.WALSnapshots(n.snaps), FSM: n.fsm,
+		Log: checkedLog{n.log, n}, Snapshots: driver.WALSnapshots(n.snaps), FSM: n.fsm,
 		Transport: transport{n},
-		Disk:      &simWorker{n: n, disk: true},
+		Disk:      n.diskW,
 		Apply:     &simWorker{n: n},
 		Snap:      &simWorker{n: n, disk: true},
 	})

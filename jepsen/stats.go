@@ -103,6 +103,7 @@ var DefaultFloors = Floors{FaultsPer1000Seeds: 100, AckedPerSeed: 200, SnapAndCo
 type Summary struct {
 	Total   Stats
 	perSeed []Stats
+	seeds   []uint64
 	Failed  []Result
 }
 
@@ -110,6 +111,7 @@ type Summary struct {
 func (s *Summary) Record(r Result) {
 	s.Total.Add(r.Stats)
 	s.perSeed = append(s.perSeed, r.Stats)
+	s.seeds = append(s.seeds, r.Seed)
 	if r.Violation != nil {
 		s.Failed = append(s.Failed, r)
 	}
@@ -130,9 +132,11 @@ func (s *Summary) CheckFloors(f Floors) []string {
 	}
 	low, both := 0, 0
 	var changes []int
-	for _, st := range s.perSeed {
+	var lowSeeds []uint64
+	for i, st := range s.perSeed {
 		if st.OpsAcked < f.AckedPerSeed {
 			low++
+			lowSeeds = append(lowSeeds, s.seeds[i])
 		}
 		if st.SnapshotInstall > 0 && st.ConfChanges > 0 {
 			both++
@@ -140,7 +144,7 @@ func (s *Summary) CheckFloors(f Floors) []string {
 		changes = append(changes, st.LeaderChanges)
 	}
 	if low > 0 {
-		out = append(out, fmt.Sprintf("%d seeds acknowledged fewer than %d operations", low, f.AckedPerSeed))
+		out = append(out, fmt.Sprintf("%d seeds acknowledged fewer than %d operations: %v", low, f.AckedPerSeed, lowSeeds))
 	}
 	if frac := float64(both) / float64(n); frac < f.SnapAndConfFraction {
 		out = append(out, fmt.Sprintf("only %.1f%% of seeds had an InstallSnapshot and a committed conf change, floor %.0f%%", 100*frac, 100*f.SnapAndConfFraction))

@@ -42,6 +42,13 @@ type Swarm struct {
 	// Chance (ppm) to crash a node that starts installing a snapshot or
 	// compacting its log, during that work.
 	CrashInSnapshotPPM, CrashInCompactPPM int
+	// Chance (ppm) to crash a node right after it sent a vote or append
+	// acknowledgement while a disk job is pending: a message that vouches
+	// for state not yet durable would be exposed.
+	CrashAfterAckPPM int
+	// LeaderVictimPct is the chance that a crash, pause or skew picks the
+	// leader.
+	LeaderVictimPct int
 
 	AutoPromote bool // the core promotes caught-up non-voters itself
 
@@ -113,6 +120,36 @@ func newSwarm(r *rand.Rand) Swarm {
 		MaxMsgBytes:        16 << 10,
 		MaxInflightMsgs:    16,
 		SegmentBytes:       int64(2<<10 + r.IntN(30<<10)),
+	}
+	// Corners that one average configuration would rarely visit: a slow
+	// disk (a wide window between a message and the durability it
+	// vouches for), short downtimes (a node is back within the same
+	// election), one entry per MsgApp and a single message in flight (a
+	// new leader replicates its predecessors' entries one by one, before
+	// its own: Figure 8), no pre-vote or check-quorum (more concurrent
+	// candidates), short election timeouts, frequent leader crashes.
+	if r.IntN(4) == 0 {
+		s.DiskLatency = between(3*time.Millisecond, 20*time.Millisecond)
+		// Fewer commits per second: more clients and a longer phase keep
+		// the history as rich as elsewhere.
+		s.Clients += 4
+		s.SafetyPhase += 4 * time.Second
+		s.OpTimeout += 500 * time.Millisecond
+	}
+	if r.IntN(3) == 0 {
+		s.DownMax = between(5*time.Millisecond, 100*time.Millisecond)
+	}
+	if r.IntN(2) == 0 {
+		s.MaxMsgBytes = 1
+	}
+	s.MaxInflightMsgs = []int{1, 2, 4, 16}[r.IntN(4)]
+	s.PreVote = r.IntN(4) != 0
+	s.CheckQuorum = r.IntN(4) != 0
+	s.ElectionTicks = 6 + r.IntN(7)
+	s.CrashAfterAckPPM = []int{0, 5_000, 30_000}[r.IntN(3)]
+	s.LeaderVictimPct = []int{40, 40, 80}[r.IntN(3)]
+	if r.IntN(3) == 0 {
+		s.CrashEvery = between(300*time.Millisecond, time.Second)
 	}
 	s.LivenessBound = 6 * s.ElectionTimeoutMax()
 	s.Net.MaxDelay = s.Net.MinDelay + between(0, 10*time.Millisecond)

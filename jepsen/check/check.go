@@ -73,6 +73,15 @@ type nodeDurable struct {
 	lastIndex raft.Index
 	lastTerm  raft.Term
 	snapIndex raft.Index
+
+	// A write in flight (not yet reported durable) may partly or wholly
+	// survive a crash even though it was never synced: it may replace the
+	// entries from pendingFrom on (the entry before keeps pendingPrevTerm)
+	// and set pendingHS.
+	pending         bool
+	pendingFrom     raft.Index
+	pendingPrevTerm raft.Term
+	pendingHS       raft.HardState
 }
 
 // New returns an empty checker.
@@ -136,6 +145,7 @@ func (c *Cluster) BecameLeader(id raft.NodeID, term raft.Term) {
 // durable log s.
 func (c *Cluster) Persisted(id raft.NodeID, hs raft.HardState, ents []raft.Entry, s raft.Storage, isLeader bool, leaderTerm raft.Term) {
 	nd := c.node(id)
+	nd.pending, nd.pendingFrom, nd.pendingHS = false, 0, raft.HardState{}
 	if !hs.IsEmpty() {
 		nd.hs = hs
 	}
@@ -243,6 +253,23 @@ func (c *Cluster) Applied(id raft.NodeID, e *raft.Entry, nodeTerm func() raft.Te
 	c.maxApplied = max(c.maxApplied, e.Index)
 }
 
+// Writing records that node id is about to write hs and entries from
+// index from on (from = 0: none), or a snapshot whose entries after
+// from-1 may be discarded; s is its log before the write.
+func (c *Cluster) Writing(id raft.NodeID, hs raft.HardState, from raft.Index, s raft.Storage) {
+	nd := c.node(id)
+	if !nd.pending || from != 0 && (nd.pendingFrom == 0 || from < nd.pendingFrom) {
+		if from != 0 {
+			nd.pendingFrom = from
+			nd.pendingPrevTerm, _ = s.Term(from - 1)
+		}
+	}
+	if !hs.IsEmpty() {
+		nd.pendingHS = hs
+	}
+	nd.pending = true
+}
+
 // Restarted checks that a node's reopened durable state holds what it
 // reported durable before the crash, and resets its apply position to
 // its snapshot (applied starts over from there).
@@ -253,21 +280,28 @@ func (c *Cluster) Restarted(id raft.NodeID, s raft.Storage) {
 		c.Fail(Durability, "%s: reopen: %v", id, err)
 		return
 	}
+	pendingHS := nd.pending && hs == nd.pendingHS
 	switch {
 	case hs.Term < nd.hs.Term:
 		c.Fail(Durability, "%s lost its term: durable %d, reopened %d", id, nd.hs.Term, hs.Term)
-	case hs.Term == nd.hs.Term && nd.hs.Vote != raft.None && hs.Vote != nd.hs.Vote:
+	case hs.Term == nd.hs.Term && nd.hs.Vote != raft.None && hs.Vote != nd.hs.Vote && !pendingHS:
 		c.Fail(Durability, "%s lost its vote in term %d: durable %q, reopened %q", id, hs.Term, nd.hs.Vote, hs.Vote)
 	}
-	if nd.lastIndex > snap.Index && nd.lastIndex > 0 {
-		t, err := s.Term(nd.lastIndex)
+	last, lastTerm := nd.lastIndex, nd.lastTerm
+	if nd.pending && nd.pendingFrom != 0 && nd.pendingFrom <= last {
+		// The write in flight may have replaced entries from pendingFrom on.
+		last, lastTerm = nd.pendingFrom-1, nd.pendingPrevTerm
+	}
+	if last > snap.Index && last > 0 && lastTerm != 0 {
+		t, err := s.Term(last)
 		switch {
 		case err != nil && !errors.Is(err, raft.ErrCompacted):
-			c.Fail(Durability, "%s lost durable entry %d (term %d): %v", id, nd.lastIndex, nd.lastTerm, err)
-		case err == nil && t != nd.lastTerm:
-			c.Fail(Durability, "%s: durable entry %d had term %d, reopened term %d", id, nd.lastIndex, nd.lastTerm, t)
+			c.Fail(Durability, "%s lost durable entry %d (term %d): %v", id, last, lastTerm, err)
+		case err == nil && t != lastTerm:
+			c.Fail(Durability, "%s: durable entry %d had term %d, reopened term %d", id, last, lastTerm, t)
 		}
 	}
+	nd.pending, nd.pendingFrom, nd.pendingHS = false, 0, raft.HardState{}
 	nd.hs = hs
 	nd.lastIndex = s.LastIndex()
 	nd.lastTerm, _ = s.Term(nd.lastIndex)
