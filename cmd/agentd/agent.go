@@ -1,5 +1,95 @@
 package main
 
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/agentd/agentd/agent"
+	"github.com/agentd/agentd/agent/config"
+)
+
+// cmdAgent runs an agent until a signal or an API leave. Signals as
+// Consul: a server does not leave on SIGINT or SIGTERM by default
+// (leaving shrinks the quorum); SIGHUP reloads the log level.
 func cmdAgent(env *env, args []string) int {
-	return env.fail("agentd agent: not implemented yet")
+	fs := newFlagSet(env, "agent")
+	flags := config.Register(fs)
+	if fs.Parse(args) != nil {
+		return 1
+	}
+	if fs.NArg() > 0 {
+		return env.fail("agent: unexpected arguments %q", fs.Args())
+	}
+	cfg, warnings, err := flags.Load()
+	if err != nil {
+		for _, w := range warnings {
+			fmt.Fprintln(env.stderr, "warning:", w)
+		}
+		return env.fail("%v", err)
+	}
+	level := new(slog.LevelVar)
+	lv, _ := config.ParseLogLevel(cfg.LogLevel)
+	level.Set(lv)
+	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
+	for _, w := range warnings {
+		log.Warn(w)
+	}
+	a, err := agent.New(cfg, log)
+	if err != nil {
+		return env.fail("%v", err)
+	}
+	sigc := make(chan os.Signal, 4)
+	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigc)
+	for {
+		select {
+		case <-a.LeaveCh():
+			log.Info("leave requested through the API")
+			return shutdown(a, log)
+		case sig := <-sigc:
+			switch sig {
+			case syscall.SIGHUP:
+				reloadLogLevel(flags, level, log)
+				continue
+			case syscall.SIGINT:
+				log.Info("caught signal", "signal", sig, "leave", !cfg.SkipsLeaveOnInterrupt())
+			case syscall.SIGTERM:
+				log.Info("caught signal", "signal", sig, "leave", cfg.LeavesOnTerminate())
+			}
+			return shutdown(a, log)
+		}
+	}
+}
+
+// shutdown stops the agent, bounded so a stuck component cannot hang
+// the process forever.
+func shutdown(a *agent.Agent, log *slog.Logger) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := a.Shutdown(ctx); err != nil {
+		log.Error("shutdown", "error", err)
+		return 1
+	}
+	return 0
+}
+
+// reloadLogLevel re-reads the configuration and applies what can change
+// without a restart (the log level).
+func reloadLogLevel(flags *config.Flags, level *slog.LevelVar, log *slog.Logger) {
+	cfg, warnings, err := flags.Load()
+	if err != nil {
+		log.Error("reload failed; keeping the running configuration", "error", err)
+		return
+	}
+	for _, w := range warnings {
+		log.Warn(w)
+	}
+	lv, _ := config.ParseLogLevel(cfg.LogLevel)
+	level.Set(lv)
+	log.Info("configuration reloaded", "log_level", cfg.LogLevel)
 }

@@ -1,0 +1,249 @@
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/agentd/agentd/agent/config"
+	"github.com/agentd/agentd/raft"
+	"github.com/agentd/agentd/store"
+)
+
+// Agent is a running agentd agent (server mode only, for now).
+type Agent struct {
+	cfg    config.Config
+	log    *slog.Logger
+	nodeID string
+
+	store    *store.Store
+	srv      *server
+	sessions *sessionTimers
+
+	httpSrv *http.Server
+	httpLn  net.Listener
+
+	// stopc is closed by Shutdown: blocked queries return, loops end.
+	stopc    chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+	// leftc is closed once a leave was requested through the API.
+	leftc    chan struct{}
+	leftOnce sync.Once
+}
+
+// New starts an agent: the Raft server with the store as its state
+// machine, the leader loop, and the HTTP API. Only -dev (an in-memory,
+// self-bootstrapping single server) is implemented yet.
+func New(cfg config.Config, log *slog.Logger) (*Agent, error) {
+	if !cfg.DevMode {
+		return nil, errors.New("agent: only -dev is implemented yet (multi-server bring-up comes with the TCP transport)")
+	}
+	a := &Agent{
+		cfg:   cfg,
+		log:   log,
+		store: store.New(),
+		stopc: make(chan struct{}),
+		leftc: make(chan struct{}),
+	}
+	a.nodeID = cfg.NodeID
+	if a.nodeID == "" {
+		a.nodeID = newUUID()
+	}
+	a.sessions = newSessionTimers(a)
+	srv, err := startDevServer(serverConfig{
+		id:                raft.NodeID(a.nodeID),
+		addr:              a.serverAddr(),
+		fsm:               store.NewFSM(a.store),
+		multiplier:        cfg.RaftMultiplier,
+		snapshotThreshold: cfg.RaftSnapshotThreshold,
+		trailingLogs:      cfg.RaftTrailingLogs,
+		log:               log.With("module", "raft"),
+		seed:              seed(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.srv = srv
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		srv.runLeaderLoop(a.stopc, a.leaderDuties)
+	}()
+	if err := a.startHTTP(); err != nil {
+		a.Shutdown(context.Background())
+		return nil, err
+	}
+	log.Info("agent started", "node", cfg.NodeName, "node_id", a.nodeID, "datacenter", cfg.Datacenter,
+		"http", a.HTTPAddr(), "server", cfg.Server, "dev", cfg.DevMode)
+	return a, nil
+}
+
+func (a *Agent) startHTTP() error {
+	ln, err := net.Listen("tcp", a.cfg.HTTPAddr())
+	if err != nil {
+		return fmt.Errorf("agent: http listen: %w", err)
+	}
+	a.httpLn = ln
+	a.httpSrv = &http.Server{
+		Handler:           a.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		// Longer than the longest blocking query plus its jitter.
+		WriteTimeout: maxQueryTime + maxQueryTime/16 + 30*time.Second,
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
+	}
+	limited := limitedListener{Listener: ln, l: newConnLimiter(a.cfg.HTTPMaxConnsPerClient)}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := a.httpSrv.Serve(limited); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("HTTP server stopped", "error", err)
+		}
+	}()
+	return nil
+}
+
+// HTTPAddr is the address the HTTP API listens on (with the real port when
+// ports.http was 0).
+func (a *Agent) HTTPAddr() string {
+	if a.httpLn != nil {
+		return a.httpLn.Addr().String()
+	}
+	return a.cfg.HTTPAddr()
+}
+
+// LeaveCh is closed when a leave was requested through the API; the
+// command then shuts the agent down.
+func (a *Agent) LeaveCh() <-chan struct{} { return a.leftc }
+
+// Shutdown stops accepting HTTP requests, releases blocked queries, stops
+// the leader duties and Raft. Safe to call more than once.
+func (a *Agent) Shutdown(ctx context.Context) error {
+	var err error
+	a.stopOnce.Do(func() {
+		close(a.stopc) // blocked queries return now
+		if a.httpSrv != nil {
+			err = a.httpSrv.Shutdown(ctx)
+		}
+		a.sessions.stopAll()
+		if a.srv != nil {
+			a.srv.stop()
+		}
+		a.wg.Wait()
+		a.log.Info("agent stopped")
+	})
+	return err
+}
+
+// serverAddr is the Raft/server RPC address advertised to peers.
+func (a *Agent) serverAddr() string {
+	return net.JoinHostPort(a.advertiseIP(), strconv.Itoa(a.cfg.Ports.Server))
+}
+
+func (a *Agent) advertiseIP() string {
+	switch {
+	case a.cfg.AdvertiseAddr != "":
+		return a.cfg.AdvertiseAddr
+	case a.cfg.BindAddr != "" && a.cfg.BindAddr != "0.0.0.0" && a.cfg.BindAddr != "::":
+		return a.cfg.BindAddr
+	}
+	return "127.0.0.1"
+}
+
+// leaderDuties run while this server is the ready leader.
+func (a *Agent) leaderDuties(ctx context.Context) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.reconcileSelf(ctx)
+	}()
+	a.sessions.startLeading(ctx)
+}
+
+// reconcileSelf registers this agent as a catalog node with a passing
+// serfHealth check (the gossip→catalog reconcile for a single server),
+// retrying until it succeeds or leadership is lost.
+func (a *Agent) reconcileSelf(ctx context.Context) {
+	ip := a.advertiseIP()
+	reg := &store.Register{
+		Node: store.Node{
+			ID: a.nodeID, Node: a.cfg.NodeName, Address: ip, Datacenter: a.cfg.Datacenter,
+			TaggedAddresses: map[string]string{"lan": ip, "wan": ip},
+		},
+		Checks: []store.Check{{
+			Node: a.cfg.NodeName, CheckID: store.SerfCheckID, Name: store.SerfCheckName,
+			Status: store.HealthPassing, Output: "Agent alive and reachable",
+		}},
+	}
+	if _, n := a.store.Node(nil, a.cfg.NodeName); n != nil {
+		_, checks := a.store.NodeChecks(nil, a.cfg.NodeName)
+		for _, c := range checks {
+			if c.CheckID == store.SerfCheckID && c.Status == store.HealthPassing && n.Address == ip {
+				return
+			}
+		}
+	}
+	for ctx.Err() == nil {
+		res, err := a.apply(ctx, reg)
+		if err == nil && res.Err == nil {
+			return
+		}
+		a.log.Warn("catalog: registering this node failed; retrying", "error", errors.Join(err, resErr(res)))
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func resErr(r *store.Result) error {
+	if r == nil {
+		return nil
+	}
+	return r.Err
+}
+
+// apply proposes op through Raft (stamped with this leader's clock) and
+// returns the store's result.
+func (a *Agent) apply(ctx context.Context, op store.Op) (*store.Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, rpcHoldTimeout+5*time.Second)
+	defer cancel()
+	res, _, err := a.srv.propose(ctx, store.EncodeCommand(time.Now(), op))
+	if err != nil {
+		return nil, err
+	}
+	r, ok := res.(*store.Result)
+	if !ok || r == nil {
+		return nil, fmt.Errorf("agent: unexpected apply result %T", res)
+	}
+	return r, nil
+}
+
+// newUUID returns a random (version 4) UUID string.
+func newUUID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("agent: crypto/rand failed: %v", err))
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+func seed() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	var s uint64
+	for _, x := range b {
+		s = s<<8 | uint64(x)
+	}
+	return s
+}

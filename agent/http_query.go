@@ -1,0 +1,159 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Blocking-query limits, as Consul's defaults.
+const (
+	defaultQueryTime = 5 * time.Minute  // default_query_time: ?index without ?wait
+	maxQueryTime     = 10 * time.Minute // max_query_time: ?wait is clamped to this
+	// rpcHoldTimeout bounds how long a request waits for a leader (or for a
+	// new leader's barrier) before 500 "No cluster leader".
+	rpcHoldTimeout = 7 * time.Second
+)
+
+// Consistency is a read's consistency mode; its String is the query
+// parameter's name, as X-Consul-Effective-Consistency reports it.
+type Consistency uint8
+
+const (
+	// ConsistencyLeader (the default): the leader answers from its state
+	// once it has committed an entry of its own term.
+	ConsistencyLeader Consistency = iota
+	// ConsistencyStale: any server answers from its local state.
+	ConsistencyStale
+	// ConsistencyConsistent: a ReadIndex round confirms leadership and the
+	// answer reflects every write acknowledged before the request.
+	ConsistencyConsistent
+)
+
+func (c Consistency) String() string {
+	switch c {
+	case ConsistencyLeader:
+		return "leader"
+	case ConsistencyStale:
+		return "stale"
+	case ConsistencyConsistent:
+		return "consistent"
+	}
+	return fmt.Sprintf("Consistency(%d)", uint8(c))
+}
+
+// queryOptions are the common read parameters.
+type queryOptions struct {
+	// minIndex (?index): block until the result's index exceeds it; 0 does
+	// not block.
+	minIndex uint64
+	// wait is the blocking timeout, defaulted and clamped (jitter is added
+	// by blockingTimeout).
+	wait        time.Duration
+	consistency Consistency
+}
+
+// errBadRequest marks a 400 whose message is the error text.
+type badRequest struct{ msg string }
+
+func (e badRequest) Error() string { return e.msg }
+
+func errBadRequestf(format string, args ...any) error {
+	return badRequest{msg: fmt.Sprintf(format, args...)}
+}
+
+// isBadRequest reports a badRequest error.
+func isBadRequest(err error) bool {
+	var b badRequest
+	return errors.As(err, &b)
+}
+
+// flagSet reports a boolean query parameter. As Consul, presence is enough
+// (`?stale`, `?stale=`, `?passing=1`); an explicit false or 0 turns it off.
+func flagSet(q url.Values, name string) bool {
+	vs, ok := q[name]
+	if !ok {
+		return false
+	}
+	if len(vs) > 0 {
+		if b, err := strconv.ParseBool(vs[0]); err == nil {
+			return b
+		}
+	}
+	return true
+}
+
+// parseQueryOptions reads ?index, ?wait, ?stale, ?consistent, ?leader and
+// ?max_stale. Errors are 400s with Consul's messages.
+func parseQueryOptions(q url.Values) (queryOptions, error) {
+	var o queryOptions
+	if s := q.Get("index"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return o, errBadRequestf("Invalid index")
+		}
+		o.minIndex = n
+	}
+	o.wait = defaultQueryTime
+	if s := q.Get("wait"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return o, errBadRequestf("Invalid wait time")
+		}
+		if d > 0 {
+			o.wait = min(d, maxQueryTime)
+		}
+	}
+	stale := flagSet(q, "stale")
+	if s := q.Get("max_stale"); s != "" {
+		if _, err := time.ParseDuration(s); err != nil {
+			return o, errBadRequestf("Invalid max_stale value %q", s)
+		}
+		stale = true
+	}
+	consistent := flagSet(q, "consistent")
+	switch {
+	case stale && consistent:
+		return o, errBadRequestf("Cannot specify ?stale with ?consistent, conflicting semantics.")
+	case stale:
+		o.consistency = ConsistencyStale
+	case consistent:
+		if flagSet(q, "cached") {
+			return o, errBadRequestf("Cannot specify ?cached with ?consistent, conflicting semantics.")
+		}
+		o.consistency = ConsistencyConsistent
+	}
+	return o, nil
+}
+
+// blockingTimeout is wait plus Consul's jitter, uniform in [0, wait/16), so
+// that watchers started together do not all return together.
+func blockingTimeout(wait time.Duration) time.Duration {
+	if j := int64(wait / 16); j > 0 {
+		return wait + time.Duration(rand.Int64N(j))
+	}
+	return wait
+}
+
+// queryMeta is what a read reports in its headers.
+type queryMeta struct {
+	index       uint64
+	knownLeader bool
+	lastContact time.Duration
+	consistency Consistency
+}
+
+// setMeta writes Consul's read headers. X-Consul-Index is never 0: the
+// first Raft entry is always internal, so 1 never names a user write.
+func setMeta(w http.ResponseWriter, m queryMeta) {
+	h := w.Header()
+	idx := max(m.index, 1)
+	h.Set("X-Consul-Index", strconv.FormatUint(idx, 10))
+	h.Set("X-Consul-KnownLeader", strconv.FormatBool(m.knownLeader))
+	h.Set("X-Consul-LastContact", strconv.FormatInt(max(m.lastContact.Milliseconds(), 0), 10))
+	h.Set("X-Consul-Effective-Consistency", m.consistency.String())
+}

@@ -1,0 +1,325 @@
+package agent
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+
+	"github.com/agentd/agentd/raft"
+	"github.com/agentd/agentd/store"
+)
+
+// raftStatus returns the local Raft status.
+func (a *Agent) raftStatus(ctx context.Context) (raft.Status, error) {
+	return a.srv.drv.Status(ctx)
+}
+
+// statusLeader serves the leader's Raft address as a JSON string ("" when
+// none is known).
+func (a *Agent) statusLeader(w http.ResponseWriter, r *http.Request) error {
+	st, err := a.raftStatus(r.Context())
+	if err != nil {
+		return err
+	}
+	addr := ""
+	for _, s := range st.Configuration.Servers {
+		if s.ID == st.SoftState.Lead {
+			addr = s.Address
+		}
+	}
+	return writeJSON(w, addr)
+}
+
+// statusPeers serves the voters' Raft addresses.
+func (a *Agent) statusPeers(w http.ResponseWriter, r *http.Request) error {
+	st, err := a.raftStatus(r.Context())
+	if err != nil {
+		return err
+	}
+	peers := []string{}
+	for _, s := range st.Configuration.Servers {
+		if s.Suffrage == raft.Voter {
+			peers = append(peers, s.Address)
+		}
+	}
+	return writeJSON(w, peers)
+}
+
+type raftServerJSON struct {
+	ID              string
+	Node            string
+	Address         string
+	Leader          bool
+	ProtocolVersion string
+	Voter           bool
+}
+
+// raftConfiguration serves the Raft configuration. Without ?stale it needs
+// a leader, as Consul.
+func (a *Agent) raftConfiguration(w http.ResponseWriter, r *http.Request) error {
+	o, err := parseQueryOptions(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	if err := a.srv.readBarrier(r.Context(), o.consistency); err != nil {
+		return err
+	}
+	st, err := a.raftStatus(r.Context())
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Servers []raftServerJSON
+		Index   uint64
+	}{Servers: []raftServerJSON{}, Index: uint64(st.Applied)}
+	for _, s := range st.Configuration.Servers {
+		node := string(s.ID)
+		if string(s.ID) == a.nodeID {
+			node = a.cfg.NodeName
+		}
+		out.Servers = append(out.Servers, raftServerJSON{
+			ID: string(s.ID), Node: node, Address: s.Address, Leader: s.ID == st.SoftState.Lead,
+			ProtocolVersion: "3", Voter: s.Suffrage == raft.Voter,
+		})
+	}
+	return writeJSON(w, out)
+}
+
+// raftRemovePeer removes a server by ?id or ?address.
+func (a *Agent) raftRemovePeer(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	id, addr := q.Get("id"), q.Get("address")
+	if (id == "") == (addr == "") {
+		return errBadRequestf("Must specify either ?id with the server's ID or ?address with IP:port of peer to remove")
+	}
+	if err := a.srv.waitReadyLeader(r.Context()); err != nil {
+		return err
+	}
+	st, err := a.raftStatus(r.Context())
+	if err != nil {
+		return err
+	}
+	var target raft.NodeID
+	for _, s := range st.Configuration.Servers {
+		if (id != "" && string(s.ID) == id) || (addr != "" && s.Address == addr) {
+			target = s.ID
+		}
+	}
+	if target == raft.None {
+		return errStatus(http.StatusBadRequest, "id %q / address %q was not found in the Raft configuration", id, addr)
+	}
+	if err := a.srv.drv.RemoveServer(r.Context(), target); err != nil {
+		return err
+	}
+	return nil
+}
+
+// memberJSON is /v1/agent/members' entry (serf's member).
+type memberJSON struct {
+	Name        string
+	Addr        string
+	Port        uint16
+	Tags        map[string]string
+	Status      int
+	ProtocolMin uint8
+	ProtocolMax uint8
+	ProtocolCur uint8
+	DelegateMin uint8
+	DelegateMax uint8
+	DelegateCur uint8
+}
+
+// selfMember is this agent as gossip would describe it, with Consul's
+// server tags.
+func (a *Agent) selfMember() memberJSON {
+	tags := map[string]string{
+		"dc": a.cfg.Datacenter, "id": a.nodeID, "vsn": "2", "vsn_min": "2", "vsn_max": "3",
+		"build": Version + ":" + Revision, "segment": "",
+	}
+	if a.cfg.Server {
+		tags["role"] = "consul"
+		tags["port"] = strconv.Itoa(a.cfg.Ports.Server)
+		tags["raft_vsn"] = "3"
+		if a.cfg.Bootstrap {
+			tags["bootstrap"] = "1"
+		}
+		if a.cfg.BootstrapExpect > 0 {
+			tags["expect"] = strconv.Itoa(a.cfg.BootstrapExpect)
+		}
+	} else {
+		tags["role"] = "node"
+	}
+	return memberJSON{
+		Name: a.cfg.NodeName, Addr: a.advertiseIP(), Port: uint16(a.cfg.Ports.SerfLAN), Tags: tags,
+		Status: 1, ProtocolMin: 1, ProtocolMax: 5, ProtocolCur: 2, DelegateMin: 2, DelegateMax: 5, DelegateCur: 4,
+	}
+}
+
+func (a *Agent) agentMembers(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, []memberJSON{a.selfMember()})
+}
+
+func (a *Agent) agentSelf(w http.ResponseWriter, r *http.Request) error {
+	st, err := a.raftStatus(r.Context())
+	if err != nil {
+		return err
+	}
+	storeStats := a.store.Stats()
+	out := map[string]any{
+		"Config": map[string]any{
+			"Datacenter": a.cfg.Datacenter, "PrimaryDatacenter": a.cfg.Datacenter,
+			"NodeName": a.cfg.NodeName, "NodeID": a.nodeID, "Server": a.cfg.Server,
+			"Revision": Revision, "Version": Version,
+		},
+		"DebugConfig": map[string]any{
+			"DevMode": a.cfg.DevMode, "DataDir": a.cfg.DataDir, "HTTPAddr": a.HTTPAddr(),
+			"RaftMultiplier": a.cfg.RaftMultiplier, "BootstrapExpect": a.cfg.BootstrapExpect,
+		},
+		"Coord":  map[string]any{"Adjustment": 0, "Error": 1.5, "Height": 1e-5, "Vec": make([]float64, 8)},
+		"Member": a.selfMember(),
+		"Meta":   map[string]string{},
+		"Stats": map[string]map[string]string{
+			"agent": {"version": Version, "revision": Revision},
+			"consul": {
+				"server": strconv.FormatBool(a.cfg.Server), "leader": strconv.FormatBool(st.SoftState.Role == raft.Leader),
+				"leader_addr": a.leaderAddr(st), "known_datacenters": "1", "bootstrap": strconv.FormatBool(a.cfg.Bootstrap),
+			},
+			"raft": {
+				"state": st.SoftState.Role.String(), "term": strconv.FormatUint(uint64(st.HardState.Term), 10),
+				"commit_index":   strconv.FormatUint(uint64(st.HardState.Commit), 10),
+				"applied_index":  strconv.FormatUint(uint64(st.Applied), 10),
+				"last_log_index": strconv.FormatUint(uint64(st.LastIndex), 10),
+				"num_peers":      strconv.Itoa(max(len(st.Configuration.Servers)-1, 0)),
+			},
+			"store": {
+				"applies": strconv.FormatUint(storeStats.Applies, 10), "watch_fires": strconv.FormatUint(storeStats.WatchFires, 10),
+				"wakeups": strconv.FormatUint(storeStats.Wakeups, 10), "watches_added": strconv.FormatUint(storeStats.WatchesAdded, 10),
+			},
+			"runtime": {"arch": runtimeArch(), "os": runtimeOS(), "goroutines": strconv.Itoa(numGoroutine())},
+		},
+	}
+	return writeJSON(w, out)
+}
+
+func (a *Agent) leaderAddr(st raft.Status) string {
+	for _, s := range st.Configuration.Servers {
+		if s.ID == st.SoftState.Lead {
+			return s.Address
+		}
+	}
+	return ""
+}
+
+// agentJoin: with one in-memory server there is no gossip pool to join.
+func (a *Agent) agentJoin(w http.ResponseWriter, r *http.Request) error {
+	addr := r.PathValue("addr")
+	if _, _, err := net.SplitHostPort(addr); err != nil && net.ParseIP(addr) == nil {
+		return errBadRequestf("Invalid address %q", addr)
+	}
+	return errStatus(http.StatusInternalServerError, "join is not supported by a -dev agent (no gossip pool yet)")
+}
+
+// agentLeave acknowledges and then shuts the agent down (a single server
+// has no peers to leave).
+func (a *Agent) agentLeave(w http.ResponseWriter, r *http.Request) error {
+	a.leftOnce.Do(func() { close(a.leftc) })
+	return nil
+}
+
+func (a *Agent) agentForceLeave(w http.ResponseWriter, r *http.Request) error {
+	node := r.PathValue("node")
+	if node == a.cfg.NodeName {
+		return errBadRequestf("Cannot force leave the local node")
+	}
+	return errStatus(http.StatusNotFound, "agent: No node found with name '%s'", node)
+}
+
+// nodeJSON is the catalog's node JSON.
+type nodeJSON struct {
+	ID              string
+	Node            string
+	Address         string
+	Datacenter      string
+	TaggedAddresses map[string]string
+	Meta            map[string]string
+	CreateIndex     uint64
+	ModifyIndex     uint64
+}
+
+func (a *Agent) catalogNodes(w http.ResponseWriter, r *http.Request) error {
+	o, err := parseQueryOptions(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	var nodes []*store.Node
+	meta, err := a.blockingRead(r, o, func(ws *store.WatchSet) (uint64, error) {
+		idx, ns := a.store.Nodes(ws)
+		nodes = ns
+		return idx, nil
+	})
+	if err != nil {
+		return err
+	}
+	setMeta(w, meta)
+	out := make([]nodeJSON, 0, len(nodes))
+	for _, n := range nodes {
+		out = append(out, nodeJSON{ID: n.ID, Node: n.Node, Address: n.Address, Datacenter: n.Datacenter,
+			TaggedAddresses: orEmpty(n.TaggedAddresses), Meta: orEmpty(n.Meta), CreateIndex: n.CreateIndex, ModifyIndex: n.ModifyIndex})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Node < out[j].Node })
+	return writeJSON(w, out)
+}
+
+func (a *Agent) catalogDatacenters(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, []string{a.cfg.Datacenter})
+}
+
+type healthCheckJSON struct {
+	Node        string
+	CheckID     string
+	Name        string
+	Status      string
+	Notes       string
+	Output      string
+	ServiceID   string
+	ServiceName string
+	ServiceTags []string
+	Type        string
+	Definition  struct{}
+	CreateIndex uint64
+	ModifyIndex uint64
+}
+
+func (a *Agent) healthNode(w http.ResponseWriter, r *http.Request) error {
+	node := r.PathValue("node")
+	o, err := parseQueryOptions(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	var checks []*store.Check
+	meta, err := a.blockingRead(r, o, func(ws *store.WatchSet) (uint64, error) {
+		idx, cs := a.store.NodeChecks(ws, node)
+		checks = cs
+		return idx, nil
+	})
+	if err != nil {
+		return err
+	}
+	setMeta(w, meta)
+	out := make([]healthCheckJSON, 0, len(checks))
+	for _, c := range checks {
+		out = append(out, healthCheckJSON{Node: c.Node, CheckID: c.CheckID, Name: c.Name, Status: string(c.Status),
+			Notes: c.Notes, Output: c.Output, ServiceID: c.ServiceID, ServiceName: c.ServiceName, ServiceTags: []string{},
+			Type: c.Type, CreateIndex: c.CreateIndex, ModifyIndex: c.ModifyIndex})
+	}
+	return writeJSON(w, out)
+}
+
+func orEmpty(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}

@@ -1,0 +1,139 @@
+package agent
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/agentd/agentd/store"
+)
+
+// maxTxnOps is Consul's limit on operations per transaction.
+const maxTxnOps = 128
+
+// txnOp is one element of a /v1/txn request. Only KV operations are
+// supported; Node, Service and Check operations come with the catalog.
+type txnOp struct {
+	KV      *txnKVOp
+	Node    json.RawMessage
+	Service json.RawMessage
+	Check   json.RawMessage
+}
+
+type txnKVOp struct {
+	Verb    string
+	Key     string
+	Value   []byte
+	Flags   uint64
+	Index   uint64
+	Session string
+}
+
+type txnResultJSON struct {
+	KV *kvPair `json:",omitempty"`
+}
+
+type txnErrorJSON struct {
+	OpIndex int
+	What    string
+}
+
+type txnResponse struct {
+	Results []txnResultJSON
+	Errors  []txnErrorJSON
+}
+
+// txn serves PUT /v1/txn: all operations apply atomically or none does
+// (409 with the errors). A transaction of reads only is served locally
+// with the request's consistency mode and read headers.
+func (a *Agent) txn(w http.ResponseWriter, r *http.Request) error {
+	body, err := readBody(w, r, maxTxnBytes)
+	if err != nil {
+		return err
+	}
+	var req []txnOp
+	if err := json.Unmarshal(body, &req); err != nil {
+		return errBadRequestf("Failed to parse body: %v", err)
+	}
+	if len(req) > maxTxnOps {
+		return errStatus(http.StatusRequestEntityTooLarge, "Transaction contains too many operations (%d > %d)", len(req), maxTxnOps)
+	}
+	ops := make([]store.KVOp, 0, len(req))
+	var errs []txnErrorJSON
+	reads := true
+	for i, op := range req {
+		if op.KV == nil {
+			errs = append(errs, txnErrorJSON{OpIndex: i, What: "only KV operations are supported"})
+			continue
+		}
+		verb, ok := store.ParseKVVerb(op.KV.Verb)
+		if !ok {
+			errs = append(errs, txnErrorJSON{OpIndex: i, What: fmt.Sprintf("unknown KV verb %q", op.KV.Verb)})
+			continue
+		}
+		if len(op.KV.Value) > maxKVValueBytes {
+			return errStatus(http.StatusRequestEntityTooLarge, "Value for key %q is too large (%d > %d bytes)", op.KV.Key, len(op.KV.Value), maxKVValueBytes)
+		}
+		switch verb {
+		case store.KVGet, store.KVGetTree, store.KVGetOrEmpty, store.KVCheckIndex, store.KVCheckSession, store.KVCheckNotExists:
+		default:
+			reads = false
+		}
+		ops = append(ops, store.KVOp{Verb: verb, Key: op.KV.Key, Value: op.KV.Value, Flags: op.KV.Flags, Index: op.KV.Index, Session: op.KV.Session})
+	}
+	if len(errs) > 0 {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusConflict)
+		return json.NewEncoder(w).Encode(txnResponse{Errors: errs})
+	}
+	var result *store.TxnResult
+	if reads && len(ops) > 0 {
+		o, err := parseQueryOptions(r.URL.Query())
+		if err != nil {
+			return err
+		}
+		o.minIndex = 0 // a transaction never blocks
+		meta, err := a.blockingRead(r, o, func(*store.WatchSet) (uint64, error) {
+			idx, res, _ := a.store.TxnRead(ops)
+			result = res
+			return idx, nil
+		})
+		if err != nil {
+			return err
+		}
+		setMeta(w, meta)
+	} else {
+		res, err := a.apply(r.Context(), &store.Txn{Ops: ops})
+		if err != nil {
+			return err
+		}
+		if res.Err != nil {
+			return errStatus(http.StatusInternalServerError, "%v", res.Err)
+		}
+		result = res.Txn
+		if result == nil {
+			result = &store.TxnResult{}
+		}
+	}
+	return writeTxnResult(w, result)
+}
+
+func writeTxnResult(w http.ResponseWriter, res *store.TxnResult) error {
+	var out txnResponse
+	if len(res.Errors) > 0 {
+		for _, e := range res.Errors {
+			out.Errors = append(out.Errors, txnErrorJSON{OpIndex: e.OpIndex, What: e.What})
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusConflict)
+		return json.NewEncoder(w).Encode(out)
+	}
+	out.Results = []txnResultJSON{}
+	for _, r := range res.Results {
+		if r.KV != nil {
+			p := toKVPair(r.KV)
+			out.Results = append(out.Results, txnResultJSON{KV: &p})
+		}
+	}
+	return writeJSON(w, out)
+}

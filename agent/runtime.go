@@ -1,0 +1,7 @@
+package agent
+
+import "runtime"
+
+func runtimeArch() string { return runtime.GOARCH }
+func runtimeOS() string   { return runtime.GOOS }
+func numGoroutine() int   { return runtime.NumGoroutine() }

@@ -1,0 +1,225 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/agentd/agentd/internal/clock"
+	"github.com/agentd/agentd/raft"
+	"github.com/agentd/agentd/raft/driver"
+	"github.com/agentd/agentd/raft/driver/drivertest"
+)
+
+// errNoLeader is Consul's 500 body when no leader answered within the hold
+// timeout.
+var errNoLeader = errors.New("No cluster leader")
+
+// server is this agent's Raft server: the driver, and what the HTTP layer
+// needs from it — proposals, read barriers, and the leader's readiness.
+type server struct {
+	id   raft.NodeID
+	addr string // Raft address advertised in the configuration
+	drv  *driver.Driver
+	log  *slog.Logger
+	clk  clock.Clock
+
+	// closeLog closes the log store after the driver stopped.
+	closeLog func() error
+
+	mu sync.Mutex
+	// ready: this server leads and has applied an entry of its own term
+	// (the barrier Consul's leader runs before serving default reads).
+	ready bool // guarded by mu
+	// lead is the current leader's ID as last observed.
+	lead raft.NodeID // guarded by mu
+	// changed is closed and replaced whenever ready or lead changes.
+	changed chan struct{} // guarded by mu
+	// gen counts leadership observations; a barrier started under an older
+	// one must not mark the server ready.
+	gen uint64 // guarded by mu
+}
+
+// serverConfig is what a server needs to start.
+type serverConfig struct {
+	id                raft.NodeID
+	addr              string
+	fsm               driver.FSM
+	multiplier        int
+	snapshotThreshold int
+	trailingLogs      int
+	log               *slog.Logger
+	seed              uint64
+}
+
+// startDevServer starts an in-memory single-server cluster that elects
+// itself at once: -dev.
+func startDevServer(cfg serverConfig) (*server, error) {
+	mem := drivertest.NewMemLog()
+	conf := raft.Configuration{Servers: []raft.Server{{ID: cfg.id, Address: cfg.addr, Suffrage: raft.Voter}}}
+	if err := driver.Bootstrap(mem, conf); err != nil {
+		return nil, fmt.Errorf("agent: bootstrap: %w", err)
+	}
+	s, err := startServer(cfg, mem, drivertest.NewSnapshotStore(), nopTransport{})
+	if err != nil {
+		return nil, err
+	}
+	// One voter: no need to sit out an election timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.drv.Campaign(ctx); err != nil {
+		s.stop()
+		return nil, fmt.Errorf("agent: campaign: %w", err)
+	}
+	return s, nil
+}
+
+func startServer(cfg serverConfig, log driver.LogStore, snaps driver.SnapshotStore, tr driver.Transport) (*server, error) {
+	rc := raft.DefaultConfig(cfg.id, clock.NewRand(cfg.seed)).Scaled(cfg.multiplier)
+	rc.Logger = cfg.log
+	dc := driver.DefaultConfig(rc)
+	dc.SnapshotThreshold = raft.Index(cfg.snapshotThreshold)
+	dc.TrailingLogs = raft.Index(cfg.trailingLogs)
+	dc.Logger = cfg.log
+	s := &server{id: cfg.id, addr: cfg.addr, log: cfg.log, clk: clock.Real{}, changed: make(chan struct{}), closeLog: log.Close}
+	dc.OnFatal = func(err error) {
+		cfg.log.Error("raft storage failed; server stopped", "error", err)
+	}
+	drv, err := driver.Start(dc, driver.DriverDeps{Log: log, Snapshots: snaps, FSM: cfg.fsm, Transport: tr})
+	if err != nil {
+		return nil, fmt.Errorf("agent: start raft: %w", err)
+	}
+	s.drv = drv
+	return s, nil
+}
+
+func (s *server) stop() {
+	s.drv.Stop()
+	if err := s.closeLog(); err != nil {
+		s.log.Error("close raft log", "error", err)
+	}
+}
+
+// observe records a leadership observation (never ready yet) and returns
+// its generation.
+func (s *server) observe(lead raft.NodeID) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gen++
+	s.set(lead, false)
+	return s.gen
+}
+
+// markReady marks this server a ready leader if no newer observation came
+// since gen.
+func (s *server) markReady(gen uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gen != gen {
+		return false
+	}
+	s.set(s.id, true)
+	return true
+}
+
+// set changes the state and wakes waiters. Callers hold mu.
+func (s *server) set(lead raft.NodeID, ready bool) {
+	if s.lead == lead && s.ready == ready {
+		return
+	}
+	s.lead, s.ready = lead, ready
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// state returns the observed leader and whether this server is a ready
+// leader, with the channel closed at the next change.
+func (s *server) state() (raft.NodeID, bool, <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lead, s.ready, s.changed
+}
+
+// knownLeader reports whether a leader is known.
+func (s *server) knownLeader() bool {
+	lead, _, _ := s.state()
+	return lead != raft.None
+}
+
+// waitReadyLeader waits, at most rpcHoldTimeout, until this server is a
+// ready leader. A known leader elsewhere is an error too: forwarding to it
+// comes with the server RPC transport.
+func (s *server) waitReadyLeader(ctx context.Context) error {
+	hold := time.NewTimer(rpcHoldTimeout)
+	defer hold.Stop()
+	for {
+		lead, ready, changed := s.state()
+		if ready {
+			return nil
+		}
+		if lead != raft.None && lead != s.id {
+			return errNotLeader{lead: lead}
+		}
+		select {
+		case <-changed:
+		case <-hold.C:
+			return errNoLeader
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// errNotLeader: another server leads and this one cannot forward yet.
+type errNotLeader struct{ lead raft.NodeID }
+
+func (e errNotLeader) Error() string {
+	return fmt.Sprintf("not the leader (leader is %s); request forwarding is not implemented yet", e.lead)
+}
+
+// propose replicates cmd through Raft once this server is a ready leader
+// and returns the FSM's result and the entry's index.
+func (s *server) propose(ctx context.Context, cmd []byte) (any, uint64, error) {
+	if err := s.waitReadyLeader(ctx); err != nil {
+		return nil, 0, err
+	}
+	res, idx, err := s.drv.Propose(ctx, cmd)
+	if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrTransferInProgress) {
+		return nil, 0, errNoLeader
+	}
+	return res, uint64(idx), err
+}
+
+// readBarrier makes a read of the local state valid for mode c.
+func (s *server) readBarrier(ctx context.Context, c Consistency) error {
+	switch c {
+	case ConsistencyStale:
+		return nil
+	case ConsistencyConsistent:
+		if err := s.waitReadyLeader(ctx); err != nil {
+			return err
+		}
+		_, err := s.drv.ReadIndex(ctx)
+		return err
+	default:
+		return s.waitReadyLeader(ctx)
+	}
+}
+
+// nopTransport is the -dev server's network: it has no peers.
+type nopTransport struct{}
+
+func (nopTransport) Send(raft.NodeID, string, []byte, bool) {}
+
+func (nopTransport) SendSnapshot(_ raft.NodeID, _ string, _ raft.Message, _ func() (io.ReadCloser, error), done func(bool)) {
+	done(false)
+}
+
+// lastContact is the time since this server last heard from the leader:
+// 0 on the leader. Followers do not track it yet (the core does not expose
+// it); with a single server there are none.
+func (s *server) lastContact() time.Duration { return 0 }
