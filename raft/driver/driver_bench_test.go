@@ -2,16 +2,31 @@ package driver_test
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/agentd/agentd/internal/vfs"
+	"github.com/agentd/agentd/raft"
 	"github.com/agentd/agentd/raft/driver"
+	"github.com/agentd/agentd/transport"
 	"github.com/agentd/agentd/wal"
 )
+
+// Benchmarks with the real WAL on a real disk. By default every node's WAL
+// lives under b.TempDir() (ext4 on /dev/vda on the reference machine, not
+// tmpfs). AGENTD_BENCH_DIRS=dir1,dir2,dir3 puts node i's WAL under dir i
+// instead, e.g. three separate filesystems so that the three fsyncs do not
+// share one journal. See BENCHMARKS.md.
 
 // countingFS counts file and directory fsyncs.
 type countingFS struct {
@@ -35,12 +50,40 @@ func (f countingFS) OpenAppend(name string) (vfs.File, error) { return f.wrap(f.
 func (f countingFS) SyncDir(dir string) error                 { f.syncs.Add(1); return f.FS.SyncDir(dir) }
 func (f countingFile) Sync() error                            { f.syncs.Add(1); return f.File.Sync() }
 
-// benchCluster runs 3 Drivers over transport.Mem with the real WAL on the
-// real disk under b.TempDir() (ext4 on /dev/vda here, not tmpfs).
-func benchCluster(b *testing.B) (*cluster, *atomic.Int64) {
+// benchDirs returns the directory each node's WAL goes under (node i uses
+// dirs[i % len(dirs)]), fresh subdirectories removed after the benchmark.
+func benchDirs(b *testing.B) []string {
+	env := os.Getenv("AGENTD_BENCH_DIRS")
+	if env == "" {
+		return []string{b.TempDir()}
+	}
+	var dirs []string
+	for _, d := range strings.Split(env, ",") {
+		sub, err := os.MkdirTemp(d, "agentd-bench-*")
+		require.NoError(b, err)
+		b.Cleanup(func() { os.RemoveAll(sub) })
+		dirs = append(dirs, sub)
+	}
+	return dirs
+}
+
+// walOnDirs is walStorage with node i's files under dirs[i].
+func walOnDirs(fsys vfs.FS, dirs []string) storage {
+	return func(t testing.TB, id raft.NodeID) (driver.LogStore, driver.SnapshotStore) {
+		var i int
+		fmt.Sscanf(string(id), "n%d", &i)
+		return walStorage(fsys, dirs[(i-1)%len(dirs)], wal.DefaultConfig())(t, id)
+	}
+}
+
+// benchCluster runs 3 Drivers over transport.Mem on the given storage
+// (nil: the real WAL on benchDirs) and waits for a leader.
+func benchCluster(b *testing.B, open storage) (*cluster, *atomic.Int64) {
 	syncs := &atomic.Int64{}
-	fsys := countingFS{vfs.OS{}, syncs}
-	c := newCluster(b, 3, walStorage(fsys, b.TempDir(), wal.DefaultConfig()), func(cfg *driver.Config) {
+	if open == nil {
+		open = walOnDirs(countingFS{vfs.OS{}, syncs}, benchDirs(b))
+	}
+	c := newCluster(b, 3, open, func(cfg *driver.Config) {
 		cfg.SnapshotThreshold = 1 << 30 // no snapshots inside the measurement
 		cfg.Raft.TickInterval = 10 * time.Millisecond
 	})
@@ -50,27 +93,40 @@ func benchCluster(b *testing.B) (*cluster, *atomic.Int64) {
 }
 
 // BenchmarkProposeSerial: one closed-loop proposer; ns/op is the commit
-// latency (leader fsync in parallel with followers' fsync + round trip).
+// latency (proposal to applied on the leader).
+//
+//	disk:   the real WAL (fsyncs counted on all three nodes)
+//	memory: MemoryStorage, no disk: the driver's own cost (hand-offs)
 func BenchmarkProposeSerial(b *testing.B) {
-	c, syncs := benchCluster(b)
-	l := c.leader()
-	data := make([]byte, 128)
-	ctx := context.Background()
-	s0 := syncs.Load()
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		if _, _, err := l.d.Propose(ctx, data); err != nil {
-			b.Fatal(err)
-		}
+	for _, tc := range []struct {
+		name string
+		open func() storage
+	}{{"disk", func() storage { return nil }}, {"memory", memStorage}} {
+		b.Run(tc.name, func(b *testing.B) {
+			open := tc.open()
+			c, syncs := benchCluster(b, open)
+			l := c.leader()
+			data := make([]byte, 128)
+			ctx := context.Background()
+			s0 := syncs.Load()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, _, err := l.d.Propose(ctx, data); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+			if open == nil {
+				b.ReportMetric(float64(syncs.Load()-s0)/float64(b.N), "fsyncs/op")
+			}
+		})
 	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
-	b.ReportMetric(float64(syncs.Load()-s0)/float64(b.N), "fsyncs/op")
 }
 
-// BenchmarkPropose128: 128 concurrent closed-loop proposers.
+// BenchmarkPropose128: 128 concurrent closed-loop proposers, real WAL.
 func BenchmarkPropose128(b *testing.B) {
-	c, syncs := benchCluster(b)
+	c, syncs := benchCluster(b, nil)
 	l := c.leader()
 	data := make([]byte, 128)
 	ctx := context.Background()
@@ -99,21 +155,128 @@ func BenchmarkPropose128(b *testing.B) {
 	b.ReportMetric(float64(syncs.Load()-s0)/float64(b.N)/3, "fsyncs/entry/node")
 }
 
-// BenchmarkFdatasync measures one 128-byte append + fsync on the same
-// disk, the floor for BenchmarkProposeSerial.
+// BenchmarkFdatasync measures one 128-byte append + fdatasync in the
+// benchmark directory: the disk term of the latency target.
 func BenchmarkFdatasync(b *testing.B) {
-	f, err := os.Create(b.TempDir() + "/f")
-	if err != nil {
+	f := newSyncProbe(b, benchDirs(b)[0])
+	for b.Loop() {
+		f.appendSync(b)
+	}
+}
+
+// BenchmarkLatencyInputs measures, in one run and one after the other, the
+// three quantities of the latency target "one proposer's latency <= 1.5 ×
+// (fdatasync + RTT)": fdatasync (a 128-byte append, like one small WAL
+// batch), RTT (a message to another endpoint of transport.Mem and its
+// answer, each received by a goroutine like a Driver's loop), and serial
+// proposal latency on the real WAL. Each phase runs b.N times; the metrics
+// are medians. ns/op is meaningless here (three phases).
+func BenchmarkLatencyInputs(b *testing.B) {
+	n := b.N
+	fsync := make([]time.Duration, 0, n)
+	probe := newSyncProbe(b, benchDirs(b)[0])
+	for range n {
+		t0 := time.Now()
+		probe.appendSync(b)
+		fsync = append(fsync, time.Since(t0))
+	}
+
+	rtt := measureRTT(b, n)
+
+	c, _ := benchCluster(b, nil)
+	l := c.leader()
+	data := make([]byte, 16)
+	ctx := context.Background()
+	lat := make([]time.Duration, 0, n)
+	for range n {
+		t0 := time.Now()
+		if _, _, err := l.d.Propose(ctx, data); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	f, r, p := median(fsync), median(rtt), median(lat)
+	b.ReportMetric(float64(f.Microseconds()), "fdatasync-µs")
+	b.ReportMetric(float64(r.Nanoseconds())/1e3, "rtt-µs")
+	b.ReportMetric(float64(p.Microseconds()), "propose-µs")
+	b.ReportMetric(float64(p)/float64(f+r), "latency/(fdatasync+rtt)")
+}
+
+// syncProbe is a file appended to and fdatasynced, as the WAL does.
+type syncProbe struct {
+	f   *os.File
+	buf []byte
+}
+
+func newSyncProbe(b *testing.B, dir string) *syncProbe {
+	f, err := os.Create(filepath.Join(dir, "fdatasync-probe"))
+	require.NoError(b, err)
+	b.Cleanup(func() { f.Close() })
+	return &syncProbe{f: f, buf: make([]byte, 128)}
+}
+
+func (p *syncProbe) appendSync(b *testing.B) {
+	if _, err := p.f.Write(p.buf); err != nil {
 		b.Fatal(err)
 	}
-	defer f.Close()
-	buf := make([]byte, 128)
-	for b.Loop() {
-		if _, err := f.Write(buf); err != nil {
-			b.Fatal(err)
-		}
-		if err := f.Sync(); err != nil {
-			b.Fatal(err)
+	if err := syscall.Fdatasync(int(p.f.Fd())); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// echo is a transport.Mem receiver whose goroutine (like a Driver loop)
+// answers every payload by sending it back to addr "a".
+type echo struct {
+	in   chan []byte
+	out  *transport.Mem
+	back bool // true: this is the origin; forward payloads to got
+	got  chan []byte
+}
+
+func (e *echo) Deliver(p []byte)                            { e.in <- p }
+func (e *echo) DeliverSnapshot(raft.Message, driver.Staged) {}
+func (e *echo) ReportUnreachable(raft.NodeID)               {}
+func (e *echo) run(stop <-chan struct{}) {
+	for {
+		select {
+		case p := <-e.in:
+			if e.back {
+				e.got <- p
+			} else {
+				e.out.Send("a", "a", p, false)
+			}
+		case <-stop:
+			return
 		}
 	}
+}
+
+// measureRTT times n round trips a -> b -> a over transport.Mem, each hop
+// received by its own goroutine: the network part of a replication round.
+func measureRTT(b *testing.B, n int) []time.Duration {
+	net := transport.NewMemNetwork(b.TempDir())
+	stop := make(chan struct{})
+	defer close(stop)
+	ea := &echo{in: make(chan []byte, 16), back: true, got: make(chan []byte, 1)}
+	eb := &echo{in: make(chan []byte, 16), out: net.Endpoint("b")}
+	net.Register("a", ea)
+	net.Register("b", eb)
+	go ea.run(stop)
+	go eb.run(stop)
+	from := net.Endpoint("a")
+	payload := raft.EncodeMessage(&raft.Message{Type: raft.MsgApp, From: "a", To: "b", Entries: []raft.Entry{{Index: 1, Term: 1, Data: make([]byte, 16)}}})
+	out := make([]time.Duration, 0, n)
+	for range n {
+		t0 := time.Now()
+		from.Send("b", "b", payload, false)
+		<-ea.got
+		out = append(out, time.Since(t0))
+	}
+	return out
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
