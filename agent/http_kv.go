@@ -33,7 +33,7 @@ func (a *Agent) kv(w http.ResponseWriter, r *http.Request) error {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		return a.kvGet(w, r, key)
-	case http.MethodPut, http.MethodPost:
+	case http.MethodPut:
 		return a.kvPut(w, r, key)
 	case http.MethodDelete:
 		return a.kvDelete(w, r, key)

@@ -136,3 +136,11 @@ func (c *Config) HTTPAddr() string {
 	}
 	return joinHostPort(host, c.Ports.HTTP)
 }
+
+// Dev returns the -dev configuration with no files or flags (tests and
+// embedders adjust fields from there).
+func Dev() Config {
+	c := Default()
+	devDefaults(&c)
+	return c
+}
