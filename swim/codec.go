@@ -118,6 +118,7 @@ func encode(m message) []byte {
 			b = appendTags(b, pm.Tags)
 			b = appendUvarint(b, uint64(pm.Inc))
 			b = append(b, byte(pm.State))
+			b = appendString(b, pm.Accuser)
 		}
 	case *userEventMsg:
 		b = appendUvarint(b, uint64(m.LTime))
@@ -353,9 +354,9 @@ func decodePushPull(r *reader, size int) *pushPull {
 		Response:   flags&2 != 0,
 		EventLTime: LamportTime(r.uvarint("push-pull ltime")),
 	}
-	// An entry takes at least 5 bytes, which bounds the count by the
+	// An entry takes at least 6 bytes, which bounds the count by the
 	// bytes left before the slice is allocated.
-	n := r.length("push-pull count", len(r.b)/5)
+	n := r.length("push-pull count", len(r.b)/6)
 	if r.err != nil {
 		return nil
 	}
@@ -375,6 +376,10 @@ func decodePushPull(r *reader, size int) *pushPull {
 			return nil
 		}
 		pm.State = st
+		pm.Accuser = r.string("push-pull accuser", maxNameLen)
+		if r.err != nil {
+			return nil
+		}
 		pp.Members = append(pp.Members, pm)
 	}
 	return pp

@@ -20,7 +20,7 @@ func sampleMessages() map[string]message {
 		"dead":          &dead{Inc: 5, Node: "n4", From: "n4"},
 		"compound":      &compound{Parts: [][]byte{encode(&ack{Seq: 1}), encode(&dead{Inc: 1, Node: "a", From: "b"})}},
 		"push-pull": &pushPull{Join: true, EventLTime: 12, Members: []pushPullMember{
-			{Name: "a", Addr: "a:1", Tags: map[string]string{"x": "y"}, Inc: 3, State: StateDead},
+			{Name: "a", Addr: "a:1", Tags: map[string]string{"x": "y"}, Inc: 3, State: StateDead, Accuser: "c"},
 			{Name: "b", Addr: "b:1", Inc: 0, State: StateLeft},
 		}},
 		"push-pull response": &pushPull{Response: true},

@@ -70,7 +70,8 @@
 //	 7 dead           uv inc | s node | s from          (from == node: left)
 //	 8 compound       uv n (<=255) | n × (uv len | message, not a compound)
 //	 9 push-pull      flags:1 (1 join, 2 response) | uv eventLTime | uv n |
-//	                  n × (s name | s addr | T tags | uv inc | state:1)
+//	                  n × (s name | s addr | T tags | uv inc | state:1 |
+//	                  s accuser)
 //	10 user-event     uv ltime | s name | s payload | b coalesce | s filter
 //
 // Limits checked before allocating: names 128 B, addresses 256 B, 64

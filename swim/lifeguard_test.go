@@ -164,3 +164,58 @@ func TestGossipToTheDead(t *testing.T) {
 		t.Error("gossip to a member dead for 31s")
 	}
 }
+
+// Lifeguard §4.2 counts independent accusers. A push-pull relays the
+// accusations its sender holds, under the name of the member that made
+// them: the exchange itself is no confirmation by the receiver.
+func TestPushPullRelaysAccusation(t *testing.T) {
+	tests := []struct {
+		name string
+		// first, if set, starts the suspicion by a suspect message from it.
+		first string
+		// remote is the push-pull entry about x.
+		remote    State
+		accuser   string
+		wantOrig  string // the suspicion's originator afterwards
+		wantConfs int
+	}{
+		{"new suspicion, accuser named", "", StateSuspect, "a", "a", 0},
+		{"new suspicion from a dead entry", "", StateDead, "b", "b", 0},
+		{"new suspicion, no accuser: ours, as memberlist", "", StateSuspect, "", "me", 0},
+		{"same accuser is no confirmation", "a", StateSuspect, "a", "a", 0},
+		{"other accuser confirms", "a", StateSuspect, "b", "a", 1},
+		{"no accuser never confirms", "a", StateDead, "", "a", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := solo(t)
+			for _, name := range []string{"x", "a", "b", "c"} {
+				feed(n, epoch, &alive{Inc: 1, Node: name, Addr: name + ":1"})
+			}
+			if tt.first != "" {
+				feed(n, epoch, &suspect{Inc: 1, Node: "x", From: tt.first})
+			}
+			n.HandleStream(epoch, "peer:1", encode(&pushPull{Members: []pushPullMember{
+				{Name: "x", Addr: "x:1", Inc: 1, State: tt.remote, Accuser: tt.accuser},
+			}}))
+			m := n.members["x"]
+			if m.susp == nil {
+				t.Fatalf("x is %v, want suspect", m.state)
+			}
+			if m.accuser != tt.wantOrig || m.susp.n != tt.wantConfs {
+				t.Errorf("originator %q, confirmations %d; want %q, %d", m.accuser, m.susp.n, tt.wantOrig, tt.wantConfs)
+			}
+			// The originator's own gossip must not count twice.
+			feed(n, epoch, &suspect{Inc: 1, Node: "x", From: tt.wantOrig})
+			if m.susp.n != tt.wantConfs {
+				t.Errorf("the originator's suspect message counted as a confirmation")
+			}
+			// And our table passes the originator on.
+			for _, pm := range n.localState(false, false).Members {
+				if pm.Name == "x" && pm.Accuser != tt.wantOrig {
+					t.Errorf("push-pull sends accuser %q, want %q", pm.Accuser, tt.wantOrig)
+				}
+			}
+		})
+	}
+}

@@ -137,6 +137,10 @@ type pushPullMember struct {
 	Tags  map[string]string
 	Inc   Incarnation
 	State State
+	// Accuser is who started the suspicion of a suspect member, or who
+	// declared a dead one ("" otherwise, or if unknown). The receiver
+	// takes the claim as that member's accusation, not as one of its own.
+	Accuser string
 }
 
 type userEventMsg struct{ UserEvent }

@@ -1,6 +1,7 @@
 package swim
 
 import (
+	"cmp"
 	"maps"
 	"slices"
 	"time"
@@ -12,9 +13,11 @@ import (
 func (n *Node) localState(join, response bool) *pushPull {
 	pp := &pushPull{Join: join, Response: response, EventLTime: n.userEvents.clock}
 	for _, m := range n.order {
-		pp.Members = append(pp.Members, pushPullMember{
-			Name: m.name, Addr: m.addr, Tags: maps.Clone(m.tags), Inc: m.inc, State: m.state,
-		})
+		pm := pushPullMember{Name: m.name, Addr: m.addr, Tags: maps.Clone(m.tags), Inc: m.inc, State: m.state}
+		if m.state != StateAlive {
+			pm.Accuser = m.accuser
+		}
+		pp.Members = append(pp.Members, pm)
 	}
 	return pp
 }
@@ -51,6 +54,16 @@ func (n *Node) handlePushPull(pp *pushPull) []byte {
 // mergeState applies a remote table with memberlist's rules: alive and
 // left are taken as claims; a remote dead is only a suspicion here, so a
 // member another side gave up on gets its chance to refute.
+//
+// A remote suspect or dead entry is the accusation of the member that
+// made it (pushPullMember.Accuser), relayed; memberlist files it under
+// the receiver's own name, which counts the exchange as an independent
+// Lifeguard confirmation (§4.2) that no probe backs: one starved
+// accuser's suspicion, spread by push-pull, then shrank healthy
+// members' timers to the minimum before the subject's refutation
+// reached them (found by the swimsim simulator, seeds 670, 694, 957).
+// Without a named accuser (an older peer) it is filed under the
+// receiver's name as memberlist does, but never as a confirmation.
 func (n *Node) mergeState(remote []pushPullMember) {
 	for i := range remote {
 		r := &remote[i]
@@ -64,11 +77,15 @@ func (n *Node) mergeState(remote []pushPullMember) {
 		case StateLeft:
 			n.handleDead(&dead{Inc: r.Inc, Node: r.Name, From: r.Name})
 		case StateDead, StateSuspect:
-			if _, known := n.members[r.Name]; !known {
+			m, known := n.members[r.Name]
+			if !known {
 				n.learnAccused(r)
 				continue
 			}
-			n.handleSuspect(&suspect{Inc: r.Inc, Node: r.Name, From: n.self.name})
+			if r.Accuser == "" && m.susp != nil {
+				continue
+			}
+			n.handleSuspect(&suspect{Inc: r.Inc, Node: r.Name, From: cmp.Or(r.Accuser, n.self.name)})
 		}
 	}
 }
@@ -87,10 +104,10 @@ func (n *Node) learnAccused(r *pushPullMember) {
 	}
 	if r.State == StateSuspect {
 		n.handleAlive(&alive{Inc: r.Inc, Node: r.Name, Addr: r.Addr, Tags: r.Tags})
-		n.handleSuspect(&suspect{Inc: r.Inc, Node: r.Name, From: n.self.name})
+		n.handleSuspect(&suspect{Inc: r.Inc, Node: r.Name, From: cmp.Or(r.Accuser, n.self.name)})
 		return
 	}
-	m := &member{name: r.Name, addr: r.Addr, tags: maps.Clone(r.Tags), inc: r.Inc, state: StateDead, stateChange: n.now}
+	m := &member{name: r.Name, addr: r.Addr, tags: maps.Clone(r.Tags), inc: r.Inc, state: StateDead, stateChange: n.now, accuser: r.Accuser}
 	n.addMember(m)
 	n.emit(EventFail, m)
 }

@@ -177,6 +177,7 @@ func (n *Node) handleSuspect(s *suspect) {
 	m.inc = s.Inc
 	m.state = StateSuspect
 	m.stateChange = n.now
+	m.accuser = s.From
 	num := n.estNumNodes()
 	k := suspicionConfirmations(n.cfg.SuspicionMult, num)
 	lo := suspicionTimeout(n.cfg.SuspicionMult, num, n.cfg.ProbeInterval)
@@ -203,6 +204,7 @@ func (n *Node) handleDead(d *dead) {
 		// Force-leave: a failed member is marked left.
 		if m.state == StateDead && d.left() {
 			m.inc = d.Inc
+			m.accuser = d.From
 			m.state = StateLeft
 			m.stateChange = n.now
 			n.broadcastMsg(d.Node, d, false)
@@ -217,6 +219,7 @@ func (n *Node) handleDead(d *dead) {
 	}
 	m.susp = nil
 	m.inc = d.Inc
+	m.accuser = d.From
 	m.stateChange = n.now
 	n.broadcastMsg(d.Node, d, false)
 	if d.left() {

@@ -102,6 +102,10 @@ type member struct {
 	// susp is the running suspicion timer. Invariant: susp != nil only
 	// while state == StateSuspect.
 	susp *suspicion
+	// accuser is who started the suspicion (suspect) or declared the
+	// death (dead, left); push-pull passes it on so that the receiver
+	// does not count a relayed accusation as an independent one.
+	accuser string
 }
 
 func (m *member) snapshot(leaving bool) Member {
