@@ -67,13 +67,19 @@ func (n *Node) startProbe() {
 		return
 	}
 	seq := n.nextSeq()
-	msgs := []message{&ping{Seq: seq, Target: m.name, SourceName: n.self.name, SourceAddr: n.self.addr}}
+	ping := &ping{Seq: seq, Target: m.name, SourceName: n.self.name, SourceAddr: n.self.addr}
 	if m.state == StateSuspect && !n.cfg.DisableLifeguard {
 		// Buddy system (Lifeguard §4.3): tell the suspect directly so it
-		// can refute at once.
-		msgs = append(msgs, &suspect{Inc: m.inc, Node: m.name, From: n.self.name})
+		// can refute at once. The suspicion goes before the ping (the
+		// receiver handles parts in order), so the refutation is queued
+		// when the ack is sent and rides back on it to the prober, which
+		// then stops suspecting. memberlist puts it after the ping, so its
+		// refutation waits for gossip, which can miss the prober (found by
+		// the swimsim simulator with RetransmitMult 2).
+		n.sendPiggybacked(m.addr, &suspect{Inc: m.inc, Node: m.name, From: n.self.name}, ping)
+	} else {
+		n.sendPiggybacked(m.addr, ping)
 	}
-	n.sendPiggybacked(m.addr, msgs...)
 	n.probe = probeState{
 		active:    true,
 		target:    m.name,
