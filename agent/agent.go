@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/agentd/agentd/agent/config"
@@ -37,6 +38,10 @@ type Agent struct {
 	// leftc is closed once a leave was requested through the API.
 	leftc    chan struct{}
 	leftOnce sync.Once
+
+	// panics counts handler panics recovered by wrap (the fuzz target
+	// requires it to stay 0).
+	panics atomic.Uint64
 }
 
 // New starts an agent: the Raft server with the store as its state

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -29,7 +30,7 @@ func testConfig() config.Config {
 func startAgent(t testing.TB) *Agent {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
+	if _, fuzz := t.(*testing.F); !fuzz && testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	a, err := New(testConfig(), log)
@@ -83,3 +84,5 @@ func do(t testing.TB, method, url string, body io.Reader) (int, http.Header, str
 	require.NoError(t, err)
 	return resp.StatusCode, resp.Header, string(b)
 }
+
+func urlQuery(s string) (url.Values, error) { return url.ParseQuery(s) }

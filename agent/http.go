@@ -83,6 +83,7 @@ func (a *Agent) wrap(f handlerFunc) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
+				a.panics.Add(1)
 				a.log.Error("HTTP handler panic", "method", r.Method, "path", r.URL.Path, "panic", p)
 				http.Error(w, "internal error", http.StatusInternalServerError)
 			}
