@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/agentd/agentd/agent"
+	"github.com/agentd/agentd/agent/config"
+)
+
+func startAgent(t *testing.T) string {
+	t.Helper()
+	cfg := config.Dev()
+	cfg.Ports.HTTP = 0
+	cfg.NodeName = "cli-node"
+	a, err := agent.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, a.Shutdown(context.Background())) })
+	addr := a.HTTPAddr()
+	// Wait until the node is registered (leader ready).
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, out, _ := runCmd(t, "", "members", "-http-addr", addr)
+		if code == 0 && strings.Contains(out, "cli-node") {
+			code, out, _ = runCmd(t, "", "operator", "raft", "list-peers", "-http-addr", addr)
+			if code == 0 && strings.Contains(out, "leader") {
+				return addr
+			}
+		}
+		require.False(t, time.Now().After(deadline), "agent not ready")
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func runCmd(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(&env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb}, args)
+	return code, out.String(), errb.String()
+}
+
+func TestCLIKV(t *testing.T) {
+	addr := startAgent(t)
+	h := []string{"-http-addr", addr}
+	kv := func(stdin string, args ...string) (int, string, string) {
+		full := append([]string{"kv", args[0]}, h...)
+		return runCmd(t, stdin, append(full, args[1:]...)...)
+	}
+	code, out, _ := kv("", "put", "a", "hello")
+	require.Equal(t, 0, code)
+	require.Equal(t, "Success! Data written to: a\n", out)
+	code, out, _ = kv("", "get", "a")
+	require.Equal(t, 0, code)
+	require.Equal(t, "hello\n", out)
+
+	code, _, errOut := kv("", "get", "missing")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "No key exists at: missing")
+
+	code, _, _ = kv("from stdin", "put", "-flags", "7", "dir/x", "-")
+	require.Equal(t, 0, code)
+	code, out, _ = kv("", "get", "-detailed", "dir/x")
+	require.Equal(t, 0, code)
+	require.Regexp(t, regexp.MustCompile(`(?m)^Flags\s+7$`), out)
+	require.Regexp(t, regexp.MustCompile(`(?m)^Value\s+from stdin$`), out)
+	require.Regexp(t, regexp.MustCompile(`(?m)^Session\s+-$`), out)
+	mi := regexp.MustCompile(`(?m)^ModifyIndex\s+(\d+)$`).FindStringSubmatch(out)[1]
+
+	file := filepath.Join(t.TempDir(), "v")
+	require.NoError(t, os.WriteFile(file, []byte("from file"), 0o644))
+	code, _, _ = kv("", "put", "dir/sub/y", "@"+file)
+	require.Equal(t, 0, code)
+	code, out, _ = kv("", "get", "-recurse", "dir/")
+	require.Equal(t, 0, code)
+	require.Equal(t, "dir/sub/y:from file\ndir/x:from stdin\n", out)
+	code, out, _ = kv("", "get", "-keys", "dir/")
+	require.Equal(t, 0, code)
+	require.Equal(t, "dir/sub/\ndir/x\n", out)
+	code, out, _ = kv("", "get", "-keys")
+	require.Equal(t, 0, code)
+	require.Equal(t, "a\ndir/\n", out)
+
+	code, _, errOut = kv("", "put", "-cas", "-modify-index", "1", "dir/x", "new")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "CAS failed")
+	code, _, _ = kv("", "put", "-cas", "-modify-index", mi, "dir/x", "new")
+	require.Equal(t, 0, code)
+	code, _, errOut = kv("", "delete", "-cas", "-modify-index", mi, "dir/x")
+	require.Equal(t, 1, code, "stale index")
+	require.Contains(t, errOut, "CAS failed")
+
+	code, out, _ = kv("", "delete", "-recurse", "dir/")
+	require.Equal(t, 0, code)
+	require.Equal(t, "Success! Deleted keys with prefix: dir/\n", out)
+	code, out, _ = kv("", "delete", "a")
+	require.Equal(t, 0, code)
+	require.Equal(t, "Success! Deleted key: a\n", out)
+	code, out, _ = kv("", "get", "-recurse")
+	require.Equal(t, 0, code)
+	require.Empty(t, out)
+
+	// CONSUL_HTTP_ADDR is honoured.
+	t.Setenv("CONSUL_HTTP_ADDR", "http://"+addr)
+	code, _, _ = runCmd(t, "", "kv", "put", "env", "1")
+	require.Equal(t, 0, code)
+}
+
+func TestCLIOperatorAndSnapshot(t *testing.T) {
+	addr := startAgent(t)
+	code, out, _ := runCmd(t, "", "members", "-http-addr", addr)
+	require.Equal(t, 0, code)
+	require.Regexp(t, `cli-node\s+127\.0\.0\.1:8301\s+alive\s+server`, out)
+	code, out, _ = runCmd(t, "", "operator", "raft", "list-peers", "-http-addr", addr)
+	require.Equal(t, 0, code)
+	require.Regexp(t, `cli-node\s+\S+\s+127\.0\.0\.1:8300\s+leader\s+true\s+3`, out)
+	code, out, _ = runCmd(t, "", "info", "-http-addr", addr)
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "raft:\n")
+	require.Contains(t, out, "\tstate = Leader\n")
+
+	code, _, _ = runCmd(t, "", "kv", "put", "-http-addr", addr, "snap/key", "before")
+	require.Equal(t, 0, code)
+	file := filepath.Join(t.TempDir(), "backup.snap")
+	code, out, _ = runCmd(t, "", "snapshot", "save", "-http-addr", addr, file)
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "Saved and verified snapshot to index")
+	code, _, _ = runCmd(t, "", "kv", "put", "-http-addr", addr, "snap/key", "after")
+	require.Equal(t, 0, code)
+	code, out, errOut := runCmd(t, "", "snapshot", "restore", "-http-addr", addr, file)
+	require.Equal(t, 0, code, errOut)
+	require.Equal(t, "Restored snapshot\n", out)
+	code, out, _ = runCmd(t, "", "kv", "get", "-http-addr", addr, "snap/key")
+	require.Equal(t, 0, code)
+	require.Equal(t, "before\n", out)
+}
+
+func TestCLIMisc(t *testing.T) {
+	code, out, _ := runCmd(t, "", "version", "-format=json")
+	require.Equal(t, 0, code)
+	var v map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &v))
+	require.Equal(t, agent.Version, v["Version"])
+	code, out, _ = runCmd(t, "", "version")
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "agentd v"+agent.Version)
+
+	code, out, _ = runCmd(t, "", "keygen")
+	require.Equal(t, 0, code)
+	require.Regexp(t, `^[A-Za-z0-9+/]{43}=\n$`, out)
+
+	code, _, _ = runCmd(t, "", "nonsense")
+	require.Equal(t, 1, code)
+	code, _, errOut := runCmd(t, "", "kv", "get", "-http-addr", "127.0.0.1:1", "a")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "Error querying")
+}
+
+// syncBuffer is a goroutine-safe buffer for a running agent's stderr.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestCLIAgentConfig(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	require.NoError(t, os.WriteFile(bad, []byte(`{"performance":{"raft_multiplier":99}}`), 0o644))
+	code, _, errOut := runCmd(t, "", "agent", "-dev", "-config-file", bad)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, `"performance.raft_multiplier"`)
+
+	code, _, errOut = runCmd(t, "", "agent", "-dev", "-http-port", "nope")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, `"ports.http"`)
+
+	// An unknown key warns and the agent starts; an API leave stops it.
+	unknown := filepath.Join(dir, "unknown.json")
+	require.NoError(t, os.WriteFile(unknown, []byte(`{"ui_config":{"enabled":true},"log_level":"info"}`), 0o644))
+	var stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(&env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr},
+			[]string{"agent", "-dev", "-http-port", "0", "-config-file", unknown})
+	}()
+	addrRE := regexp.MustCompile(`http=(127\.0\.0\.1:\d+)`)
+	var addr string
+	deadline := time.Now().Add(5 * time.Second)
+	for addr == "" {
+		if m := addrRE.FindStringSubmatch(stderr.String()); m != nil {
+			addr = m[1]
+		}
+		require.False(t, time.Now().After(deadline), "agent did not start: %s", stderr.String())
+		time.Sleep(5 * time.Millisecond)
+	}
+	require.Contains(t, stderr.String(), `unknown key \"ui_config\"`)
+	code, out, _ := runCmd(t, "", "leave", "-http-addr", addr)
+	require.Equal(t, 0, code)
+	require.Equal(t, "Graceful leave complete\n", out)
+	select {
+	case code := <-done:
+		require.Equal(t, 0, code)
+	case <-time.After(10 * time.Second):
+		t.Fatal("agent did not stop after leave")
+	}
+}
