@@ -2,6 +2,7 @@ package swim
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -146,5 +147,45 @@ func TestAckPiggybacks(t *testing.T) {
 	feed(n, epoch, &ping{Seq: 10, Target: "other", SourceAddr: "x:1"})
 	if len(n.Ready().Packets) != 0 || n.Stats().Dropped != 1 {
 		t.Error("acked a ping meant for another member")
+	}
+}
+
+// The queue keeps its hand-out order without sorting: after any mix of
+// queues, takes and prunes, items are in (transmits ascending, id
+// descending) order, hold no key twice, and byKey indexes exactly the
+// keyed items.
+func TestBroadcastQueueStaysOrdered(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var q broadcastQueue
+	q.init()
+	for step := range 5000 {
+		switch r.IntN(4) {
+		case 0, 1:
+			key := ""
+			if r.IntN(5) != 0 {
+				key = string(rune('a' + r.IntN(40)))
+			}
+			q.queue(key, bytes.Repeat([]byte{1}, 8+r.IntN(120)), false)
+		case 2:
+			q.take(r.IntN(1400), 1+r.IntN(6))
+		case 3:
+			q.prune(r.IntN(60))
+		}
+		keyed := 0
+		for i, b := range q.items {
+			if i > 0 && !before(q.items[i-1], b) {
+				t.Fatalf("step %d: items %d (tx %d id %d) and %d (tx %d id %d) out of order",
+					step, i-1, q.items[i-1].transmits, q.items[i-1].id, i, b.transmits, b.id)
+			}
+			if b.key != "" {
+				keyed++
+				if q.byKey[b.key] != b {
+					t.Fatalf("step %d: byKey[%q] is not the queued item", step, b.key)
+				}
+			}
+		}
+		if keyed != len(q.byKey) {
+			t.Fatalf("step %d: %d keyed items, byKey has %d", step, keyed, len(q.byKey))
+		}
 	}
 }

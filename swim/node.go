@@ -52,9 +52,10 @@ type Node struct {
 	bq        broadcastQueue
 
 	probe      probeState
-	probeOrder []string // this round's shuffled probe targets
-	probeIdx   int      // next position in probeOrder
-	relays     []*relay // indirect pings in flight
+	probeOrder []string  // this round's shuffled probe targets
+	probeIdx   int       // next position in probeOrder
+	relays     []*relay  // indirect pings in flight
+	pick       []*member // kRandom's reused buffer
 
 	nextProbe     time.Time
 	nextGossip    time.Time
@@ -253,6 +254,9 @@ func (n *Node) NextDeadline() time.Time {
 	for _, m := range n.order {
 		if m.susp != nil {
 			earlier(m.susp.deadline)
+		}
+		if !m.state.deadOrLeft() {
+			continue // the common case, kept cheap: this runs after every input
 		}
 		if t, ok := n.reapAt(m); ok {
 			earlier(t)

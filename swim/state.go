@@ -233,11 +233,18 @@ func (n *Node) handleDead(d *dead) {
 
 // expireSuspicions declares dead every suspect whose timer ran out.
 func (n *Node) expireSuspicions() {
-	for _, m := range slices.Clone(n.order) {
+	// Collect first, then act: handling changes the table. Most ticks
+	// find nothing, so nothing is allocated (a copy of the table per tick
+	// was a hot spot at 1000 members).
+	var due []*member
+	for _, m := range n.order {
 		if m.susp != nil && !n.now.Before(m.susp.deadline) {
-			n.log.Info("suspect declared dead", "node", m.name, "confirmations", m.susp.n)
-			n.handleDead(&dead{Inc: m.susp.inc, Node: m.name, From: n.self.name})
+			due = append(due, m)
 		}
+	}
+	for _, m := range due {
+		n.log.Info("suspect declared dead", "node", m.name, "confirmations", m.susp.n)
+		n.handleDead(&dead{Inc: m.susp.inc, Node: m.name, From: n.self.name})
 	}
 }
 
@@ -255,18 +262,30 @@ func (n *Node) reapAt(m *member) (time.Time, bool) {
 }
 
 func (n *Node) reap() {
-	for _, m := range slices.Clone(n.order) {
-		if t, ok := n.reapAt(m); ok && !n.now.Before(t) {
-			n.removeMember(m)
-			n.emit(EventReap, m)
+	var due []*member // as in expireSuspicions
+	for _, m := range n.order {
+		if !m.state.deadOrLeft() {
+			continue
 		}
+		if t, ok := n.reapAt(m); ok && !n.now.Before(t) {
+			due = append(due, m)
+		}
+	}
+	for _, m := range due {
+		n.removeMember(m)
+		n.emit(EventReap, m)
 	}
 }
 
 // kRandom picks up to k distinct members accepted by ok, uniformly, by a
 // partial Fisher-Yates shuffle over the table order.
+//
+// The result lives in a buffer reused by the next call: callers use it at
+// once (a fresh candidate list per gossip round was a hot spot at 1000
+// members).
 func (n *Node) kRandom(k int, ok func(*member) bool) []*member {
-	var c []*member
+	c := n.pick[:0]
+	defer func() { n.pick = c[:0] }()
 	for _, m := range n.order {
 		if m != n.self && ok(m) {
 			c = append(c, m)
