@@ -17,7 +17,11 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/agentd/agentd/jepsen/swimsim"
 )
@@ -26,7 +30,7 @@ func main() {
 	seeds := flag.Int("seeds", 0, "run seeds first..first+N-1")
 	first := flag.Uint64("first", 1, "first seed of -seeds")
 	seed := flag.Uint64("seed", 0, "run this one seed (overrides -seeds)")
-	members := flag.Int("members", 0, "pool size (0: drawn per seed, 3..8)")
+	members := flag.Int("members", 0, "pool size (0: drawn per seed, 3..200, mostly small)")
 	preset := flag.String("preset", "", "swim config: lan, local or wan (\"\": drawn per seed)")
 	verbose := flag.Bool("v", false, "print progress lines (and the event trace with -seed)")
 	workers := flag.Int("workers", runtime.GOMAXPROCS(0), "parallel runs")
@@ -34,19 +38,83 @@ func main() {
 	trials := flag.Int("trials", 0, "trials of -measure (default per figure)")
 	loss := flag.Float64("loss", 0, "datagram loss of -measure dissem (0..1)")
 	hours := flag.Float64("hours", 1, "simulated hours of -measure fp")
+	bench := flag.Int("bench", 0, "time the simulator on a fault-free LAN pool of this size (e.g. 1000)")
+	minutes := flag.Float64("minutes", 1, "simulated minutes of -bench after bootstrap")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	report := flag.Bool("report", false, "print the gossip report (markdown): N = 10, 100, 1000 at 0/5/10% loss")
+	trials1000 := flag.Int("trials1000", 1, "trials per N = 1000 cell of -report")
+	sizes := flag.String("sizes", "10,100,1000", "pool sizes of -report")
 	flag.Parse()
 
-	switch {
-	case *measure != "":
-		os.Exit(runMeasure(*measure, *members, *trials, *loss, *hours, *first, *workers))
-	case *seed != 0:
-		os.Exit(runOne(swimsim.Options{Seed: *seed, Members: *members, Preset: *preset}, *verbose))
-	case *seeds > 0:
-		os.Exit(runCampaign(*first, *seeds, *members, *preset, *workers, *verbose))
-	default:
-		flag.Usage()
-		os.Exit(2)
+	stop := func() {}
+	if *cpuprofile != "" {
+		var err error
+		if stop, err = startProfile(*cpuprofile); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
 	}
+	if *report {
+		var ns []int
+		for _, f := range strings.Split(*sizes, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 3 {
+				fmt.Fprintf(os.Stderr, "bad -sizes %q\n", *sizes)
+				os.Exit(2)
+			}
+			ns = append(ns, n)
+		}
+		code := runReport(os.Stdout, ns, *first, or(*trials, 10), *trials1000, *workers)
+		stop()
+		os.Exit(code)
+	}
+	code := run(*measure, *bench, *minutes, *seed, *seeds, *first, *members, *preset, *trials, *loss, *hours, *workers, *verbose)
+	stop()
+	os.Exit(code)
+}
+
+func run(measure string, bench int, minutes float64, seed uint64, seeds int, first uint64, members int, preset string,
+	trials int, loss, hours float64, workers int, verbose bool) int {
+	switch {
+	case bench > 0:
+		return runBench(first, bench, time.Duration(minutes*float64(time.Minute)))
+	case measure != "":
+		return runMeasure(measure, members, trials, loss, hours, first, workers)
+	case seed != 0:
+		return runOne(swimsim.Options{Seed: seed, Members: members, Preset: preset}, verbose)
+	case seeds > 0:
+		return runCampaign(first, seeds, members, preset, workers, verbose)
+	}
+	flag.Usage()
+	return 2
+}
+
+func startProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("swimsim: cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("swimsim: cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// runBench prints the simulator's speed on one fault-free LAN pool.
+func runBench(seed uint64, n int, d time.Duration) int {
+	r, err := swimsim.Bench(seed, n, d)
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	fmt.Printf("bench: %d members, LAN, seed %d\n", n, seed)
+	fmt.Printf("  bootstrap: %v simulated in %v real\n", r.BootstrapVirtual.Round(time.Millisecond), r.BootstrapWall.Round(time.Millisecond))
+	perMin := time.Duration(float64(r.Wall) / r.Virtual.Minutes())
+	fmt.Printf("  steady state: %v simulated in %v real (%d events): %v real per simulated minute\n",
+		r.Virtual, r.Wall.Round(time.Millisecond), r.Steps, perMin.Round(time.Millisecond))
+	fmt.Printf("  traffic per member: %.1f packets/s, %.0f B/s (%.1f kbit/s)\n", r.Rate.Packets, r.Rate.Bytes, r.Rate.KbitPerSec())
+	return 0
 }
 
 func runOne(o swimsim.Options, verbose bool) int {

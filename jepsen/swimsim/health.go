@@ -29,15 +29,18 @@ func (h *History) healthy(name string, from, to time.Duration) bool {
 			return false
 		}
 	}
-	up := h.upOver(from, to)
+	var up []string
 	need := h.K + 1
-	for _, p := range h.Partitions {
+	for i, p := range h.Partitions {
 		if !p.overlaps(from, to) {
 			continue
 		}
+		if up == nil {
+			up = h.upOver(from, to)
+		}
 		reach := 0
 		for _, o := range up {
-			if o != name && !p.separates(name, o) {
+			if o != name && !h.separates(i, name, o) {
 				reach++
 			}
 		}
@@ -60,14 +63,7 @@ func (h *History) upOver(from, to time.Duration) []string {
 }
 
 // startedAt is the time of the member's join update (0 if none is logged).
-func (h *History) startedAt(name string) time.Duration {
-	for _, u := range h.Updates {
-		if u.Kind == UpdateJoin && u.Member == name {
-			return u.At
-		}
-	}
-	return 0
-}
+func (h *History) startedAt(name string) time.Duration { return h.lookup().started[name] }
 
 // cutOff reports whether accuser could not judge subject fairly during
 // [from, to]: it was paused or crashed, a partition separated the two, or
@@ -89,8 +85,8 @@ func (h *History) cutOff(accuser, subject string, from, to time.Duration) bool {
 // connected reports whether no partition cut a and b apart during
 // [from, to].
 func (h *History) connected(a, b string, from, to time.Duration) bool {
-	for _, p := range h.Partitions {
-		if p.overlaps(from, to) && p.separates(a, b) {
+	for i, p := range h.Partitions {
+		if p.overlaps(from, to) && h.separates(i, a, b) {
 			return false
 		}
 	}

@@ -52,9 +52,6 @@ type Partition struct {
 	OneWay bool
 }
 
-// separates reports whether the partition cuts a link between a and b.
-func (p Partition) separates(a, b string) bool { return p.in(a) != p.in(b) }
-
 func (p Partition) in(name string) bool {
 	for _, g := range p.Group {
 		if g == name {
@@ -137,16 +134,61 @@ type History struct {
 	Final map[string]map[string]View
 	// Self is each up member's own incarnation and tag version at End.
 	Self map[string]View
+
+	ix *index // lookups over the lists above; see lookup
+}
+
+// index caches per-member lookups, so that the checkers stay near linear
+// in pools of hundreds of members with tens of thousands of records.
+type index struct {
+	// Lengths of the lists it was built from: the lists only grow, so a
+	// length change means the index is stale.
+	members, updates, faults, partitions int
+	crashed, started                     map[string]time.Duration
+	groups                               []map[string]bool // per partition
+}
+
+// lookup returns the index, rebuilding it if the history grew since.
+func (h *History) lookup() *index {
+	if x := h.ix; x != nil && x.members == len(h.Members) && x.updates == len(h.Updates) &&
+		x.faults == len(h.Faults) && x.partitions == len(h.Partitions) {
+		return x
+	}
+	x := &index{members: len(h.Members), updates: len(h.Updates), faults: len(h.Faults), partitions: len(h.Partitions),
+		crashed: map[string]time.Duration{}, started: map[string]time.Duration{}}
+	for _, f := range h.Faults {
+		if _, seen := x.crashed[f.Member]; f.Kind == FaultCrash && !seen {
+			x.crashed[f.Member] = f.Start
+		}
+	}
+	for _, u := range h.Updates {
+		if _, seen := x.started[u.Member]; u.Kind == UpdateJoin && !seen {
+			x.started[u.Member] = u.At
+		}
+	}
+	for _, p := range h.Partitions {
+		g := make(map[string]bool, len(p.Group))
+		for _, m := range p.Group {
+			g[m] = true
+		}
+		x.groups = append(x.groups, g)
+	}
+	h.ix = x
+	return x
 }
 
 // crashedAt returns when name crashed, or Forever.
 func (h *History) crashedAt(name string) time.Duration {
-	for _, f := range h.Faults {
-		if f.Kind == FaultCrash && f.Member == name {
-			return f.Start
-		}
+	if t, ok := h.lookup().crashed[name]; ok {
+		return t
 	}
 	return Forever
+}
+
+// separates reports whether partition i cuts a link between a and b.
+func (h *History) separates(i int, a, b string) bool {
+	g := h.lookup().groups[i]
+	return g[a] != g[b]
 }
 
 // upAtEnd lists the members running at End, in start order.

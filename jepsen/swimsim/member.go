@@ -102,6 +102,8 @@ func (m *member) flush() {
 		if p.Stream {
 			m.dial(p.To, p.Payload)
 		} else {
+			m.s.traffic.Datagrams++
+			m.s.traffic.DatagramBytes += uint64(len(p.Payload))
 			m.host.Send(p.To, p.Payload)
 		}
 	}
@@ -115,6 +117,8 @@ func (m *member) dial(to string, b []byte) {
 		m.s.dialFailures++
 		return
 	}
+	m.s.traffic.Streams++
+	m.s.traffic.StreamBytes += uint64(len(b))
 	st.Write(b)
 	st.Close(nil)
 }

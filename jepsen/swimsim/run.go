@@ -11,7 +11,7 @@ import (
 // Options selects one run.
 type Options struct {
 	Seed    uint64
-	Members int    // pool size; 0 draws 3..8
+	Members int    // pool size; 0 draws 3..200 (drawMembers)
 	Preset  string // "lan", "local", "wan"; "" draws lan or local
 	// Trace, if set, receives one line per member event and fault.
 	Trace io.Writer
@@ -94,15 +94,15 @@ func Run(o Options) Result {
 	s.w.RunUntil(nm.end, nil) // the heal event itself
 	logf("healed; faults %+v", nm.counts)
 
-	// Liveness: long enough for the detection bound of a crash at the
-	// very end of the fault phase, plus a minute.
+	// Liveness: see livenessPhase.
 	converged := time.Duration(-1)
-	live := s.h.DetectBound + time.Minute
-	s.runUntil(s.w.Now()+live, time.Second, func() bool {
+	minLive, maxLive, tail := livenessPhase(&s.h)
+	s.runUntil(s.w.Now()+maxLive, time.Second, func() bool {
 		if converged < 0 && len(checkConvergeNow(s)) == 0 {
 			converged = s.w.Now() - s.h.HealAt
 		}
-		return false
+		since := s.w.Now() - s.h.HealAt
+		return converged >= 0 && since >= minLive && since >= converged+tail
 	})
 	s.finish()
 	logf("end; converged %v after the heal", converged)
@@ -126,6 +126,20 @@ func Run(o Options) Result {
 		logf("VIOLATION %s", v)
 	}
 	return r
+}
+
+// livenessPhase sizes the phase after the heal. At most it lasts
+// DetectBound + 1 min: long enough for checker 1's bound on a crash at
+// the very end of the fault phase. That bound grows with n (about 54 min
+// at n = 200), so the phase ends earlier once the views have converged
+// (every crashed member is then out of every live view, which is what the
+// bound asks) and stayed so for tail, an accusation window or a minute,
+// whichever is longer: long enough for a late false accusation to ripen
+// into a death declaration that checkers 2 and 4 see. It never ends
+// before minLive = min(DetectBound, 3 min) + 1 min, so pools of up to 10
+// members keep the full phase.
+func livenessPhase(h *History) (minLive, maxLive, tail time.Duration) {
+	return min(h.DetectBound, 3*time.Minute) + time.Minute, h.DetectBound + time.Minute, max(h.AccuseWindow, time.Minute)
 }
 
 // checkConvergeNow runs checker 4 on the pool's current tables.

@@ -37,6 +37,7 @@ type sim struct {
 
 	rNem, rStarve *rand.Rand
 	dialFailures  uint64
+	traffic       Traffic // what every member sent
 	violations    []Violation
 }
 

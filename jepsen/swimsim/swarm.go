@@ -49,7 +49,7 @@ func drawSwarm(seed uint64, members int, preset string) Swarm {
 	}
 	sw := Swarm{Members: members, Preset: preset}
 	if sw.Members == 0 {
-		sw.Members = 3 + r.IntN(6)
+		sw.Members = drawMembers(r)
 	}
 	if sw.Preset == "" {
 		sw.Preset = "lan"
@@ -58,7 +58,7 @@ func drawSwarm(seed uint64, members int, preset string) Swarm {
 		}
 	}
 	if sw.Members > 3 {
-		sw.Late = r.IntN(3)
+		sw.Late = r.IntN(3 + sw.Members/20)
 	}
 	lossChoices := []int{0, 10_000, 50_000, 100_000}
 	sw.Net = world.NetConfig{
@@ -84,4 +84,27 @@ func drawSwarm(seed uint64, members int, preset string) Swarm {
 	sw.LossBurstPPM = 50_000 + r.IntN(250_000)
 	sw.TagsEvery = maybe(0.8, 5*time.Second, 30*time.Second)
 	return sw
+}
+
+// Pool sizes the swarm draws: mostly small pools, which are cheap and
+// where interleavings are dense, and a tail up to MaxSwarmMembers, where
+// log-scaled timeouts, retransmit counts, full-state push-pulls and
+// large partitions behave differently.
+const (
+	MinSwarmMembers = 3
+	MaxSwarmMembers = 200
+)
+
+// drawMembers draws a pool size: 70% in 3–10, 20% in 11–50, 7% in
+// 51–120, 3% in 121–200.
+func drawMembers(r *rand.Rand) int {
+	switch x := r.IntN(100); {
+	case x < 70:
+		return MinSwarmMembers + r.IntN(8)
+	case x < 90:
+		return 11 + r.IntN(40)
+	case x < 97:
+		return 51 + r.IntN(70)
+	}
+	return 121 + r.IntN(MaxSwarmMembers-120)
 }
