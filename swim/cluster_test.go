@@ -259,7 +259,11 @@ func TestPushPullMergesClusters(t *testing.T) {
 	}
 	a[2].n.Join(c.now, []string{b[1].addr})
 	c.drain(a[2])
-	if !c.runUntil(10*time.Second, func() bool { return c.allSee(c.nodes, StatusAlive) }) {
+	// Gossip alone leaves a member unaware of the other side in about
+	// one run in five (only the two joined members learn the news, and
+	// each sends it RetransmitMult times); the periodic push-pull
+	// (PushPullInterval 30 s) then repairs it.
+	if !c.runUntil(40*time.Second, func() bool { return c.allSee(c.nodes, StatusAlive) }) {
 		t.Fatalf("clusters did not merge: %s", c.dump())
 	}
 }

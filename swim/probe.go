@@ -2,6 +2,7 @@ package swim
 
 import (
 	"math"
+	"slices"
 	"time"
 )
 
@@ -90,7 +91,9 @@ func (n *Node) startProbe() {
 }
 
 // nextProbeTarget walks the shuffled order, reshuffling at the end of a
-// round; it skips ourselves and members gone or dead since the shuffle.
+// round; it skips, without spending a probe period, members gone, dead
+// or left. Dead members stay in the order, as in memberlist, so that one
+// that comes back is probed at its turn rather than a round later.
 func (n *Node) nextProbeTarget() *member {
 	for reshuffled := false; ; {
 		for n.probeIdx < len(n.probeOrder) {
@@ -106,7 +109,7 @@ func (n *Node) nextProbeTarget() *member {
 		reshuffled = true
 		n.probeOrder = n.probeOrder[:0]
 		for _, m := range n.order {
-			if m != n.self && !m.state.deadOrLeft() {
+			if m != n.self {
 				n.probeOrder = append(n.probeOrder, m.name)
 			}
 		}
@@ -115,6 +118,18 @@ func (n *Node) nextProbeTarget() *member {
 		})
 		n.probeIdx = 0
 	}
+}
+
+// addProbeTarget puts a member new to the table at a random place in
+// the rest of this round, so that it is probed within the round. Left for
+// the next shuffle, it would go unprobed by us for up to a whole round of
+// N probe periods (memberlist inserts new members at a random position
+// too): in a pool of 100 that bootstrapped together, most members' first
+// round held only the few members known at its start, and a crash was
+// detected by fewer probers than the pool had.
+func (n *Node) addProbeTarget(name string) {
+	i := n.probeIdx + n.cfg.Rand.IntN(len(n.probeOrder)-n.probeIdx+1)
+	n.probeOrder = slices.Insert(n.probeOrder, i, name)
 }
 
 func (n *Node) startIndirect() {

@@ -24,6 +24,9 @@ func (n *Node) addMember(m *member) {
 	}
 	n.members[m.name] = m
 	n.order = append(n.order, m)
+	if m != n.self {
+		n.addProbeTarget(m.name)
+	}
 }
 
 func (n *Node) removeMember(m *member) {
