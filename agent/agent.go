@@ -170,6 +170,11 @@ func (a *Agent) leaderDuties(ctx context.Context) {
 		defer a.wg.Done()
 		a.reconcileSelf(ctx)
 	}()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.reapTombstones(ctx)
+	}()
 	a.sessions.startLeading(ctx)
 }
 
