@@ -18,10 +18,14 @@ import (
 // TestTCPSendReceive: messages on both lanes arrive, over two reused
 // connections.
 func TestTCPSendReceive(t *testing.T) {
-	a, b := listen(t, testTCPConfig(t)), listen(t, testTCPConfig(t))
+	const n = 1000
+	cfg := testTCPConfig(t)
+	// Room for the whole burst: the first send waits for a dial, and
+	// drops on a full queue are tested elsewhere.
+	cfg.PriorityQueueLen, cfg.AppendQueueLen = n, n
+	a, b := listen(t, cfg), listen(t, testTCPConfig(t))
 	rb := newRecorder()
 	b.SetReceiver(rb)
-	const n = 1000
 	for i := range n {
 		a.Send("b", b.Addr(), []byte(fmt.Sprintf("m%04d", i)), i%3 == 0)
 	}
