@@ -39,6 +39,9 @@ type Agent struct {
 	leftc    chan struct{}
 	leftOnce sync.Once
 
+	// fatalc receives the error that stopped the server (storage failure).
+	fatalc chan error
+
 	// panics counts handler panics recovered by wrap (the fuzz target
 	// requires it to stay 0).
 	panics atomic.Uint64
@@ -48,22 +51,32 @@ type Agent struct {
 // machine, the leader loop, and the HTTP API. Only -dev (an in-memory,
 // self-bootstrapping single server) is implemented yet.
 func New(cfg config.Config, log *slog.Logger) (*Agent, error) {
-	if !cfg.DevMode {
-		return nil, errors.New("agent: only -dev is implemented yet (multi-server bring-up comes with the TCP transport)")
+	if !cfg.Server {
+		return nil, errors.New("agent: client mode is not implemented yet; run with -server or -dev")
+	}
+	if !cfg.DevMode && !cfg.Bootstrap {
+		return nil, errors.New("agent: -bootstrap-expect (multi-server bring-up over gossip and the TCP transport) is not implemented yet; use -bootstrap for a single server")
 	}
 	a := &Agent{
-		cfg:   cfg,
-		log:   log,
-		store: store.New(),
-		stopc: make(chan struct{}),
-		leftc: make(chan struct{}),
+		cfg:    cfg,
+		log:    log,
+		store:  store.New(),
+		stopc:  make(chan struct{}),
+		leftc:  make(chan struct{}),
+		fatalc: make(chan error, 1),
 	}
 	a.nodeID = cfg.NodeID
-	if a.nodeID == "" {
+	if cfg.DevMode && a.nodeID == "" {
 		a.nodeID = newUUID()
+	} else if !cfg.DevMode {
+		id, err := loadNodeID(cfg.DataDir, cfg.NodeID)
+		if err != nil {
+			return nil, err
+		}
+		a.nodeID = id
 	}
 	a.sessions = newSessionTimers(a)
-	srv, err := startDevServer(serverConfig{
+	scfg := serverConfig{
 		id:                raft.NodeID(a.nodeID),
 		addr:              a.serverAddr(),
 		fsm:               store.NewFSM(a.store),
@@ -72,7 +85,15 @@ func New(cfg config.Config, log *slog.Logger) (*Agent, error) {
 		trailingLogs:      cfg.RaftTrailingLogs,
 		log:               log.With("module", "raft"),
 		seed:              seed(),
-	})
+		onFatal:           a.fatal,
+	}
+	var srv *server
+	var err error
+	if cfg.DevMode {
+		srv, err = startDevServer(scfg)
+	} else {
+		srv, err = startDiskServer(scfg, cfg.DataDir, cfg.Bootstrap)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -123,6 +144,17 @@ func (a *Agent) HTTPAddr() string {
 		return a.httpLn.Addr().String()
 	}
 	return a.cfg.HTTPAddr()
+}
+
+// FatalCh delivers the error that stopped the Raft server (a failed disk
+// write): the process should exit non-zero.
+func (a *Agent) FatalCh() <-chan error { return a.fatalc }
+
+func (a *Agent) fatal(err error) {
+	select {
+	case a.fatalc <- err:
+	default:
+	}
 }
 
 // LeaveCh is closed when a leave was requested through the API; the

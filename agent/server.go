@@ -54,6 +54,8 @@ type serverConfig struct {
 	trailingLogs      int
 	log               *slog.Logger
 	seed              uint64
+	// onFatal is told when a storage write failed and the server stopped.
+	onFatal func(error)
 }
 
 // startDevServer starts an in-memory single-server cluster that elects
@@ -88,6 +90,9 @@ func startServer(cfg serverConfig, log driver.LogStore, snaps driver.SnapshotSto
 	s := &server{id: cfg.id, addr: cfg.addr, log: cfg.log, clk: clock.Real{}, changed: make(chan struct{}), closeLog: log.Close}
 	dc.OnFatal = func(err error) {
 		cfg.log.Error("raft storage failed; server stopped", "error", err)
+		if cfg.onFatal != nil {
+			cfg.onFatal(err)
+		}
 	}
 	drv, err := driver.Start(dc, driver.DriverDeps{Log: log, Snapshots: snaps, FSM: cfg.fsm, Transport: tr})
 	if err != nil {

@@ -48,6 +48,10 @@ func cmdAgent(env *env, args []string) int {
 	defer signal.Stop(sigc)
 	for {
 		select {
+		case err := <-a.FatalCh():
+			log.Error("server failed; exiting", "error", err)
+			shutdown(a, log)
+			return 1
 		case <-a.LeaveCh():
 			log.Info("leave requested through the API")
 			return shutdown(a, log)
