@@ -47,7 +47,9 @@
 // whole table (SessionList, Nodes, Checks). A write closes only the
 // channels of what it touched (see watchRegistry): 10,000 readers of one
 // key share one channel, and a write to b/x never wakes a reader of a/x.
-// Restore and RestoreState close every channel. Stats counts fires and
+// Restore and RestoreState close every channel. Channels are reference
+// counted: Wait (or Close, for a set that will not wait) releases them, so
+// the registry holds only what someone watches. Stats counts fires and
 // wakeups.
 //
 // Caller's loop for a blocking query:
@@ -55,7 +57,8 @@
 //	for {
 //		ws := store.NewWatchSet()
 //		idx, v := s.KVGet(ws, key)
-//		if idx > minIndex || !ws.Wait(ctx) { return idx, v }
+//		if idx > minIndex { ws.Close(); return idx, v }
+//		if !ws.Wait(ctx) { return idx, v }  // Wait releases the set
 //	}
 //
 // # Caller duties

@@ -89,7 +89,7 @@ func (s *Store) Stats() Stats {
 // wakeup (a write between the two only causes a spurious one).
 func (s *Store) view(ws *WatchSet, tp topic, key string, prefix bool) *tables {
 	if ws != nil {
-		ws.add(s.watches.get(tp, key, prefix), &s.wakeups)
+		ws.watch(s.watches, tp, key, prefix, &s.wakeups)
 	}
 	return s.state.Load()
 }

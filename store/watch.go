@@ -34,33 +34,44 @@ type watchKey struct {
 //
 // so its cost depends on the number of distinct watched prefix lengths,
 // never on the number of watchers or watched keys. A table-level watch is
-// the prefix "". Closed channels leave the maps at once; a channel whose
-// readers gave up stays until its key is written or the state restored.
+// the prefix "". Fired entries leave the maps at once; an entry whose
+// readers all released it (WatchSet.Wait returned, or Close) leaves too, so
+// the maps only hold what someone is watching.
 type watchRegistry struct {
 	mu     sync.Mutex
-	exact  map[watchKey]chan struct{}
-	prefix map[watchKey]chan struct{}
-	// prefixLens[t][l] counts the prefix channels of length l in topic t.
+	exact  map[watchKey]*watchEntry
+	prefix map[watchKey]*watchEntry
+	// prefixLens[t][l] counts the prefix entries of length l in topic t.
 	prefixLens [numTopics]map[int]int
 
 	fires atomic.Uint64
 	added atomic.Uint64
 }
 
+// watchEntry is one shared channel. refs counts WatchSets holding it;
+// guarded by watchRegistry.mu.
+type watchEntry struct {
+	ch   chan struct{}
+	refs int
+}
+
 func newWatchRegistry() *watchRegistry {
-	r := &watchRegistry{
-		exact:  make(map[watchKey]chan struct{}),
-		prefix: make(map[watchKey]chan struct{}),
-	}
-	for i := range r.prefixLens {
-		r.prefixLens[i] = make(map[int]int)
-	}
+	r := &watchRegistry{}
+	r.reset()
 	return r
 }
 
-// get returns the channel closed by the next write to (tp, key), or to any
-// key under it when prefix.
-func (r *watchRegistry) get(tp topic, key string, prefix bool) <-chan struct{} {
+func (r *watchRegistry) reset() {
+	r.exact = make(map[watchKey]*watchEntry)
+	r.prefix = make(map[watchKey]*watchEntry)
+	for i := range r.prefixLens {
+		r.prefixLens[i] = make(map[int]int)
+	}
+}
+
+// get returns the entry whose channel the next write to (tp, key) — or to
+// any key under it when prefix — closes, with a reference taken.
+func (r *watchRegistry) get(tp topic, key string, prefix bool) *watchEntry {
 	r.added.Add(1)
 	wk := watchKey{tp, key}
 	r.mu.Lock()
@@ -69,15 +80,43 @@ func (r *watchRegistry) get(tp topic, key string, prefix bool) <-chan struct{} {
 	if prefix {
 		m = r.prefix
 	}
-	ch, ok := m[wk]
+	e, ok := m[wk]
 	if !ok {
-		ch = make(chan struct{})
-		m[wk] = ch
+		e = &watchEntry{ch: make(chan struct{})}
+		m[wk] = e
 		if prefix {
 			r.prefixLens[tp][len(key)]++
 		}
 	}
-	return ch
+	e.refs++
+	return e
+}
+
+// release drops a reference; the last one removes a still-open entry.
+func (r *watchRegistry) release(wk watchKey, prefix bool, e *watchEntry) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e.refs--; e.refs > 0 {
+		return
+	}
+	m := r.exact
+	if prefix {
+		m = r.prefix
+	}
+	if m[wk] == e {
+		r.remove(m, wk, prefix)
+	}
+}
+
+// remove deletes m[wk]; the caller holds mu.
+func (r *watchRegistry) remove(m map[watchKey]*watchEntry, wk watchKey, prefix bool) {
+	delete(m, wk)
+	if prefix {
+		lens := r.prefixLens[wk.topic]
+		if lens[len(wk.key)]--; lens[len(wk.key)] == 0 {
+			delete(lens, len(wk.key))
+		}
+	}
 }
 
 func (r *watchRegistry) fire(changes []change) {
@@ -88,23 +127,21 @@ func (r *watchRegistry) fire(changes []change) {
 	r.mu.Lock()
 	for _, c := range changes {
 		wk := watchKey{c.topic, c.key}
-		if ch, ok := r.exact[wk]; ok {
-			close(ch)
-			delete(r.exact, wk)
+		if e, ok := r.exact[wk]; ok {
+			close(e.ch)
+			r.remove(r.exact, wk, false)
 			n++
 		}
-		lens := r.prefixLens[c.topic]
-		for l := range lens {
+		for l := range r.prefixLens[c.topic] {
 			if l > len(c.key) {
 				continue
 			}
 			wk := watchKey{c.topic, c.key[:l]}
-			if ch, ok := r.prefix[wk]; ok {
-				close(ch)
-				delete(r.prefix, wk)
-				if lens[l]--; lens[l] == 0 {
-					delete(lens, l)
-				}
+			if e, ok := r.prefix[wk]; ok {
+				close(e.ch)
+				// Deleting the current key of the map being ranged over is
+				// allowed.
+				r.remove(r.prefix, wk, true)
 				n++
 			}
 		}
@@ -117,19 +154,22 @@ func (r *watchRegistry) fire(changes []change) {
 func (r *watchRegistry) fireAll() {
 	r.mu.Lock()
 	n := uint64(len(r.exact) + len(r.prefix))
-	for _, ch := range r.exact {
-		close(ch)
+	for _, e := range r.exact {
+		close(e.ch)
 	}
-	for _, ch := range r.prefix {
-		close(ch)
+	for _, e := range r.prefix {
+		close(e.ch)
 	}
-	r.exact = make(map[watchKey]chan struct{})
-	r.prefix = make(map[watchKey]chan struct{})
-	for i := range r.prefixLens {
-		r.prefixLens[i] = make(map[int]int)
-	}
+	r.reset()
 	r.mu.Unlock()
 	r.fires.Add(n)
+}
+
+// size is the number of live entries (tests).
+func (r *watchRegistry) size() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.exact) + len(r.prefix)
 }
 
 func (r *watchRegistry) counters() (fires, added uint64) {
@@ -137,11 +177,22 @@ func (r *watchRegistry) counters() (fires, added uint64) {
 }
 
 // WatchSet collects the channels of one blocking query's reads. Pass it to
-// read methods (nil means "don't watch"), then Wait. Not safe for
+// read methods (nil means "don't watch"), then Wait once; a set that will
+// not be waited on should be Closed so the store can forget its watches
+// sooner (otherwise they go when their keys are next written). Not safe for
 // concurrent use; use a new one per query iteration.
 type WatchSet struct {
 	chans   []<-chan struct{}
+	regs    []watchReg     // store watches to release
 	wakeups *atomic.Uint64 // the store's counter, set by its first read
+}
+
+// watchReg is one reference a WatchSet holds on a registry entry.
+type watchReg struct {
+	r      *watchRegistry
+	wk     watchKey
+	prefix bool
+	e      *watchEntry
 }
 
 // NewWatchSet returns an empty set.
@@ -149,12 +200,9 @@ func NewWatchSet() *WatchSet { return &WatchSet{} }
 
 // Add adds a channel of the caller's (e.g. shutdown, leadership lost): Wait
 // returns true when it is closed or receives.
-func (ws *WatchSet) Add(ch <-chan struct{}) { ws.add(ch, nil) }
+func (ws *WatchSet) Add(ch <-chan struct{}) { ws.addChan(ch) }
 
-func (ws *WatchSet) add(ch <-chan struct{}, wakeups *atomic.Uint64) {
-	if wakeups != nil {
-		ws.wakeups = wakeups
-	}
+func (ws *WatchSet) addChan(ch <-chan struct{}) {
 	for _, c := range ws.chans {
 		if c == ch {
 			return
@@ -163,12 +211,31 @@ func (ws *WatchSet) add(ch <-chan struct{}, wakeups *atomic.Uint64) {
 	ws.chans = append(ws.chans, ch)
 }
 
+// watch takes a reference on the registry's entry for (tp, key).
+func (ws *WatchSet) watch(r *watchRegistry, tp topic, key string, prefix bool, wakeups *atomic.Uint64) {
+	e := r.get(tp, key, prefix)
+	ws.regs = append(ws.regs, watchReg{r, watchKey{tp, key}, prefix, e})
+	ws.wakeups = wakeups
+	ws.addChan(e.ch)
+}
+
+// Close releases the set's store watches. Wait calls it; calling it again
+// does nothing.
+func (ws *WatchSet) Close() {
+	for _, g := range ws.regs {
+		g.r.release(g.wk, g.prefix, g.e)
+	}
+	ws.regs = nil
+}
+
 // Len is the number of distinct channels in the set.
 func (ws *WatchSet) Len() int { return len(ws.chans) }
 
 // Wait blocks until a channel in the set fires (true) or ctx is done
-// (false). An empty set waits for ctx.
+// (false), then releases the set's watches (Close). An empty set waits for
+// ctx.
 func (ws *WatchSet) Wait(ctx context.Context) bool {
+	defer ws.Close()
 	fired := ws.wait(ctx)
 	if fired && ws.wakeups != nil {
 		ws.wakeups.Add(1)

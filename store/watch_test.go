@@ -150,3 +150,35 @@ func TestWaitWakesAndCounts(t *testing.T) {
 	h.s.SessionList(ws)
 	require.False(t, ws.Wait(ctx), "cancelled, nothing fired (reflect.Select path)")
 }
+
+// The registry only holds what someone watches: entries go when fired, or
+// when the last WatchSet holding them is waited on or closed.
+func TestWatchRelease(t *testing.T) {
+	h := newHarness(t)
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+
+	a, b := NewWatchSet(), NewWatchSet()
+	h.s.KVGet(a, "k")
+	h.s.KVGet(b, "k") // shares a's channel
+	h.s.KVList(a, "p/")
+	require.Equal(t, 2, h.s.watches.size())
+	require.False(t, a.Wait(cancelled))
+	require.Equal(t, 1, h.s.watches.size(), "k still held by b")
+	b.Close()
+	b.Close() // idempotent
+	require.Equal(t, 0, h.s.watches.size())
+
+	// A released-then-fired sequence: the fire removed the entry, the late
+	// release must not remove a newer entry for the same key.
+	c := NewWatchSet()
+	h.s.KVGet(c, "k")
+	h.set("k", "1")
+	d := NewWatchSet()
+	h.s.KVGet(d, "k")
+	c.Close()
+	require.Equal(t, 1, h.s.watches.size())
+	h.set("k", "2")
+	require.True(t, fired(d))
+	require.Equal(t, 0, h.s.watches.size())
+}
