@@ -6,6 +6,8 @@
 //	go run ./cmd/swimsim -measure detect -members 5 -trials 200
 //	go run ./cmd/swimsim -measure dissem -members 1000 -loss 0.1
 //	go run ./cmd/swimsim -measure fp -members 50 -hours 1
+//	go run ./cmd/swimsim -report -trials 10 -trials1000 1  # markdown tables
+//	go run ./cmd/swimsim -bench 1000                       # simulator speed
 //
 // It exits 1 on any violation, printing the replay command of each
 // failing seed.
@@ -109,10 +111,13 @@ func runBench(seed uint64, n int, d time.Duration) int {
 		return 1
 	}
 	fmt.Printf("bench: %d members, LAN, seed %d\n", n, seed)
-	fmt.Printf("  bootstrap: %v simulated in %v real\n", r.BootstrapVirtual.Round(time.Millisecond), r.BootstrapWall.Round(time.Millisecond))
-	perMin := time.Duration(float64(r.Wall) / r.Virtual.Minutes())
-	fmt.Printf("  steady state: %v simulated in %v real (%d events): %v real per simulated minute\n",
-		r.Virtual, r.Wall.Round(time.Millisecond), r.Steps, perMin.Round(time.Millisecond))
+	fmt.Printf("  bootstrap: %v simulated in %v real, %v CPU\n", r.BootstrapVirtual.Round(time.Millisecond),
+		r.BootstrapWall.Round(time.Millisecond), r.BootstrapCPU.Round(time.Millisecond))
+	perMin := func(d time.Duration) time.Duration {
+		return time.Duration(float64(d) / r.Virtual.Minutes()).Round(time.Millisecond)
+	}
+	fmt.Printf("  steady state: %v simulated in %v real, %v CPU (%d events): %v real, %v CPU per simulated minute\n",
+		r.Virtual, r.Wall.Round(time.Millisecond), r.CPU.Round(time.Millisecond), r.Steps, perMin(r.Wall), perMin(r.CPU))
 	fmt.Printf("  traffic per member: %.1f packets/s, %.0f B/s (%.1f kbit/s)\n", r.Rate.Packets, r.Rate.Bytes, r.Rate.KbitPerSec())
 	return 0
 }

@@ -24,11 +24,16 @@
 //
 // # A run
 //
-// Swarm (swarm.go) draws the pool size, the swim preset, the base network
-// and the rate and length of each fault from the seed. Run bootstraps the
-// pool (everyone joins the first member), injects faults for the fault
-// phase (nemesis.go), heals everything but crashes, then runs a liveness
-// phase of DetectBound + 1 min, and checks.
+// Swarm (swarm.go) draws the pool size (3–200: 70% 3–10, 20% 11–50, 7%
+// 51–120, 3% 121–200), the swim preset, the base network and the rate and
+// length of each fault from the seed. Run bootstraps the pool (everyone
+// joins the first member), injects faults for the fault phase
+// (nemesis.go), heals everything but crashes, then runs a liveness phase
+// and checks. The liveness phase lasts up to DetectBound + 1 min, but ends
+// once the views have converged and stayed so for an accusation window
+// (at least a minute), never before min(DetectBound, 3 min) + 1 min
+// (run.go livenessPhase): DetectBound is a worst case of about 54 min at
+// N = 200.
 //
 // # Checkers (check.go), over the History (history.go)
 //
@@ -57,9 +62,19 @@
 // The checker functions are pure functions of a History, so tests craft
 // violations for each (check_test.go).
 //
-// # Measurements (measure.go)
+// # Measurements (measure.go, report.go, bench.go)
 //
 // Detection latency (N = 5, 100), dissemination to 99.9% (N = 1000, 0%
 // and 10% loss), and false positives with 10% loss and one starved
 // member with Lifeguard on and off (N = 50, 1 h): cmd/swimsim -measure.
+//
+// The report (cmd/swimsim -report): per N = 10, 100, 1000 and loss 0, 5,
+// 10%, trials of one fault-free LAN pool each (RunTrial): a quiet period
+// (false accusations per member-hour, Lifeguard on and off on the same
+// seed; traffic per member), one tag update, one crash, and a join storm
+// of 100 members. Traffic counts payload bytes the members hand to the
+// network (Traffic), not UDP/TCP headers.
+//
+// The simulator's speed (cmd/swimsim -bench 1000): bootstrap and one
+// simulated minute of a 1000-member pool, in real and CPU time.
 package swimsim

@@ -58,3 +58,54 @@ func TestMeasureDisseminationSmallPool(t *testing.T) {
 	require.NoError(t, err)
 	require.Less(t, d, 5*time.Second)
 }
+
+// The swarm's pool sizes span 3–200, mostly small.
+func TestDrawMembersSpans(t *testing.T) {
+	lo, hi, small := MaxSwarmMembers, 0, 0
+	const seeds = 3000
+	for seed := uint64(1); seed <= seeds; seed++ {
+		n := drawSwarm(seed, 0, "").Members
+		require.GreaterOrEqual(t, n, MinSwarmMembers)
+		require.LessOrEqual(t, n, MaxSwarmMembers)
+		lo, hi = min(lo, n), max(hi, n)
+		if n <= 10 {
+			small++
+		}
+	}
+	require.Equal(t, MinSwarmMembers, lo)
+	require.GreaterOrEqual(t, hi, 195)
+	require.InDelta(t, 0.7, float64(small)/seeds, 0.05)
+}
+
+// One mid-sized pool through the whole swarm, so that the tests see the
+// log-scaled timeouts and larger partitions too.
+func TestRunSeedMidPool(t *testing.T) {
+	if testing.Short() {
+		t.Skip("mid-sized pool")
+	}
+	o := Options{Seed: 11, Members: 40}
+	r := Run(o)
+	require.Empty(t, r.Violations, "replay with %s", ReplayCommand(o))
+	require.GreaterOrEqual(t, r.Converged, time.Duration(0))
+}
+
+func TestRunTrialSmallPool(t *testing.T) {
+	tr := RunTrial(1, 10, 100_000, 2*time.Minute, 10)
+	require.Empty(t, tr.Errors)
+	require.Greater(t, tr.Update, time.Duration(0))
+	require.Less(t, tr.Update, 5*time.Second)
+	require.Greater(t, tr.Detect, time.Second)
+	require.Len(t, tr.Storm, 10)
+	require.Zero(t, tr.StormMissed)
+	require.InDelta(t, 10*2.0/60, tr.FPOn.MemberHours, 1e-9)
+	require.Greater(t, tr.Rate.Packets, 1.0, "a member sends at least its probe each second")
+	require.Greater(t, tr.Rate.Bytes, 10*tr.Rate.Packets)
+}
+
+func TestBenchSmallPool(t *testing.T) {
+	r, err := Bench(1, 30, 30*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, 30*time.Second, r.Virtual)
+	require.Greater(t, r.Steps, uint64(30*30))
+	require.Greater(t, r.Rate.Packets, 1.0)
+}
