@@ -5,6 +5,7 @@ import (
 	"hash/crc32"
 	"path/filepath"
 
+	"github.com/agentd/agentd/internal/vfs"
 	"github.com/agentd/agentd/raft"
 )
 
@@ -185,8 +186,10 @@ func (l *Log) Compact(i raft.Index) error {
 // one fsync. When the active segment is full (or there is none) the batch
 // goes to a new segment, preceded by a header and a restatement of the
 // state (base compact point, snapshot, hard state) so that the segment
-// remains readable after every older one is deleted; the new file's
-// directory entry is then fsynced too. Called with wmu held.
+// remains readable after every older one is deleted, then zero-filled to
+// SegmentBytes (see zeroFill); the new file's directory entry is fsynced
+// too. Otherwise the batch overwrites the active segment's zeros at its
+// end. Called with wmu held.
 func (l *Log) writeBatch(b *batch) error {
 	var active *segment
 	if len(l.segs) > 0 {
@@ -227,8 +230,15 @@ func (l *Log) writeBatch(b *batch) error {
 			return l.fail(fmt.Errorf("create segment %s: %w", active.path, err))
 		}
 		active.f = f
-	}
-	if _, err := active.f.Write(buf); err != nil {
+		if _, err := f.Write(buf); err != nil {
+			return l.fail(fmt.Errorf("write %s at %d: %w", active.path, start, err))
+		}
+		if err := zeroFill(f, int64(len(buf)), l.cfg.SegmentBytes); err != nil {
+			return l.fail(fmt.Errorf("preallocate %s: %w", active.path, err))
+		}
+	} else if _, err := active.f.WriteAt(buf, start); err != nil {
+		// Overwrites zeros written when the segment was created (or, past
+		// SegmentBytes or in a version 1 segment, extends the file).
 		return l.fail(fmt.Errorf("write %s at %d: %w", active.path, start, err))
 	}
 	if err := active.f.Sync(); err != nil {
@@ -244,6 +254,27 @@ func (l *Log) writeBatch(b *batch) error {
 		l.mu.Unlock()
 	}
 	active.size = start + int64(len(buf))
+	return nil
+}
+
+// zeroChunk is the unit zeroFill writes; never modified.
+var zeroChunk = make([]byte, 1<<20)
+
+// zeroFill writes zeros to f from off up to size (nothing when off >=
+// size). A new segment is zero-filled by real writes, made durable with
+// its first batch, so that later batches overwrite allocated, written
+// blocks and their fdatasync needs no filesystem-journal commit (blocks
+// reserved by fallocate alone are "unwritten" extents whose conversion on
+// first write still journals). Recovery reads zeros after the last commit
+// marker as the end of the log.
+func zeroFill(f vfs.File, off, size int64) error {
+	for off < size {
+		n := min(size-off, int64(len(zeroChunk)))
+		if _, err := f.Write(zeroChunk[:n]); err != nil {
+			return err
+		}
+		off += n
+	}
 	return nil
 }
 

@@ -99,3 +99,24 @@ func BenchmarkFsync(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkNewSegment measures what opening a segment costs with
+// DefaultConfig: create, zero-fill 64 MiB, fdatasync, directory fsync
+// (the stall of the one Append that rotates).
+func BenchmarkNewSegment(b *testing.B) {
+	dir := b.TempDir()
+	cfg := DefaultConfig()
+	n := 0
+	for b.Loop() {
+		n++
+		sub := filepath.Join(dir, fmt.Sprint(n))
+		l, err := Open(vfs.OS{}, sub, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		l.Close()
+		b.StopTimer()
+		os.RemoveAll(sub)
+		b.StartTimer()
+	}
+}

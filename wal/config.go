@@ -9,9 +9,11 @@ import (
 type Config struct {
 	// SegmentBytes: once the active segment holds at least this many
 	// bytes, the next batch starts a new segment (a batch never spans two
-	// segments, so a segment may exceed this by one batch). Smaller values
-	// let Compact free disk sooner; each rotation costs one extra directory
-	// fsync.
+	// segments, so a segment may exceed this by one batch). Each new
+	// segment is zero-filled to this size when created, inside the Append
+	// that opens it (see the package doc); smaller values let Compact free
+	// disk sooner and make that one Append's stall shorter, at one extra
+	// directory fsync per rotation.
 	SegmentBytes int64
 	// MaxRecordBytes bounds one record's payload, bytes: an entry with more
 	// data is refused by Append, and a length field above it read from disk

@@ -12,6 +12,14 @@
 // A segment holds whole batches; the next batch starts a new segment once
 // the active one reaches Config.SegmentBytes.
 //
+// A new segment is zero-filled to Config.SegmentBytes with real writes
+// (not fallocate alone, whose unwritten extents still journal on first
+// write), made durable together with its first batch. Later batches
+// overwrite those zeros in place, so their fdatasync flushes data blocks
+// only and needs no filesystem-journal commit; on one shared ext4 disk
+// the nodes' fsyncs then stop queueing behind each other's journal
+// commits. Zeros after the last commit marker are the end of the log.
+//
 // # Record format (all integers little-endian)
 //
 // Every record starts at an offset that is a multiple of 8, so its 16-byte
@@ -27,7 +35,9 @@
 //
 // Payloads by type (only append new types):
 //
-//	1 SegmentHeader  magic "AWAL" u32 | version u32 (1) | seq u64 | firstIndex u64
+//	1 SegmentHeader  magic "AWAL" u32 | version u32 | seq u64 | firstIndex u64
+//	                 version 2 (written): zero-filled segment, see Files;
+//	                 version 1 (still read): never zero-filled
 //	2 Entry          index u64 | term u64 | entryType u8 | data
 //	3 HardState      term u64 | commit u64 | vote (rest)
 //	4 Snapshot       action u8 | index u64 | term u64 | configIndex u64 |
@@ -52,12 +62,13 @@
 // HardState when set. So a segment stays readable once every older
 // segment is deleted, and recovery can start from the oldest survivor.
 //
-//	segment:  [Hdr Compact Snap? HS? ...records Commit] [records Commit] ...
+//	segment:  [Hdr Compact Snap? HS? ...records Commit] [records Commit] ... [0 0 0 ... up to SegmentBytes]
 //
 // # Operations
 //
 //   - Append(hs, ents): one batch [Truncate?] [HardState?] Entry… Commit,
-//     one fsync (plus one directory fsync when it opens a new segment).
+//     one fdatasync (plus, when it opens a new segment, zero-filling it
+//     and one directory fsync).
 //     Truncate is present when ents[0].Index <= LastIndex(): replaced
 //     entries vanish atomically with the batch that replaces them.
 //   - ApplySnapshot, RecordSnapshot, Compact: one batch each; then
@@ -71,18 +82,31 @@
 // # Recovery
 //
 // Segments are replayed in seq order, a batch's records applied only when
-// its Commit record is intact and matches (start, count, CRC). Damage —
-// a bad length, type, CRC, padding or commit — is a torn tail only if it
-// lies after the last complete Commit of the final segment and no complete
-// commit marker (a Commit record whose own CRC is intact) follows it (every
-// aligned offset after the damage is tried, since a torn length breaks the
-// record chain). A torn tail is cut back to that Commit and fsynced, and
-// logged; a final segment without any complete batch is removed. Anything
+// its Commit record is intact and matches (start, count, CRC). A segment
+// whose bytes after its last complete Commit are all zero (or absent)
+// ends cleanly there: that is the unused, zero-filled rest of the
+// segment, and nothing is repaired or logged. Damage — a bad length,
+// type, CRC, padding or commit, i.e. any non-zero byte after the last
+// complete Commit — is a torn tail only if it lies in the final segment
+// and no complete commit marker (a Commit record whose own CRC is intact)
+// follows it (every aligned offset after the damage is tried, since a
+// torn length breaks the record chain). A torn batch followed by zeros is
+// such a torn tail. A torn tail is repaired by overwriting it with zeros
+// (up to its last non-zero byte, not truncating, so the segment keeps its
+// allocated space and no stale byte can follow a later, shorter batch)
+// and fsyncing, and is logged; a final segment without any complete
+// batch is removed. Anything
 // else — including a batch whose intact Commit does not match it, even the
 // final batch — returns *CorruptionError naming the file and offset, and
 // nothing is modified. Because a batch is one write followed by one fsync,
 // its Commit record reaching the disk intact means the batch was written
 // whole; so a record that was fsynced is never dropped.
+//
+// A limit of zero-filling: latent damage that turns the final batches of
+// the final segment into zeros is indistinguishable from their never
+// having been written (as in etcd's and raft-wal's preallocated
+// segments). In a non-final segment it is caught when the next segment's
+// first index does not follow the log's last.
 //
 // # Errors
 //

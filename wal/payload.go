@@ -12,8 +12,12 @@ import (
 // against the bytes present and return errBadFormat, never panic.
 
 const (
-	segmentMagic   = 0x4c415741 // "AWAL"
-	segmentVersion = 1
+	segmentMagic = 0x4c415741 // "AWAL"
+	// segmentVersion 2: the segment is zero-filled to Config.SegmentBytes
+	// when created, and zeros after the last commit marker are the end of
+	// the log. Version 1 segments (never zero-filled) read the same way.
+	segmentVersion    = 2
+	minSegmentVersion = 1
 )
 
 // segmentHeader is the first record of every segment.
@@ -35,7 +39,7 @@ func decodeSegmentHeader(b []byte) (segmentHeader, error) {
 	if len(b) != 24 || binary.LittleEndian.Uint32(b[0:]) != segmentMagic {
 		return segmentHeader{}, fmt.Errorf("%w: segment header", errBadFormat)
 	}
-	if v := binary.LittleEndian.Uint32(b[4:]); v != segmentVersion {
+	if v := binary.LittleEndian.Uint32(b[4:]); v < minSegmentVersion || v > segmentVersion {
 		return segmentHeader{}, fmt.Errorf("%w: segment version %d", errBadFormat, v)
 	}
 	return segmentHeader{

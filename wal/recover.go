@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -54,11 +55,11 @@ func recoverSegments(fsys vfs.FS, dir string, cfg Config, found []*segment) (*re
 		if err != nil {
 			return nil, nil, err
 		}
-		if end < int64(len(data)) || end == 0 {
+		if dirty := dirtyEnd(data, end); dirty > end || end == 0 {
 			// Only reachable for the final segment (scan returns an error
 			// for any other): a torn tail, or a segment whose first batch
 			// never became durable.
-			if err := repairTail(fsys, dir, seg, end, int64(len(data)), cfg); err != nil {
+			if err := repairTail(fsys, dir, seg, end, dirty, cfg); err != nil {
 				return nil, nil, err
 			}
 			if end == 0 {
@@ -98,12 +99,34 @@ func readWhole(fsys vfs.FS, path string) ([]byte, error) {
 	return data, nil
 }
 
-// repairTail cuts the final segment back to its last complete batch (or
-// removes it when it has none) and makes that durable before anything is
-// appended (WAL checklist §2.4 item 3).
-func repairTail(fsys vfs.FS, dir string, seg *segment, end, size int64, cfg Config) error {
+// dirtyEnd returns the end of the last non-zero byte at or after end
+// (end itself when everything from end on is zero: the clean end of the
+// log, or the unused part of a zero-filled segment).
+func dirtyEnd(data []byte, end int64) int64 {
+	i := int64(len(data))
+	for i > end {
+		k := max(end, i-int64(len(zeroChunk)))
+		if !bytes.Equal(data[k:i], zeroChunk[:i-k]) {
+			break
+		}
+		i = k
+	}
+	for i > end && data[i-1] == 0 {
+		i--
+	}
+	return i
+}
+
+// repairTail zeroes the final segment's torn tail, the non-zero bytes in
+// [end, dirty) after its last complete batch, or removes the segment when
+// it has no complete batch, and makes that durable before anything is
+// appended (WAL checklist §2.4 item 3). The tail is zeroed rather than
+// truncated so that the segment keeps its zero-filled, allocated space
+// (see zeroFill) and a later, shorter batch cannot leave old bytes behind
+// it (etcd's ZeroToEnd).
+func repairTail(fsys vfs.FS, dir string, seg *segment, end, dirty int64, cfg Config) error {
 	if cfg.Logger != nil {
-		cfg.Logger.Warn("wal: repairing torn tail", "file", seg.path, "keep", end, "drop", size-end)
+		cfg.Logger.Warn("wal: repairing torn tail", "file", seg.path, "keep", end, "drop", dirty-end)
 	}
 	if end == 0 {
 		if err := fsys.Remove(seg.path); err != nil {
@@ -119,8 +142,8 @@ func repairTail(fsys vfs.FS, dir string, seg *segment, end, size int64, cfg Conf
 		return fmt.Errorf("wal: open %s: %w", seg.path, err)
 	}
 	defer f.Close()
-	if err := f.Truncate(end); err != nil {
-		return fmt.Errorf("wal: truncate %s to %d: %w", seg.path, end, err)
+	if _, err := f.WriteAt(make([]byte, dirty-end), end); err != nil {
+		return fmt.Errorf("wal: zero %s from %d to %d: %w", seg.path, end, dirty, err)
 	}
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("wal: sync %s: %w", seg.path, err)
@@ -185,8 +208,8 @@ func (r *replay) scan(seg *segment, data []byte, final bool) (int64, error) {
 		crc = crc32.Update(crc, castagnoli, data[off:off+int64(n)])
 		off += int64(n)
 	}
-	if committed == int64(len(data)) && (committed > 0 || final) {
-		return committed, nil
+	if dirtyEnd(data, committed) == committed && (committed > 0 || final) {
+		return committed, nil // zeros after the last batch: the end of the log
 	}
 	badOff := off
 	if bad == nil {

@@ -1,7 +1,9 @@
 package wal
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,12 +12,19 @@ import (
 	"github.com/agentd/agentd/raft"
 )
 
+// realFileConfig zero-fills 64 KiB segments: big enough for the tests'
+// batches, small enough to keep real-file tests fast.
+func realFileConfig() Config {
+	cfg := DefaultConfig()
+	cfg.SegmentBytes = 64 << 10
+	return cfg
+}
+
 // appendBatches writes three batches of 5 entries into one segment and
 // returns the segment's path and its size after each batch.
 func appendBatches(t *testing.T, fsys vfs.FS, dir string) (string, [3]int64, *Log) {
 	t.Helper()
-	cfg := DefaultConfig()
-	l, err := Open(fsys, dir, cfg)
+	l, err := Open(fsys, dir, realFileConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +45,7 @@ func appendBatches(t *testing.T, fsys vfs.FS, dir string) (string, [3]int64, *Lo
 // the record's offset, and must not modify the file.
 func TestCorruptionRealFile(t *testing.T) {
 	dir := t.TempDir()
-	path, sizes, l := appendBatches(t, vfs.OS{}, dir)
+	path, _, l := appendBatches(t, vfs.OS{}, dir)
 	loc := l.idx.locs[7] // entry 8, in the second batch
 	l.Close()
 	raw, err := os.ReadFile(path)
@@ -48,7 +57,7 @@ func TestCorruptionRealFile(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	_, err = Open(vfs.OS{}, dir, DefaultConfig())
+	_, err = Open(vfs.OS{}, dir, realFileConfig())
 	var ce *CorruptionError
 	if !errors.As(err, &ce) {
 		t.Fatalf("Open err = %v, want *CorruptionError", err)
@@ -56,31 +65,48 @@ func TestCorruptionRealFile(t *testing.T) {
 	if ce.File != path || ce.Offset != loc.off {
 		t.Fatalf("corruption reported in %s at %d, want %s at %d", ce.File, ce.Offset, path, loc.off)
 	}
-	if fi, _ := os.Stat(path); fi.Size() != sizes[2] {
-		t.Fatalf("file was modified: size %d, want %d", fi.Size(), sizes[2])
+	if after, err := os.ReadFile(path); err != nil || !bytes.Equal(after, raw) {
+		t.Fatalf("file was modified (err %v)", err)
 	}
 }
 
-// TestTornTailRealFile cuts the file in the middle of its final batch, as
-// a power loss during the write would: reopening repairs the tail, keeps
-// the earlier batches, and the log takes further appends across reopens.
+// TestTornTailRealFile damages the file in the middle of its final batch,
+// as a power loss during the write would: the end of the batch still
+// holds the zeros written when the segment was created ("zeroed"), or,
+// for a batch that extended the file, the file ends early ("truncated").
+// Reopening zeroes the torn bytes, keeps the earlier batches, and the log
+// takes further appends across reopens.
 func TestTornTailRealFile(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		cut  func(sizes [3]int64) int64
+		name     string
+		cut      func(sizes [3]int64) int64
+		truncate bool
 	}{
-		{"mid record", func(s [3]int64) int64 { return s[1] + (s[2]-s[1])/2 + 3 }},
-		{"before commit", func(s [3]int64) int64 { return s[2] - headerLen - commitPayloadLen }},
-		{"inside header", func(s [3]int64) int64 { return s[1] + 5 }},
+		{"mid record, zeroed", func(s [3]int64) int64 { return s[1] + (s[2]-s[1])/2 + 3 }, false},
+		{"before commit, zeroed", func(s [3]int64) int64 { return s[2] - headerLen - commitPayloadLen }, false},
+		{"inside header, zeroed", func(s [3]int64) int64 { return s[1] + 5 }, false},
+		{"last commit byte, zeroed", func(s [3]int64) int64 { return s[2] - 1 }, false},
+		{"mid record, truncated", func(s [3]int64) int64 { return s[1] + (s[2]-s[1])/2 + 3 }, true},
+		{"inside header, truncated", func(s [3]int64) int64 { return s[1] + 5 }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			path, sizes, l := appendBatches(t, vfs.OS{}, dir)
 			l.Close()
-			if err := os.Truncate(path, tc.cut(sizes)); err != nil {
+			raw, err := os.ReadFile(path)
+			if err != nil {
 				t.Fatal(err)
 			}
-			l, err := Open(vfs.OS{}, dir, DefaultConfig())
+			cut := tc.cut(sizes)
+			if tc.truncate {
+				raw = raw[:cut]
+			} else {
+				clear(raw[cut:sizes[2]])
+			}
+			if err := os.WriteFile(path, raw, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			l, err = Open(vfs.OS{}, dir, realFileConfig())
 			if err != nil {
 				t.Fatalf("reopen: %v", err)
 			}
@@ -88,18 +114,60 @@ func TestTornTailRealFile(t *testing.T) {
 			if hs, _, _ := l.InitialState(); hs.Commit != 6 {
 				t.Fatalf("hard state %+v, want the second batch's", hs)
 			}
-			if fi, _ := os.Stat(path); fi.Size() != sizes[1] {
-				t.Fatalf("size after repair %d, want %d", fi.Size(), sizes[1])
+			after, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(after) != len(raw) || !bytes.Equal(after[:sizes[1]], raw[:sizes[1]]) || dirtyEnd(after, sizes[1]) != sizes[1] {
+				t.Fatalf("after repair: %d bytes (want %d), non-zero up to %d (want %d)",
+					len(after), len(raw), dirtyEnd(after, sizes[1]), sizes[1])
 			}
 			mustAppend(t, l, raft.HardState{Term: 2, Commit: 11}, ents(11, 21, 2))
 			l.Close()
-			l, err = Open(vfs.OS{}, dir, DefaultConfig())
+			l, err = Open(vfs.OS{}, dir, realFileConfig())
 			if err != nil {
 				t.Fatalf("second reopen: %v", err)
 			}
 			defer l.Close()
 			checkEntries(t, l, 1, append(ents(1, 11, 1), ents(11, 21, 2)...))
 		})
+	}
+}
+
+// TestPreallocatedSegment: a new segment is zero-filled to SegmentBytes,
+// batches overwrite the zeros without growing the file, and a clean
+// reopen reads the zeros as the end of the log (no repair, nothing
+// written).
+func TestPreallocatedSegment(t *testing.T) {
+	dir := t.TempDir()
+	path, sizes, l := appendBatches(t, vfs.OS{}, dir)
+	l.Close()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(raw)) != realFileConfig().SegmentBytes || dirtyEnd(raw, 0) != sizes[2] {
+		t.Fatalf("segment is %d bytes, non-zero up to %d; want %d and %d",
+			len(raw), dirtyEnd(raw, 0), realFileConfig().SegmentBytes, sizes[2])
+	}
+	var logged bytes.Buffer
+	cfg := realFileConfig()
+	cfg.Logger = slog.New(slog.NewTextHandler(&logged, nil))
+	l, err = Open(vfs.OS{}, dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if logged.Len() != 0 {
+		t.Fatalf("clean reopen logged %q", logged.String())
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(after, raw) {
+		t.Fatal("clean reopen modified the segment")
+	}
+	checkEntries(t, l, 1, ents(1, 16, 1))
+	mustAppend(t, l, raft.HardState{Term: 2, Commit: 16}, ents(16, 21, 2))
+	if fi, _ := os.Stat(path); fi.Size() != cfg.SegmentBytes {
+		t.Fatalf("append grew the segment to %d bytes", fi.Size())
 	}
 }
 

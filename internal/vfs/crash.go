@@ -9,7 +9,7 @@ import (
 // absent hook costs nothing. Hooks run with the Mem's lock held: they must
 // not call back into the Mem.
 type Faults struct {
-	// Write is consulted before every File.Write of p to name. A non-nil
+	// Write is consulted before every File.Write or WriteAt of p to name. A non-nil
 	// error fails the write after only the first n bytes of p were written
 	// (a short write, e.g. ENOSPC); those bytes are unsynced like any write.
 	Write func(name string, p []byte) (n int, err error)

@@ -265,7 +265,17 @@ func (f *memFile) check() error {
 	return nil
 }
 
-func (f *memFile) Write(p []byte) (int, error) {
+func (f *memFile) Write(p []byte) (int, error) { return f.writeAt(p, -1) }
+
+func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("vfs: write %s: negative offset", f.name)
+	}
+	return f.writeAt(p, off)
+}
+
+// writeAt writes p at off, or appends it when off is -1.
+func (f *memFile) writeAt(p []byte, off int64) (int, error) {
 	f.m.mu.Lock()
 	defer f.m.mu.Unlock()
 	if err := f.check(); err != nil {
@@ -280,8 +290,11 @@ func (f *memFile) Write(p []byte) (int, error) {
 			n, err = max(0, min(k, len(p))), ferr
 		}
 	}
+	if off < 0 {
+		off = int64(len(f.ino.cur))
+	}
 	if n > 0 {
-		f.ino.apply(fileOp{off: int64(len(f.ino.cur)), data: append([]byte(nil), p[:n]...)})
+		f.ino.apply(fileOp{off: off, data: append([]byte(nil), p[:n]...)})
 	}
 	return n, err
 }

@@ -2,6 +2,7 @@ package vfs
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,7 +14,7 @@ type OS struct{}
 var _ FS = OS{}
 
 func (OS) Create(name string) (File, error) {
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -21,7 +22,7 @@ func (OS) Create(name string) (File, error) {
 }
 
 func (OS) OpenAppend(name string) (File, error) {
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_APPEND, 0)
+	f, err := os.OpenFile(name, os.O_RDWR, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -91,13 +92,26 @@ func (OS) Stat(name string) (int64, error) {
 	return fi.Size(), nil
 }
 
+// osFile is opened without O_APPEND, because on Linux pwrite ignores its
+// offset on an O_APPEND file and WriteAt must overwrite in place. Write
+// appends by writing at the current size instead; a File has one writer
+// at a time (File's callers serialise writes), so the size cannot move
+// in between.
 type osFile struct{ f *os.File }
 
-func (o osFile) Write(p []byte) (int, error)             { return o.f.Write(p) }
-func (o osFile) ReadAt(p []byte, off int64) (int, error) { return o.f.ReadAt(p, off) }
-func (o osFile) Truncate(size int64) error               { return o.f.Truncate(size) }
-func (o osFile) Sync() error                             { return o.f.Sync() }
-func (o osFile) Close() error                            { return o.f.Close() }
+func (o osFile) Write(p []byte) (int, error) {
+	end, err := o.f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return 0, err
+	}
+	return o.f.WriteAt(p, end)
+}
+
+func (o osFile) WriteAt(p []byte, off int64) (int, error) { return o.f.WriteAt(p, off) }
+func (o osFile) ReadAt(p []byte, off int64) (int, error)  { return o.f.ReadAt(p, off) }
+func (o osFile) Truncate(size int64) error                { return o.f.Truncate(size) }
+func (o osFile) Sync() error                              { return datasync(o.f) }
+func (o osFile) Close() error                             { return o.f.Close() }
 
 func (o osFile) Size() (int64, error) {
 	fi, err := o.f.Stat()

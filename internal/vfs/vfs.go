@@ -45,15 +45,22 @@ type FS interface {
 	Stat(name string) (int64, error)
 }
 
-// File is an open file. Writes always append at the end of the file.
+// File is an open file. Write appends at the end of the file; WriteAt
+// overwrites in place (the WAL overwrites zero-filled, preallocated space
+// so that an fdatasync needs no filesystem-journal commit).
 type File interface {
 	// Write appends p. A short write returns an error.
 	Write(p []byte) (int, error)
+	// WriteAt writes p at off, extending the file if it ends past the
+	// current size (a gap reads as zeros). Unsynced like Write. A short
+	// write returns an error.
+	WriteAt(p []byte, off int64) (int, error)
 	// ReadAt reads len(p) bytes at off (io.ReaderAt semantics).
 	ReadAt(p []byte, off int64) (int, error)
 	// Truncate sets the file's size; the next Write appends at size.
 	Truncate(size int64) error
-	// Sync makes the file's data and size durable.
+	// Sync makes the file's data and size durable. It need not make
+	// other metadata (timestamps) durable: OS uses fdatasync on Linux.
 	Sync() error
 	// Close releases the handle; it does not imply Sync.
 	Close() error
