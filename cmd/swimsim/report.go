@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -162,5 +161,5 @@ func sec(ds []time.Duration, q float64) string {
 	if len(ds) == 0 {
 		return "—"
 	}
-	return strings.TrimSuffix(fmt.Sprintf("%.2f s", swimsim.Quantile(ds, q).Seconds()), " ")
+	return fmt.Sprintf("%.2f s", swimsim.Quantile(ds, q).Seconds())
 }

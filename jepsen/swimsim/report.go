@@ -20,8 +20,8 @@ import (
 //     through one random member: per joiner, time until 99.9% of the
 //     others know it.
 //
-// The same seed is then run again with Lifeguard off for stages 0–1 only,
-// so false positives are compared on the same seeds.
+// The same seed is also run with Lifeguard off, for the bootstrap and
+// stage 1 only, so false positives are compared on the same seeds.
 
 // ReportNet is the report's network: LAN delays, loss set per cell.
 var ReportNet = world.NetConfig{MinDelay: 200 * time.Microsecond, MaxDelay: 2 * time.Millisecond}
