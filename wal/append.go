@@ -225,16 +225,26 @@ func (l *Log) writeBatch(b *batch) error {
 	l.buf = buf
 
 	if cut {
-		f, err := l.fs.Create(active.path)
-		if err != nil {
-			return l.fail(fmt.Errorf("create segment %s: %w", active.path, err))
-		}
-		active.f = f
-		if _, err := f.Write(buf); err != nil {
-			return l.fail(fmt.Errorf("write %s at %d: %w", active.path, start, err))
-		}
-		if err := zeroFill(f, int64(len(buf)), l.cfg.SegmentBytes); err != nil {
-			return l.fail(fmt.Errorf("preallocate %s: %w", active.path, err))
+		f, ok, err := l.takePrepared(active.path)
+		switch {
+		case err != nil:
+			return l.fail(err)
+		case ok:
+			active.f = f
+			if _, err := f.WriteAt(buf, 0); err != nil {
+				return l.fail(fmt.Errorf("write %s at %d: %w", active.path, start, err))
+			}
+		default:
+			if f, err = l.fs.Create(active.path); err != nil {
+				return l.fail(fmt.Errorf("create segment %s: %w", active.path, err))
+			}
+			active.f = f
+			if _, err := f.Write(buf); err != nil {
+				return l.fail(fmt.Errorf("write %s at %d: %w", active.path, start, err))
+			}
+			if err := zeroFill(f, int64(len(buf)), l.cfg.SegmentBytes); err != nil {
+				return l.fail(fmt.Errorf("preallocate %s: %w", active.path, err))
+			}
 		}
 	} else if _, err := active.f.WriteAt(buf, start); err != nil {
 		// Overwrites zeros written when the segment was created (or, past
@@ -254,6 +264,7 @@ func (l *Log) writeBatch(b *batch) error {
 		l.mu.Unlock()
 	}
 	active.size = start + int64(len(buf))
+	l.maybePrepare(active)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/agentd/agentd/internal/vfs"
 	"github.com/agentd/agentd/raft"
@@ -118,5 +119,46 @@ func BenchmarkNewSegment(b *testing.B) {
 		b.StopTimer()
 		os.RemoveAll(sub)
 		b.StartTimer()
+	}
+}
+
+// BenchmarkRotate appends 4 KiB batches across rotations of 16 MiB
+// segments and reports the mean latency of the Appends that rotate, and
+// the slowest other Append, with and without Config.PrepareSegments.
+func BenchmarkRotate(b *testing.B) {
+	for _, prep := range []bool{false, true} {
+		b.Run(fmt.Sprintf("prepare=%v", prep), func(b *testing.B) {
+			cfg := DefaultConfig()
+			cfg.SegmentBytes = 16 << 20
+			cfg.PrepareSegments = prep
+			l, err := Open(vfs.OS{}, b.TempDir(), cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.Close()
+			data := make([]byte, 4000)
+			var rotating, worstOther time.Duration
+			rotations := 0
+			next := raft.Index(1)
+			for b.Loop() {
+				segs := len(l.segs)
+				t0 := time.Now()
+				if err := l.Append(raft.HardState{}, []raft.Entry{{Index: next, Term: 1, Data: data}}); err != nil {
+					b.Fatal(err)
+				}
+				d := time.Since(t0)
+				if len(l.segs) != segs {
+					rotating += d
+					rotations++
+				} else {
+					worstOther = max(worstOther, d)
+				}
+				next++
+			}
+			if rotations > 0 {
+				b.ReportMetric(float64(rotating)/float64(rotations)/1e6, "rotate-ms")
+			}
+			b.ReportMetric(float64(worstOther)/1e6, "worst-other-ms")
+		})
 	}
 }

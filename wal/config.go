@@ -10,11 +10,17 @@ type Config struct {
 	// SegmentBytes: once the active segment holds at least this many
 	// bytes, the next batch starts a new segment (a batch never spans two
 	// segments, so a segment may exceed this by one batch). Each new
-	// segment is zero-filled to this size when created, inside the Append
-	// that opens it (see the package doc); smaller values let Compact free
-	// disk sooner and make that one Append's stall shorter, at one extra
-	// directory fsync per rotation.
+	// segment is zero-filled to this size (see the package doc): by the
+	// Append that opens it, or ahead of time with PrepareSegments. Smaller
+	// values let Compact free disk sooner and shorten that zero-filling,
+	// at one extra directory fsync per rotation.
 	SegmentBytes int64
+	// PrepareSegments zero-fills the next segment on a background
+	// goroutine once the active one is half full, so that the Append that
+	// rotates renames a ready file instead of writing SegmentBytes of
+	// zeros itself. Off in TestConfig and for the simulator: the WAL on
+	// vfs.Mem must stay single-threaded and deterministic there.
+	PrepareSegments bool
 	// MaxRecordBytes bounds one record's payload, bytes: an entry with more
 	// data is refused by Append, and a length field above it read from disk
 	// is never trusted (it is checked before any allocation). Must cover
@@ -30,12 +36,14 @@ type Config struct {
 }
 
 // DefaultConfig is for production: 64 MiB segments (as etcd and
-// raft-wal), 64 MiB records, 16 MiB of cached entries.
+// raft-wal) prepared in the background, 64 MiB records, 16 MiB of cached
+// entries.
 func DefaultConfig() Config {
 	return Config{
-		SegmentBytes:   64 << 20, // 64 MiB
-		MaxRecordBytes: 64 << 20, // 64 MiB
-		CacheBytes:     16 << 20, // 16 MiB
+		SegmentBytes:    64 << 20, // 64 MiB
+		PrepareSegments: true,
+		MaxRecordBytes:  64 << 20, // 64 MiB
+		CacheBytes:      16 << 20, // 16 MiB
 	}
 }
 

@@ -19,6 +19,10 @@
 // only and needs no filesystem-journal commit; on one shared ext4 disk
 // the nodes' fsyncs then stop queueing behind each other's journal
 // commits. Zeros after the last commit marker are the end of the log.
+// With Config.PrepareSegments the next segment is zero-filled and fsynced
+// by a background goroutine under the name "next.wal.tmp" once the active
+// one is half full, and the rotating Append renames it into place (a
+// leftover is removed by Open).
 //
 // # Record format (all integers little-endian)
 //

@@ -38,6 +38,9 @@ type Log struct {
 	nextSeq uint64 // seq of the next segment; > every seq ever listed
 	buf     []byte // reused batch buffer
 	scratch []byte // reused payload buffer
+	// prep is the next segment being zero-filled in the background, nil
+	// when none (Config.PrepareSegments).
+	prep *prepared
 
 	// mu guards the state readers see. Only writers holding wmu modify
 	// idx, hs, snap and segs, so a writer may read them without mu.
@@ -65,6 +68,9 @@ func Open(fsys vfs.FS, dir string, cfg Config) (*Log, error) {
 	}
 	if err := fsys.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("wal: create %s: %w", dir, err)
+	}
+	if err := removePrepared(fsys, dir); err != nil {
+		return nil, err
 	}
 	found, maxSeq, err := listSegments(fsys, dir)
 	if err != nil {
@@ -112,6 +118,7 @@ func (l *Log) Close() error {
 		return fmt.Errorf("%w: %w", ErrFailed, errClosed)
 	}
 	l.closed = true
+	l.stopPreparing()
 	if l.failed == nil {
 		l.failed = fmt.Errorf("%w: %w", ErrFailed, errClosed)
 	}
