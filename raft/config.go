@@ -49,6 +49,16 @@ type Config struct {
 	CatchUpEntries Index
 	// AutoPromote makes the leader promote caught-up non-voters itself.
 	AutoPromote bool
+	// ApplyBeforeLocalDurable lets a leader hand out committed entries in
+	// Ready.CommittedEntries before they are durable on its own disk
+	// (thesis §10.2.1: an entry stored on a quorum of followers is
+	// committed whether or not the leader has written it). Safe because
+	// the state machine is in memory and rebuilt on restart from the disk,
+	// which applies only up to the persisted commit index; it saves the
+	// leader's fsync from the commit-to-apply path when the followers are
+	// faster. Followers and candidates still apply only durable entries.
+	// Default off.
+	ApplyBeforeLocalDurable bool
 	// Rand is the seeded randomness source for election timeouts. Required:
 	// the core never touches global randomness.
 	Rand *rand.Rand

@@ -65,6 +65,7 @@ func (n *Node) reset(term Term) {
 	n.read.reset()
 	n.uncommittedBytes = 0
 	n.needBcast = false
+	n.log.applyUnstable = false
 }
 
 // becomeFollower steps down to follower in term with leader lead (None if
@@ -198,6 +199,7 @@ func (n *Node) becomeLeader() {
 	n.role = Leader
 	n.lead = n.id
 	n.electionElapsed = 0
+	n.log.applyUnstable = n.cfg.ApplyBeforeLocalDurable
 	n.prs = make(map[NodeID]*progress, len(n.conf.conf().Servers))
 	last := n.log.lastIndex()
 	for _, s := range n.conf.conf().Servers {

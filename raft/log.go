@@ -25,6 +25,11 @@ type raftLog struct {
 	applied Index
 
 	maxApplyBytes uint64
+	// applyUnstable: committed entries may be handed out for applying
+	// before they are durable locally (a leader with
+	// Config.ApplyBeforeLocalDurable; set by becomeLeader, cleared by
+	// every other role change).
+	applyUnstable bool
 }
 
 // unstable holds entries and a snapshot that are not yet durable.
@@ -248,8 +253,13 @@ func (l *raftLog) durableLast() Index {
 }
 
 // maxAppliable is the highest index that may be handed out for applying:
-// committed and durable locally.
+// committed and durable locally, or just committed with applyUnstable
+// (committed entries are never truncated, so they may be read from
+// unstable and applied before the driver's write of them returns).
 func (l *raftLog) maxAppliable() Index {
+	if l.applyUnstable {
+		return l.committed
+	}
 	return min(l.committed, l.durableLast())
 }
 

@@ -67,9 +67,13 @@ type PersistMark struct {
 //  3. LogStore.Append(HardState, Entries) — one fsync.
 //  4. Only then send MessagesAfterPersist (votes, vote requests, append
 //     acknowledgements) and call Node.Persisted(Persist).
-//  5. Apply CommittedEntries in order (they are all durable locally), then
-//     call Node.Applied with the last applied index. ReadStates are served
-//     once applied >= ReadState.Index.
+//  5. Apply CommittedEntries in order (they are all durable locally, except
+//     on a leader with Config.ApplyBeforeLocalDurable: there they are
+//     committed on a quorum but may still be in this or an earlier Ready's
+//     Entries whose Append has not returned; the state machine must then
+//     be one rebuilt from disk after a restart), then call Node.Applied
+//     with the last applied index. ReadStates are served once applied >=
+//     ReadState.Index.
 //
 // Steps 2–4 may run on a disk goroutine while the driver keeps stepping
 // messages and taking further Readys; steps 2–4 of successive Readys must

@@ -91,7 +91,7 @@ func (h *Handler) finishApply(ents []raft.Entry, results []any) {
 			continue
 		}
 		if h.cfg.Tracer != nil {
-			h.cfg.Tracer.TraceApply(h.id, e.Index, e.Term)
+			h.cfg.Tracer.TraceApply(h.id, e)
 		}
 		if p := h.proposals[e.Index]; p != nil {
 			delete(h.proposals, e.Index)

@@ -32,7 +32,11 @@
 //  3. After a disk job's done: MessagesAfterPersist of each merged Ready in
 //     order, then Node.Persisted(mark) for each, in order.
 //  4. CommittedEntries go to the apply worker as soon as the Ready is
-//     taken (the core only hands out entries that are durable locally).
+//     taken (the core only hands out entries that are durable locally, or,
+//     on a leader with raft.Config.ApplyBeforeLocalDurable, committed on a
+//     quorum of followers while this node's Append of them may still be
+//     queued: a local snapshot taken after applying them is recorded by a
+//     disk job queued behind that Append, so the log holds its index).
 //
 // # Invariants
 //

@@ -26,7 +26,8 @@ import (
 // lives under b.TempDir() (ext4 on /dev/vda on the reference machine, not
 // tmpfs). AGENTD_BENCH_DIRS=dir1,dir2,dir3 puts node i's WAL under dir i
 // instead, e.g. three separate filesystems so that the three fsyncs do not
-// share one journal. See BENCHMARKS.md.
+// share one journal. AGENTD_BENCH_APPLY_AHEAD=1 turns on
+// raft.Config.ApplyBeforeLocalDurable. See BENCHMARKS.md.
 
 // countingFS counts file and directory fsyncs.
 type countingFS struct {
@@ -88,6 +89,9 @@ func benchCluster(b *testing.B, open storage) (*cluster, *atomic.Int64) {
 		// Ticks only drive heartbeats and elections here; slow ones keep a
 		// CPU-starved shared machine from changing leader mid-measurement.
 		cfg.Raft.TickInterval = 50 * time.Millisecond
+		// AGENTD_BENCH_APPLY_AHEAD=1: the leader applies entries committed
+		// on the followers before its own write returns (thesis §10.2.1).
+		cfg.Raft.ApplyBeforeLocalDurable = os.Getenv("AGENTD_BENCH_APPLY_AHEAD") == "1"
 	})
 	c.leader()
 	c.propose([]byte("warm-up"))

@@ -64,8 +64,8 @@ type traceLog struct{ lines []string }
 func (l *traceLog) TracePersist(id raft.NodeID, hs raft.HardState, first, last, snap raft.Index) {
 	l.lines = append(l.lines, fmt.Sprintf("persist %s term=%d vote=%q commit=%d [%d,%d] snap=%d", id, hs.Term, hs.Vote, hs.Commit, first, last, snap))
 }
-func (l *traceLog) TraceApply(id raft.NodeID, i raft.Index, t raft.Term) {
-	l.lines = append(l.lines, fmt.Sprintf("apply %s %d/%d", id, i, t))
+func (l *traceLog) TraceApply(id raft.NodeID, e *raft.Entry) {
+	l.lines = append(l.lines, fmt.Sprintf("apply %s %d/%d", id, e.Index, e.Term))
 }
 func (l *traceLog) TraceSend(m *raft.Message) {
 	l.lines = append(l.lines, fmt.Sprintf("send %v %s->%s", m.Type, m.From, m.To))

@@ -93,8 +93,10 @@ type Tracer interface {
 	// last when there were none). snap is the installed snapshot's index, 0
 	// if none.
 	TracePersist(id raft.NodeID, hs raft.HardState, first, last raft.Index, snap raft.Index)
-	// TraceApply: the entry at (index, term) was applied.
-	TraceApply(id raft.NodeID, index raft.Index, term raft.Term)
+	// TraceApply: e was applied. It is passed whole because it need not be
+	// in the local log yet (raft.Config.ApplyBeforeLocalDurable). e is the
+	// driver's: the tracer must not keep or modify it.
+	TraceApply(id raft.NodeID, e *raft.Entry)
 	// TraceSend: m was handed to the transport.
 	TraceSend(m *raft.Message)
 }
