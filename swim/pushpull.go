@@ -95,21 +95,20 @@ func (n *Node) mergeState(remote []pushPullMember) {
 // member that joins through a peer which had declared X dead (across a
 // partition) never learns X's address: if that peer then fails, the two
 // sides know nothing of each other and never merge (found by the swimsim
-// simulator). Kept as dead, X is a reconnect target; kept as suspect, it
-// is probed, told (buddy system) and refutes, or times out.
+// simulator). X is kept as suspect, dead or suspect remotely alike, by
+// the rule mergeState applies to known members (a remote dead is only a
+// suspicion here): it is probed, told (buddy system) and refutes, or
+// times out and becomes a reconnect target. Taken as dead at once, a
+// member joining through a peer still cut off from the pool declared
+// every healthy member dead on its word (found by the swimsim simulator,
+// seed 112 at N 3-200).
 func (n *Node) learnAccused(r *pushPullMember) {
 	if r.Addr == "" || tagsSize(r.Tags) > n.cfg.MaxTagsBytes {
 		n.stats.Dropped++
 		return
 	}
-	if r.State == StateSuspect {
-		n.handleAlive(&alive{Inc: r.Inc, Node: r.Name, Addr: r.Addr, Tags: r.Tags})
-		n.handleSuspect(&suspect{Inc: r.Inc, Node: r.Name, From: cmp.Or(r.Accuser, n.self.name)})
-		return
-	}
-	m := &member{name: r.Name, addr: r.Addr, tags: maps.Clone(r.Tags), inc: r.Inc, state: StateDead, stateChange: n.now, accuser: r.Accuser}
-	n.addMember(m)
-	n.emit(EventFail, m)
+	n.handleAlive(&alive{Inc: r.Inc, Node: r.Name, Addr: r.Addr, Tags: r.Tags})
+	n.handleSuspect(&suspect{Inc: r.Inc, Node: r.Name, From: cmp.Or(r.Accuser, n.self.name)})
 }
 
 // joinState tracks a Join until a push-pull reply arrives.
