@@ -219,3 +219,40 @@ func TestPushPullRelaysAccusation(t *testing.T) {
 		})
 	}
 }
+
+// A suspicion at a higher incarnation means the member refuted the one we
+// hold: it starts over rather than confirming the refuted suspicion.
+func TestSuspicionAtHigherIncarnationRestarts(t *testing.T) {
+	n := solo(t)
+	for _, name := range []string{"x", "a", "b", "c"} {
+		feed(n, epoch, &alive{Inc: 1, Node: name, Addr: name + ":1"})
+	}
+	feed(n, epoch, &suspect{Inc: 1, Node: "x", From: "a"})
+	later := epoch.Add(10 * time.Second)
+	feed(n, later, &suspect{Inc: 2, Node: "x", From: "b"})
+	m := n.members["x"]
+	if m.inc != 2 || m.susp == nil || m.susp.inc != 2 || m.susp.n != 0 || m.accuser != "b" {
+		t.Fatalf("x inc %d, suspicion %+v, accuser %q; want a fresh suspicion at inc 2 by b", m.inc, m.susp, m.accuser)
+	}
+	if want := later.Add(m.susp.max); !m.susp.deadline.Equal(want) {
+		t.Errorf("deadline %v, want %v (max from the new accusation)", m.susp.deadline, want)
+	}
+}
+
+// A member first heard of as dead in a push-pull is learned as suspect:
+// no failure is declared on the peer's word.
+func TestPushPullUnknownDeadIsSuspect(t *testing.T) {
+	n := solo(t)
+	n.HandleStream(epoch, "peer:1", encode(&pushPull{Members: []pushPullMember{
+		{Name: "y", Addr: "y:1", Inc: 3, State: StateDead, Accuser: "z"},
+	}}))
+	m, ok := n.Member("y")
+	if !ok || m.State != StateSuspect || m.Incarnation != 3 {
+		t.Fatalf("y = %+v (known %v), want suspect at inc 3", m, ok)
+	}
+	for _, e := range n.Ready().Events {
+		if e.Type == EventFail {
+			t.Errorf("failure event for %s", e.Member.Name)
+		}
+	}
+}
