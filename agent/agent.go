@@ -42,6 +42,14 @@ type Agent struct {
 	// fatalc receives the error that stopped the server (storage failure).
 	fatalc chan error
 
+	// cluster is the gossip pool and server transport; nil for -dev and a
+	// lone -bootstrap server.
+	cluster *cluster
+	// raftAddr is the advertised Raft address once known (cluster mode).
+	raftAddr string
+	// srvPtr publishes srv to RPC handlers, which run before New returns.
+	srvPtr atomic.Pointer[server]
+
 	// panics counts handler panics recovered by wrap (the fuzz target
 	// requires it to stay 0).
 	panics atomic.Uint64
@@ -54,8 +62,8 @@ func New(cfg config.Config, log *slog.Logger) (*Agent, error) {
 	if !cfg.Server {
 		return nil, errors.New("agent: client mode is not implemented yet; run with -server or -dev")
 	}
-	if !cfg.DevMode && !cfg.Bootstrap {
-		return nil, errors.New("agent: -bootstrap-expect (multi-server bring-up over gossip and the TCP transport) is not implemented yet; use -bootstrap for a single server")
+	if !cfg.DevMode && !cfg.Bootstrap && cfg.BootstrapExpect == 0 {
+		return nil, errors.New("agent: a server needs -bootstrap or -bootstrap-expect (joining an existing cluster without them is not implemented yet)")
 	}
 	a := &Agent{
 		cfg:    cfg,
@@ -89,15 +97,22 @@ func New(cfg config.Config, log *slog.Logger) (*Agent, error) {
 	}
 	var srv *server
 	var err error
-	if cfg.DevMode {
+	switch {
+	case cfg.DevMode:
 		srv, err = startDevServer(scfg)
-	} else {
+	case cfg.BootstrapExpect > 0:
+		srv, err = a.startCluster(context.Background(), scfg)
+	default:
 		srv, err = startDiskServer(scfg, cfg.DataDir, cfg.Bootstrap)
 	}
 	if err != nil {
+		if a.cluster != nil {
+			a.cluster.stop()
+		}
 		return nil, err
 	}
 	a.srv = srv
+	a.srvPtr.Store(srv)
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -174,6 +189,9 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 		if a.srv != nil {
 			a.srv.stop()
 		}
+		if a.cluster != nil {
+			a.cluster.stop()
+		}
 		a.wg.Wait()
 		a.log.Info("agent stopped")
 	})
@@ -182,6 +200,9 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 
 // serverAddr is the Raft/server RPC address advertised to peers.
 func (a *Agent) serverAddr() string {
+	if a.raftAddr != "" {
+		return a.raftAddr
+	}
 	return net.JoinHostPort(a.advertiseIP(), strconv.Itoa(a.cfg.Ports.Server))
 }
 
@@ -200,7 +221,11 @@ func (a *Agent) leaderDuties(ctx context.Context) {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		a.reconcileSelf(ctx)
+		if a.cluster != nil {
+			a.reconcileMembers(ctx)
+		} else {
+			a.reconcileSelf(ctx)
+		}
 	}()
 	a.wg.Add(1)
 	go func() {

@@ -190,6 +190,18 @@ func (a *Agent) sessionRenew(w http.ResponseWriter, r *http.Request) error {
 	if err := a.srv.readBarrier(r.Context(), ConsistencyLeader); err != nil {
 		return err
 	}
+	if addr, lead, err := a.leaderRaftAddr(r.Context()); err != nil {
+		return err
+	} else if lead != a.srv.id && a.cluster != nil {
+		// Timers live on the leader.
+		b, err := a.cluster.tcp.Call(r.Context(), addr, rpcRenew, []byte(id))
+		if err != nil {
+			return err
+		}
+		if string(b) != "1" {
+			return errStatus(http.StatusNotFound, "Session id '%s' not found", id)
+		}
+	}
 	_, s := a.store.SessionGet(nil, id)
 	if s == nil {
 		return errStatus(http.StatusNotFound, "Session id '%s' not found", id)

@@ -94,9 +94,6 @@ func (a *Agent) raftRemovePeer(w http.ResponseWriter, r *http.Request) error {
 	if (id == "") == (addr == "") {
 		return errBadRequestf("Must specify either ?id with the server's ID or ?address with IP:port of peer to remove")
 	}
-	if err := a.srv.waitReadyLeader(r.Context()); err != nil {
-		return err
-	}
 	st, err := a.raftStatus(r.Context())
 	if err != nil {
 		return err
@@ -110,10 +107,24 @@ func (a *Agent) raftRemovePeer(w http.ResponseWriter, r *http.Request) error {
 	if target == raft.None {
 		return errStatus(http.StatusBadRequest, "id %q / address %q was not found in the Raft configuration", id, addr)
 	}
-	if err := a.srv.drv.RemoveServer(r.Context(), target); err != nil {
+	return a.removeServer(r.Context(), target)
+}
+
+// removeServer removes a server from the Raft configuration through the
+// leader (here, or over the server RPC).
+func (a *Agent) removeServer(ctx context.Context, id raft.NodeID) error {
+	addr, lead, err := a.leaderRaftAddr(ctx)
+	if err != nil {
 		return err
 	}
-	return nil
+	if lead == a.srv.id {
+		return a.srv.drv.RemoveServer(ctx, id)
+	}
+	if a.cluster == nil {
+		return errNoLeader
+	}
+	_, err = a.cluster.tcp.Call(ctx, addr, rpcRemove, []byte(id))
+	return err
 }
 
 // memberJSON is /v1/agent/members' entry (serf's member).
@@ -158,7 +169,21 @@ func (a *Agent) selfMember() memberJSON {
 }
 
 func (a *Agent) agentMembers(w http.ResponseWriter, r *http.Request) error {
-	return writeJSON(w, []memberJSON{a.selfMember()})
+	if a.cluster == nil {
+		return writeJSON(w, []memberJSON{a.selfMember()})
+	}
+	out := []memberJSON{}
+	for _, m := range a.cluster.gossip.Members() {
+		host, port, err := net.SplitHostPort(m.Addr)
+		if err != nil {
+			continue
+		}
+		p, _ := strconv.ParseUint(port, 10, 16)
+		mj := a.selfMember()
+		mj.Name, mj.Addr, mj.Port, mj.Tags, mj.Status = m.Name, host, uint16(p), orEmpty(m.Tags), int(m.Status)
+		out = append(out, mj)
+	}
+	return writeJSON(w, out)
 }
 
 func (a *Agent) agentSelf(w http.ResponseWriter, r *http.Request) error {
@@ -212,18 +237,30 @@ func (a *Agent) leaderAddr(st raft.Status) string {
 	return ""
 }
 
-// agentJoin: with one in-memory server there is no gossip pool to join.
+// agentJoin joins the gossip pool through addr (default port serf_lan).
 func (a *Agent) agentJoin(w http.ResponseWriter, r *http.Request) error {
 	addr := r.PathValue("addr")
-	if _, _, err := net.SplitHostPort(addr); err != nil && net.ParseIP(addr) == nil {
-		return errBadRequestf("Invalid address %q", addr)
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		if net.ParseIP(addr) == nil {
+			return errBadRequestf("Invalid address %q", addr)
+		}
+		addr = net.JoinHostPort(addr, "8301")
 	}
-	return errStatus(http.StatusInternalServerError, "join is not supported by a -dev agent (no gossip pool yet)")
+	if a.cluster == nil {
+		return errStatus(http.StatusInternalServerError, "join is not supported by a -dev or lone -bootstrap agent (no gossip pool)")
+	}
+	if err := a.cluster.gossip.Join([]string{addr}); err != nil {
+		return err
+	}
+	return nil
 }
 
-// agentLeave acknowledges and then shuts the agent down (a single server
-// has no peers to leave).
+// agentLeave leaves gracefully (a server also leaves the Raft
+// configuration), then the command shuts the agent down.
 func (a *Agent) agentLeave(w http.ResponseWriter, r *http.Request) error {
+	if err := a.Leave(r.Context()); err != nil {
+		return err
+	}
 	a.leftOnce.Do(func() { close(a.leftc) })
 	return nil
 }
@@ -233,7 +270,10 @@ func (a *Agent) agentForceLeave(w http.ResponseWriter, r *http.Request) error {
 	if node == a.cfg.NodeName {
 		return errBadRequestf("Cannot force leave the local node")
 	}
-	return errStatus(http.StatusNotFound, "agent: No node found with name '%s'", node)
+	if a.cluster == nil {
+		return errStatus(http.StatusNotFound, "agent: No node found with name '%s'", node)
+	}
+	return a.cluster.gossip.ForceLeave(node)
 }
 
 // nodeJSON is the catalog's node JSON.

@@ -39,6 +39,8 @@ type server struct {
 	lead raft.NodeID // guarded by mu
 	// changed is closed and replaced whenever ready or lead changes.
 	changed chan struct{} // guarded by mu
+	// forward sends writes to the leader; nil with a single server.
+	forward forwarder
 	// gen counts leadership observations; a barrier started under an older
 	// one must not mark the server ready.
 	gen uint64 // guarded by mu
@@ -156,41 +158,63 @@ func (s *server) knownLeader() bool {
 }
 
 // waitReadyLeader waits, at most rpcHoldTimeout, until this server is a
-// ready leader. A known leader elsewhere is an error too: forwarding to it
-// comes with the server RPC transport.
+// ready leader. A known leader elsewhere is errNotLeader (the caller
+// forwards, or reads through ReadIndex).
 func (s *server) waitReadyLeader(ctx context.Context) error {
+	_, err := s.waitLeader(ctx, false)
+	return err
+}
+
+// waitLeader waits, at most rpcHoldTimeout, for a ready leader here or
+// (when anyLeader) a known leader elsewhere, and returns the leader's ID.
+func (s *server) waitLeader(ctx context.Context, anyLeader bool) (raft.NodeID, error) {
 	hold := time.NewTimer(rpcHoldTimeout)
 	defer hold.Stop()
 	for {
 		lead, ready, changed := s.state()
 		if ready {
-			return nil
+			return s.id, nil
 		}
 		if lead != raft.None && lead != s.id {
-			return errNotLeader{lead: lead}
+			if anyLeader {
+				return lead, nil
+			}
+			return lead, errNotLeader{lead: lead}
 		}
 		select {
 		case <-changed:
 		case <-hold.C:
-			return errNoLeader
+			return raft.None, errNoLeader
 		case <-ctx.Done():
-			return ctx.Err()
+			return raft.None, ctx.Err()
 		}
 	}
 }
 
-// errNotLeader: another server leads and this one cannot forward yet.
+// errNotLeader: another server leads.
 type errNotLeader struct{ lead raft.NodeID }
 
 func (e errNotLeader) Error() string {
-	return fmt.Sprintf("not the leader (leader is %s); request forwarding is not implemented yet", e.lead)
+	return fmt.Sprintf("not the leader (leader is %s)", e.lead)
 }
 
-// propose replicates cmd through Raft once this server is a ready leader
-// and returns the FSM's result and the entry's index.
+// forwarder sends a command to the leader at addr and returns its result.
+type forwarder func(ctx context.Context, addr string, cmd []byte) (any, uint64, error)
+
+// propose replicates cmd through Raft and returns the FSM's result and
+// the entry's index: here when this server is the ready leader, else
+// forwarded to the leader.
 func (s *server) propose(ctx context.Context, cmd []byte) (any, uint64, error) {
-	if err := s.waitReadyLeader(ctx); err != nil {
+	lead, err := s.waitLeader(ctx, s.forward != nil)
+	if err != nil {
 		return nil, 0, err
+	}
+	if lead != s.id {
+		addr, err := s.addrOf(ctx, lead)
+		if err != nil {
+			return nil, 0, err
+		}
+		return s.forward(ctx, addr, cmd)
 	}
 	res, idx, err := s.drv.Propose(ctx, cmd)
 	if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrTransferInProgress) {
@@ -199,20 +223,37 @@ func (s *server) propose(ctx context.Context, cmd []byte) (any, uint64, error) {
 	return res, uint64(idx), err
 }
 
-// readBarrier makes a read of the local state valid for mode c.
-func (s *server) readBarrier(ctx context.Context, c Consistency) error {
-	switch c {
-	case ConsistencyStale:
-		return nil
-	case ConsistencyConsistent:
-		if err := s.waitReadyLeader(ctx); err != nil {
-			return err
-		}
-		_, err := s.drv.ReadIndex(ctx)
-		return err
-	default:
-		return s.waitReadyLeader(ctx)
+// addrOf returns a server's Raft address from the configuration.
+func (s *server) addrOf(ctx context.Context, id raft.NodeID) (string, error) {
+	st, err := s.drv.Status(ctx)
+	if err != nil {
+		return "", err
 	}
+	for _, sv := range st.Configuration.Servers {
+		if sv.ID == id {
+			return sv.Address, nil
+		}
+	}
+	return "", errNoLeader
+}
+
+// readBarrier makes a read of the local state valid for mode c. A
+// follower serves leader and consistent reads after a ReadIndex round
+// through the leader (linearizable, stronger than Consul's forwarded
+// default read).
+func (s *server) readBarrier(ctx context.Context, c Consistency) error {
+	if c == ConsistencyStale {
+		return nil
+	}
+	lead, err := s.waitLeader(ctx, true)
+	if err != nil {
+		return err
+	}
+	if lead == s.id && c == ConsistencyLeader {
+		return nil
+	}
+	_, err = s.drv.ReadIndex(ctx)
+	return err
 }
 
 // nopTransport is the -dev server's network: it has no peers.

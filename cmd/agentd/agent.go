@@ -61,12 +61,29 @@ func cmdAgent(env *env, args []string) int {
 				reloadLogLevel(flags, level, log)
 				continue
 			case syscall.SIGINT:
-				log.Info("caught signal", "signal", sig, "leave", !cfg.SkipsLeaveOnInterrupt())
+				leave := !cfg.SkipsLeaveOnInterrupt()
+				log.Info("caught signal", "signal", sig, "leave", leave)
+				if leave {
+					gracefulLeave(a, log)
+				}
 			case syscall.SIGTERM:
-				log.Info("caught signal", "signal", sig, "leave", cfg.LeavesOnTerminate())
+				leave := cfg.LeavesOnTerminate()
+				log.Info("caught signal", "signal", sig, "leave", leave)
+				if leave {
+					gracefulLeave(a, log)
+				}
 			}
 			return shutdown(a, log)
 		}
+	}
+}
+
+// gracefulLeave leaves the cluster before shutting down.
+func gracefulLeave(a *agent.Agent, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := a.Leave(ctx); err != nil {
+		log.Error("graceful leave failed", "error", err)
 	}
 }
 

@@ -1,0 +1,195 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+	"github.com/stretchr/testify/require"
+
+	"github.com/agentd/agentd/raft"
+)
+
+// freePort returns a port that was free for TCP and UDP a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	for range 20 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			u.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+// startCluster starts n servers with -bootstrap-expect n on loopback.
+func startTestCluster(t *testing.T, n int) []*Agent {
+	t.Helper()
+	serf := make([]int, n)
+	for i := range serf {
+		serf[i] = freePort(t)
+	}
+	agents := make([]*Agent, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		cfg := testConfig()
+		cfg.DevMode = false
+		cfg.NodeName = fmt.Sprintf("s%d", i+1)
+		cfg.DataDir = t.TempDir()
+		cfg.BindAddr = "127.0.0.1"
+		cfg.BootstrapExpect = n
+		cfg.Ports.SerfLAN = serf[i]
+		cfg.Ports.Server = freePort(t)
+		for j := range n {
+			if j != i {
+				cfg.RetryJoin = append(cfg.RetryJoin, fmt.Sprintf("127.0.0.1:%d", serf[j]))
+			}
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			if testing.Verbose() {
+				log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})).With("agent", cfg.NodeName)
+			}
+			agents[i], errs[i] = New(cfg, log)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		require.NoError(t, err, "server %d", i+1)
+	}
+	t.Cleanup(func() {
+		for _, a := range agents {
+			a.Shutdown(context.Background())
+		}
+	})
+	return agents
+}
+
+func leaderOf(t *testing.T, agents []*Agent) *Agent {
+	t.Helper()
+	var l *Agent
+	waitFor(t, 15*time.Second, func() bool {
+		for _, a := range agents {
+			if _, ready, _ := a.srv.state(); ready {
+				l = a
+				return true
+			}
+		}
+		return false
+	}, "a ready leader")
+	return l
+}
+
+func TestClusterBootstrapExpect(t *testing.T) {
+	agents := startTestCluster(t, 3)
+	leader := leaderOf(t, agents)
+	var followers []*Agent
+	for _, a := range agents {
+		if a != leader {
+			followers = append(followers, a)
+		}
+	}
+
+	// Writes through a follower are forwarded; reads on another follower
+	// see them (default mode reads through ReadIndex).
+	c1, c2 := apiClient(t, followers[0]), apiClient(t, followers[1])
+	_, err := c1.KV().Put(&api.KVPair{Key: "cluster/k", Value: []byte("v")}, nil)
+	require.NoError(t, err)
+	p, meta, err := c2.KV().Get("cluster/k", nil)
+	require.NoError(t, err)
+	require.NotNil(t, p)
+	require.Equal(t, "v", string(p.Value))
+	require.True(t, meta.KnownLeader)
+	p, _, err = c2.KV().Get("cluster/k", &api.QueryOptions{RequireConsistent: true})
+	require.NoError(t, err)
+	require.Equal(t, "v", string(p.Value))
+
+	// Raft has three voters; gossip three alive servers; the catalog
+	// three nodes with a passing serfHealth.
+	cfg, err := c1.Operator().RaftGetConfiguration(nil)
+	require.NoError(t, err)
+	require.Len(t, cfg.Servers, 3)
+	members, err := c1.Agent().Members(false)
+	require.NoError(t, err)
+	require.Len(t, members, 3)
+	for _, m := range members {
+		require.Equal(t, "consul", m.Tags["role"])
+		require.Equal(t, "3", m.Tags["expect"])
+		require.Equal(t, 1, m.Status)
+	}
+	waitFor(t, 10*time.Second, func() bool {
+		nodes, _, err := c2.Catalog().Nodes(nil)
+		return err == nil && len(nodes) == 3
+	}, "three catalog nodes")
+
+	// Sessions through a follower: create, renew (leader timers), lock.
+	id, _, err := c1.Session().Create(&api.SessionEntry{Node: followers[0].cfg.NodeName, TTL: "10s"}, nil)
+	require.NoError(t, err)
+	e, _, err := c1.Session().Renew(id, nil)
+	require.NoError(t, err)
+	require.NotNil(t, e)
+	ok, _, err := c2.KV().Acquire(&api.KVPair{Key: "cluster/lock", Session: id}, nil)
+	require.NoError(t, err)
+	require.True(t, ok)
+
+	// The leader dies (no leave): the other two elect a new one and take
+	// writes again.
+	require.NoError(t, leader.Shutdown(context.Background()))
+	newLeader := leaderOf(t, followers)
+	require.NotEqual(t, leader.nodeID, newLeader.nodeID)
+	waitFor(t, 10*time.Second, func() bool {
+		_, err := c1.KV().Put(&api.KVPair{Key: "cluster/after", Value: []byte("x")}, nil)
+		return err == nil
+	}, "a write after the leader died")
+	p, _, err = c2.KV().Get("cluster/after", nil)
+	require.NoError(t, err)
+	require.NotNil(t, p)
+}
+
+func TestClusterGracefulLeave(t *testing.T) {
+	agents := startTestCluster(t, 3)
+	leader := leaderOf(t, agents)
+	var leaver *Agent
+	for _, a := range agents {
+		if a != leader {
+			leaver = a
+			break
+		}
+	}
+	code, _, body := do(t, http.MethodPut, leaver.url("/v1/agent/leave"), nil)
+	require.Equal(t, 200, code, body)
+	waitFor(t, 10*time.Second, func() bool {
+		st, err := leader.srv.drv.Status(context.Background())
+		if err != nil {
+			return false
+		}
+		for _, s := range st.Configuration.Servers {
+			if s.ID == raft.NodeID(leaver.nodeID) {
+				return false
+			}
+		}
+		return len(st.Configuration.Servers) == 2
+	}, "the leaver out of the Raft configuration")
+	require.NoError(t, leaver.Shutdown(context.Background()))
+	// Two servers still have a quorum of the new configuration.
+	_, err := apiClient(t, leader).KV().Put(&api.KVPair{Key: "after-leave", Value: []byte("1")}, nil)
+	require.NoError(t, err)
+	_ = strings.TrimSpace
+}

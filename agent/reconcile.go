@@ -1,0 +1,144 @@
+package agent
+
+import (
+	"context"
+	"net"
+	"time"
+
+	"github.com/agentd/agentd/raft"
+	"github.com/agentd/agentd/store"
+	"github.com/agentd/agentd/swim"
+)
+
+// reconcileInterval is how often the leader re-reads the whole member list
+// even without gossip events (Consul: reconcile_interval 60s; gossip
+// events trigger it sooner).
+const reconcileInterval = 5 * time.Second
+
+// reconcileMembers keeps the catalog in step with gossip while this server
+// leads: every member is a node with a serfHealth check, passing while
+// alive and critical when failed (which invalidates sessions tied to it);
+// a member that left is deregistered; a server that left is removed from
+// the Raft configuration.
+func (a *Agent) reconcileMembers(ctx context.Context) {
+	tick := time.NewTicker(reconcileInterval)
+	defer tick.Stop()
+	for {
+		a.reconcileOnce(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-a.cluster.events:
+		}
+	}
+}
+
+func (a *Agent) reconcileOnce(ctx context.Context) {
+	members := a.cluster.gossip.Members()
+	a.addNewServers(ctx, members)
+	for _, m := range members {
+		if ctx.Err() != nil {
+			return
+		}
+		if m.Tags["dc"] != "" && m.Tags["dc"] != a.cfg.Datacenter {
+			continue
+		}
+		switch m.Status {
+		case swim.StatusAlive, swim.StatusFailed:
+			a.reconcileMember(ctx, m)
+		case swim.StatusLeft:
+			a.removeLeftMember(ctx, m)
+		}
+	}
+}
+
+// reconcileMember registers m with its serfHealth status unless the
+// catalog already says so.
+func (a *Agent) reconcileMember(ctx context.Context, m swim.Member) {
+	host, _, err := net.SplitHostPort(m.Addr)
+	if err != nil {
+		return
+	}
+	status, output := store.HealthPassing, "Agent alive and reachable"
+	if m.Status == swim.StatusFailed {
+		status, output = store.HealthCritical, "Agent not live or unreachable"
+	}
+	if _, n := a.store.Node(nil, m.Name); n != nil && n.Address == host {
+		_, checks := a.store.NodeChecks(nil, m.Name)
+		for _, c := range checks {
+			if c.CheckID == store.SerfCheckID && c.Status == status {
+				return
+			}
+		}
+	}
+	reg := &store.Register{
+		Node: store.Node{
+			ID: m.Tags["id"], Node: m.Name, Address: host, Datacenter: a.cfg.Datacenter,
+			TaggedAddresses: map[string]string{"lan": host, "wan": host},
+		},
+		Checks: []store.Check{{
+			Node: m.Name, CheckID: store.SerfCheckID, Name: store.SerfCheckName,
+			Status: status, Output: output,
+		}},
+	}
+	if res, err := a.apply(ctx, reg); err != nil || res.Err != nil {
+		a.log.Warn("catalog: register member failed", "member", m.Name, "error", err)
+	}
+}
+
+// removeLeftMember deregisters a member that left, and removes a server
+// that left from the Raft configuration (never this server itself: a
+// leaving leader removes itself through Leave).
+func (a *Agent) removeLeftMember(ctx context.Context, m swim.Member) {
+	if id := m.Tags["id"]; m.Tags["role"] == "consul" && id != "" && id != a.nodeID {
+		st, err := a.srv.drv.Status(ctx)
+		if err == nil {
+			for _, s := range st.Configuration.Servers {
+				if s.ID == raft.NodeID(id) {
+					if err := a.srv.drv.RemoveServer(ctx, s.ID); err != nil {
+						a.log.Warn("raft: removing a server that left failed", "member", m.Name, "error", err)
+					} else {
+						a.log.Info("raft: removed a server that left", "member", m.Name)
+					}
+				}
+			}
+		}
+	}
+	if _, n := a.store.Node(nil, m.Name); n == nil {
+		return
+	}
+	if res, err := a.apply(ctx, &store.Deregister{Node: m.Name}); err != nil || res.Err != nil {
+		a.log.Warn("catalog: deregister member failed", "member", m.Name, "error", err)
+	}
+}
+
+// addNewServers adds alive servers of this datacenter that are missing
+// from the Raft configuration as non-voters; the core promotes them once
+// caught up (AutoPromote).
+func (a *Agent) addNewServers(ctx context.Context, members []swim.Member) {
+	st, err := a.srv.drv.Status(ctx)
+	if err != nil {
+		return
+	}
+	in := map[raft.NodeID]bool{}
+	for _, s := range st.Configuration.Servers {
+		in[s.ID] = true
+	}
+	for _, m := range members {
+		id := raft.NodeID(m.Tags["id"])
+		if m.Status != swim.StatusAlive || m.Tags["role"] != "consul" || m.Tags["dc"] != a.cfg.Datacenter || id == raft.None || in[id] {
+			continue
+		}
+		host, _, err := net.SplitHostPort(m.Addr)
+		if err != nil || m.Tags["port"] == "" {
+			continue
+		}
+		addr := net.JoinHostPort(host, m.Tags["port"])
+		if err := a.srv.drv.AddNonvoter(ctx, id, addr); err != nil {
+			a.log.Warn("raft: adding a new server failed", "member", m.Name, "error", err)
+			return // one configuration change at a time
+		}
+		a.log.Info("raft: added a new server", "member", m.Name, "addr", addr)
+	}
+}
