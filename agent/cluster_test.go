@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -126,6 +125,9 @@ func TestClusterBootstrapExpect(t *testing.T) {
 	cfg, err := c1.Operator().RaftGetConfiguration(nil)
 	require.NoError(t, err)
 	require.Len(t, cfg.Servers, 3)
+	for _, s := range cfg.Servers {
+		require.Regexp(t, `^s[123]$`, s.Node, "servers are named by their node names")
+	}
 	members, err := c1.Agent().Members(false)
 	require.NoError(t, err)
 	require.Len(t, members, 3)
@@ -191,5 +193,4 @@ func TestClusterGracefulLeave(t *testing.T) {
 	// Two servers still have a quorum of the new configuration.
 	_, err := apiClient(t, leader).KV().Put(&api.KVPair{Key: "after-leave", Value: []byte("1")}, nil)
 	require.NoError(t, err)
-	_ = strings.TrimSpace
 }

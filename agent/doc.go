@@ -1,4 +1,49 @@
-// Package agent runs an agentd agent: configuration in, a Raft server with
-// the replicated store, the Consul-compatible HTTP API, and the leader's
-// housekeeping loops.
+// Package agent runs an agentd agent in server mode: configuration in, a
+// Raft server with the replicated store (store.FSM) as its state machine,
+// the Consul-compatible HTTP API, and the leader's housekeeping.
+//
+// # Modes
+//
+//	-dev                 one in-memory server (raft MemoryStorage), bootstrapped and
+//	                     elected at once; no network besides HTTP
+//	-server -bootstrap   one server on disk (wal in data_dir/raft), restart keeps data
+//	-server -bootstrap-expect N
+//	                     servers find each other through SWIM gossip (Consul's tags:
+//	                     role=consul, dc, port, id, expect, vsn) and talk Raft and RPC
+//	                     over transport.TCP; Raft is bootstrapped once N servers are in
+//	                     the pool and none has Raft state; a server that finds a running
+//	                     cluster naming it joins with an empty log
+//
+// # Requests
+//
+// Writes become store commands stamped with the proposing server's clock
+// (store.EncodeCommand) and go through Raft on the leader; a follower
+// forwards them over the server RPC. Reads are served from the local store:
+// ?stale at once; the default mode on the leader once it is ready (it has
+// applied an entry of its own term: the barrier run on gaining leadership);
+// ?consistent, and any non-stale read on a follower, after a ReadIndex
+// round. Blocking queries (?index) wait on the store's narrow watches and
+// re-run the read, barrier included, when one fires (http_blocking.go).
+//
+// # Leader duties (run while ready; cancelled on losing leadership)
+//
+//	session TTL timers     expiry is a SessionDestroy through Raft; renew is not a write
+//	catalog reconcile      gossip members → nodes with serfHealth; left → deregistered
+//	Raft membership        new servers added as non-voters; left servers removed
+//	tombstone reaping      TombstoneReap after tombstoneTTL
+//
+// # Invariants
+//
+//	only the leader proposes session expiries and reconcile writes
+//	X-Consul-Index is never 0; it is unchanged when a blocking query times out
+//	no HTTP input panics a handler (FuzzHTTP); a panic would be counted in Agent.panics
+//	request bodies are capped before they are read (chunked too)
+//
+// # Caller duties
+//
+// New blocks until Raft runs (for -bootstrap-expect: until the expected
+// servers are present). Call Shutdown exactly once when done (more calls
+// are no-ops); call Leave first for a graceful departure. Watch LeaveCh
+// (a leave requested through the API) and FatalCh (a storage failure:
+// exit non-zero).
 package agent

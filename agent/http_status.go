@@ -74,10 +74,18 @@ func (a *Agent) raftConfiguration(w http.ResponseWriter, r *http.Request) error 
 		Servers []raftServerJSON
 		Index   uint64
 	}{Servers: []raftServerJSON{}, Index: uint64(st.Applied)}
+	names := map[string]string{a.nodeID: a.cfg.NodeName}
+	if a.cluster != nil {
+		for _, m := range a.cluster.gossip.Members() {
+			if id := m.Tags["id"]; id != "" {
+				names[id] = m.Name
+			}
+		}
+	}
 	for _, s := range st.Configuration.Servers {
 		node := string(s.ID)
-		if string(s.ID) == a.nodeID {
-			node = a.cfg.NodeName
+		if n, ok := names[string(s.ID)]; ok {
+			node = n
 		}
 		out.Servers = append(out.Servers, raftServerJSON{
 			ID: string(s.ID), Node: node, Address: s.Address, Leader: s.ID == st.SoftState.Lead,
