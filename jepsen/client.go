@@ -111,13 +111,13 @@ func (cl *client) do(cmd kv.Command, then func(acked bool)) {
 	timeout := c.w.After(c.swarm.OpTimeout, func() { finish(outcomeUnknown, kv.Result{}) })
 	reply := func(o outcome, res kv.Result, hint raft.NodeID) {
 		c.w.After(cl.rtt(), func() {
-			if hint != "" {
-				cl.target = hint
-			}
 			if !done && cl.seq == seq {
 				timeout.Cancel(c.w)
 			}
 			finish(o, res)
+			if hint != "" { // after finish, which forgets a failed target
+				cl.target = hint
+			}
 		})
 	}
 	if n == nil {

@@ -168,6 +168,7 @@ func (c *cluster) observeRole(n *node, role raft.Role, term raft.Term) {
 			}
 		}
 		c.check.BecameLeader(n.id, term)
+		c.maybeCrashNewLeader(n)
 	case raft.Candidate:
 		c.candidateTerms[term] = true
 	}

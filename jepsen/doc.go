@@ -85,14 +85,29 @@
 //
 // After the safety phase every fault heals (partitions, pauses, slow
 // disks, skew, lossy network; crashed members restart). Within
-// LivenessBound = 6 maximum election timeouts (1.8 s of virtual time with
-// SimConfig's 150–300 ms) a leader must be elected and a new client write
+// LivenessBound = 6 maximum election timeouts (15 ms ticks, ElectionTicks
+// drawn from 6–12: 1.08–2.16 s of virtual time) a leader must be elected and a new client write
 // committed and acknowledged; then, within ConvergenceBound (5 s), every
 // member must apply the same index.
 //
 // # Planted bugs
 //
 // jepsen/plants/*.diff are small patches to raft/ that reintroduce classic
-// bugs; jepsen/plants/run.sh applies each in a scratch copy and runs the
-// simulator until a seed fails, reporting which checker caught it.
+// bugs (earlier-term commit by counting replicas, vote without the log
+// check, vote reply before the vote is durable, truncation without a
+// conflict, a stale-term vote reply counted, a follower committing past
+// the entries a message vouched for). jepsen/plants/run.sh applies each in
+// a scratch copy and runs seeds in parallel until one fails a safety
+// checker (liveness failures and panics do not count), printing which
+// checker caught it and at which seed.
+//
+// No checker is aimed at one bug; what makes them reachable is the swarm
+// (swarm.go): besides the average configuration, seeds draw slow disks
+// (a wide window between a message and the durability it vouches for),
+// short downtimes, one entry per MsgApp with 1–16 messages in flight (a
+// new leader replicates its predecessors' entries one by one: Figure 8),
+// no pre-vote or check-quorum, short election timeouts, frequent crashes
+// biased to the leader, new leaders crashed within their first round
+// trips, and crashes right after a node sent an acknowledgement while it
+// still had disk work pending.
 package jepsen

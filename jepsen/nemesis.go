@@ -302,24 +302,55 @@ func (c *cluster) heal() {
 	}
 }
 
+// maybeCrashNewLeader crashes, with the swarm's probability, a node that
+// just became leader, within a few network round trips: its first
+// replication round (its predecessors' entries, its no-op) is cut short,
+// and leaders follow each other quickly, each leaving a different
+// unreplicated tail (Figure 8 of the Raft paper).
+func (c *cluster) maybeCrashNewLeader(n *node) {
+	if c.healed || c.swarm.CrashNewLeaderPct == 0 || c.nem.IntN(100) >= c.swarm.CrashNewLeaderPct {
+		return
+	}
+	epoch := n.host.Epoch()
+	c.w.After(c.draw(4*c.swarm.Net.MaxDelay+2*c.swarm.DiskLatency), func() {
+		if n.host.Epoch() == epoch && n.running() && !c.healed && c.outBudget() {
+			c.crash(n, FaultCrash)
+			c.scheduleRestart(n)
+		}
+	})
+}
+
 // sent is called for every message a node hands to its transport: with
 // the swarm's probability, an acknowledgement (a granted vote, an accepted
 // append) sent while the node still has disk work pending is followed at
 // once by a crash that loses that work. Correct code sends these only
 // after the state they vouch for is durable.
 func (c *cluster) sent(n *node, m *raft.Message) {
-	if c.healed || m.Reject || (m.Type != raft.MsgVoteResp && m.Type != raft.MsgAppResp) ||
-		!n.diskW.busy || c.swarm.CrashAfterAckPPM == 0 || c.nem.IntN(1_000_000) >= c.swarm.CrashAfterAckPPM {
+	if c.healed || m.Reject || !n.diskW.busy {
+		return
+	}
+	switch m.Type {
+	case raft.MsgVoteResp:
+		if c.nem.IntN(100) >= c.swarm.CrashAfterVotePct {
+			return
+		}
+	case raft.MsgAppResp:
+		if c.nem.IntN(1_000_000) >= c.swarm.CrashAfterAppPPM {
+			return
+		}
+	default:
 		return
 	}
 	if !c.outBudget() {
 		return
 	}
 	epoch := n.host.Epoch()
+	net := c.swarm.Net
+	down := c.draw(2*net.MaxDelay + net.ReorderDelay)
 	c.w.After(0, func() { // after the message left
 		if n.host.Epoch() == epoch && n.running() {
 			c.crash(n, FaultCrash)
-			c.scheduleRestart(n)
+			c.w.After(down, func() { c.restart(n) })
 		}
 	})
 }

@@ -32,6 +32,10 @@ type Result struct {
 	Violation *check.Violation
 }
 
+// MinAcked is the number of acknowledged operations the safety phase
+// runs for at least (up to three times its drawn length).
+const MinAcked = 250
+
 // ConvergenceBound is how long, after the liveness probe commits, the
 // healed cluster has to bring every member to the same applied index.
 const ConvergenceBound = 5 * time.Second
@@ -57,6 +61,12 @@ func Run(opt Options) (res Result) {
 	c.startNemesis()
 
 	c.run(c.swarm.SafetyPhase)
+	// A harsh swarm (slow disks and network, frequent leader crashes)
+	// commits little: prolong the faults until the history is rich
+	// enough to mean something, within a bound.
+	for end := 3 * c.swarm.SafetyPhase; c.history.Acked < MinAcked && c.w.Now() < end && c.check.Err() == nil; {
+		c.run(c.w.Now() + time.Second)
+	}
 	if c.check.Err() == nil {
 		c.liveness()
 	}
@@ -178,7 +188,8 @@ func (c *cluster) converge() {
 	}
 }
 
-// finalReads reads every key ever written through a leader.
+// finalReads reads every key ever written through a leader, one after
+// the other.
 func (c *cluster) finalReads() {
 	var keys []string
 	for k := range c.written {
@@ -186,8 +197,10 @@ func (c *cluster) finalReads() {
 	}
 	slices.Sort(keys)
 	reader := &client{c: c, id: len(c.clients) + 1, r: c.clientRand}
-	deadline := c.w.Now() + c.swarm.LivenessBound
 	for _, k := range keys {
+		// Each read has the liveness bound: on a slow network a dozen
+		// sequential reads take longer than one.
+		deadline := c.w.Now() + c.swarm.LivenessBound
 		done := false
 		var try func()
 		try = func() {

@@ -42,10 +42,15 @@ type Swarm struct {
 	// Chance (ppm) to crash a node that starts installing a snapshot or
 	// compacting its log, during that work.
 	CrashInSnapshotPPM, CrashInCompactPPM int
-	// Chance (ppm) to crash a node right after it sent a vote or append
-	// acknowledgement while a disk job is pending: a message that vouches
-	// for state not yet durable would be exposed.
-	CrashAfterAckPPM int
+	// Chance to crash a node right after it granted a vote (percent) or
+	// acknowledged an append (ppm) while a disk job was pending — a
+	// message that vouches for state not yet durable would be exposed —
+	// and restart it quickly, while the election it took part in is
+	// still going on.
+	CrashAfterVotePct, CrashAfterAppPPM int
+	// CrashNewLeaderPct is the chance that a new leader is crashed within
+	// its first few round trips.
+	CrashNewLeaderPct int
 	// LeaderVictimPct is the chance that a crash, pause or skew picks the
 	// leader.
 	LeaderVictimPct int
@@ -121,13 +126,15 @@ func newSwarm(r *rand.Rand) Swarm {
 		MaxInflightMsgs:    16,
 		SegmentBytes:       int64(2<<10 + r.IntN(30<<10)),
 	}
+	s.Net.MaxDelay = s.Net.MinDelay + between(0, 10*time.Millisecond)
 	// Corners that one average configuration would rarely visit: a slow
 	// disk (a wide window between a message and the durability it
 	// vouches for), short downtimes (a node is back within the same
 	// election), one entry per MsgApp and a single message in flight (a
 	// new leader replicates its predecessors' entries one by one, before
 	// its own: Figure 8), no pre-vote or check-quorum (more concurrent
-	// candidates), short election timeouts, frequent leader crashes.
+	// candidates), short election timeouts, frequent leader crashes, a
+	// network that holds messages back past an election timeout.
 	if r.IntN(4) == 0 {
 		s.DiskLatency = between(3*time.Millisecond, 20*time.Millisecond)
 		// Fewer commits per second: more clients and a longer phase keep
@@ -143,16 +150,33 @@ func newSwarm(r *rand.Rand) Swarm {
 		s.MaxMsgBytes = 1
 	}
 	s.MaxInflightMsgs = []int{1, 2, 4, 16}[r.IntN(4)]
-	s.PreVote = r.IntN(4) != 0
+	s.PreVote = r.IntN(2) != 0
 	s.CheckQuorum = r.IntN(4) != 0
 	s.ElectionTicks = 6 + r.IntN(7)
-	s.CrashAfterAckPPM = []int{0, 5_000, 30_000}[r.IntN(3)]
-	s.LeaderVictimPct = []int{40, 40, 80}[r.IntN(3)]
 	if r.IntN(3) == 0 {
 		s.CrashEvery = between(300*time.Millisecond, time.Second)
 	}
+	s.CrashAfterVotePct = []int{0, 30, 80}[r.IntN(3)]
+	s.CrashAfterAppPPM = []int{0, 5_000, 20_000}[r.IntN(3)]
+	s.LeaderVictimPct = []int{40, 40, 80}[r.IntN(3)]
+	s.CrashNewLeaderPct = []int{0, 0, 10, 30}[r.IntN(4)]
+	if r.IntN(3) == 0 {
+		// A slow network that holds some messages back for longer than an
+		// election timeout (a stalled connection): requests and answers
+		// of one election arrive during the next one, or after a voter
+		// restarted.
+		s.Net.MaxDelay = s.Net.MinDelay + between(10*time.Millisecond, 40*time.Millisecond)
+		s.Net.ReorderDelay = between(100*time.Millisecond, 600*time.Millisecond)
+		s.Net.ReorderPPM = 100_000 + r.IntN(100_000)
+		// One entry per round trip would starve the clients.
+		s.MaxInflightMsgs = max(s.MaxInflightMsgs, 4)
+		s.CrashEvery = max(s.CrashEvery, time.Second)
+		s.LeaderVictimPct, s.CrashNewLeaderPct = 40, 0
+		s.Clients += 6
+		s.SafetyPhase += 6 * time.Second
+		s.OpTimeout += time.Second
+	}
 	s.LivenessBound = 6 * s.ElectionTimeoutMax()
-	s.Net.MaxDelay = s.Net.MinDelay + between(0, 10*time.Millisecond)
 	return s
 }
 

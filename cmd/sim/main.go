@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/agentd/agentd/jepsen"
+	"github.com/agentd/agentd/jepsen/check"
 )
 
 func main() {
@@ -29,6 +30,7 @@ func main() {
 	workers := flag.Int("workers", runtime.GOMAXPROCS(0), "parallel runs")
 	failover := flag.Int("failover", 0, "measure leader failover over N trials")
 	stopFirst := flag.Bool("stop-on-failure", false, "stop the campaign at the first failing seed")
+	stopSafety := flag.Bool("stop-on-safety", false, "stop the campaign at the first seed failing a safety checker (liveness failures and panics do not stop it)")
 	floors := flag.Bool("floors", true, "enforce the coverage floors (for -seeds >= 1000 they are as stated; smaller campaigns scale them)")
 	flag.Parse()
 
@@ -38,7 +40,7 @@ func main() {
 	case *seed != 0:
 		os.Exit(runOne(*seed, *tracePath, *verbose))
 	case *seeds > 0:
-		os.Exit(runCampaign(*first, *seeds, *workers, *verbose, *stopFirst, *floors))
+		os.Exit(runCampaign(*first, *seeds, *workers, *verbose, *stopFirst, *stopSafety, *floors))
 	default:
 		flag.Usage()
 		os.Exit(2)
@@ -74,7 +76,7 @@ func printFailure(w io.Writer, r jepsen.Result) {
 	fmt.Fprintf(w, "FAIL seed %d: %s\n  replay: %s\n", r.Seed, r.Violation, jepsen.ReplayCommand(r.Seed))
 }
 
-func runCampaign(first uint64, n, workers int, verbose, stopFirst, enforce bool) int {
+func runCampaign(first uint64, n, workers int, verbose, stopFirst, stopSafety, enforce bool) int {
 	start := time.Now()
 	results := make([]jepsen.Result, n)
 	var mu sync.Mutex
@@ -86,7 +88,7 @@ func runCampaign(first uint64, n, workers int, verbose, stopFirst, enforce bool)
 			defer wg.Done()
 			for {
 				mu.Lock()
-				if next >= n || (stopFirst && failed) {
+				if next >= n || ((stopFirst || stopSafety) && failed) {
 					mu.Unlock()
 					return
 				}
@@ -99,7 +101,9 @@ func runCampaign(first uint64, n, workers int, verbose, stopFirst, enforce bool)
 				results[i] = r
 				done++
 				if r.Violation != nil {
-					failed = true
+					if !stopSafety || check.IsSafety(r.Violation.Checker) {
+						failed = true
+					}
 					printFailure(os.Stdout, r)
 				}
 				if verbose || done%50 == 0 || done == n {
@@ -127,7 +131,7 @@ func runCampaign(first uint64, n, workers int, verbose, stopFirst, enforce bool)
 		}
 		code = 1
 	}
-	if enforce && !stopFirst {
+	if enforce && !stopFirst && !stopSafety {
 		if low := s.CheckFloors(jepsen.DefaultFloors); len(low) > 0 {
 			for _, l := range low {
 				fmt.Println("BELOW FLOOR:", l)

@@ -30,6 +30,18 @@ const (
 	Panic              = "panic" // an assertion in the code under test fired
 )
 
+// IsSafety reports whether checker judges a cluster-level safety
+// property (election, log, state machine, durability, linearizability),
+// as opposed to liveness, a panic inside the code under test or an
+// internal error of the simulator.
+func IsSafety(checker string) bool {
+	switch checker {
+	case ElectionSafety, LogMatching, LeaderCompleteness, StateMachineSafety, Durability, Convergence, Linearizability:
+		return true
+	}
+	return false
+}
+
 type entryID struct {
 	term raft.Term
 	hash uint64 // of type and data
