@@ -16,9 +16,10 @@
 // (not fallocate alone, whose unwritten extents still journal on first
 // write), made durable together with its first batch. Later batches
 // overwrite those zeros in place, so their fdatasync flushes data blocks
-// only and needs no filesystem-journal commit; on one shared ext4 disk
-// the nodes' fsyncs then stop queueing behind each other's journal
-// commits. Zeros after the last commit marker are the end of the log.
+// only and needs no filesystem-journal commit (the device's cache flush
+// remains: on the reference ext4/virtio disk a 128-byte fdatasync became
+// ~20% cheaper, see BENCHMARKS.md). Zeros after the last commit marker
+// are the end of the log.
 // With Config.PrepareSegments the next segment is zero-filled and fsynced
 // by a background goroutine under the name "next.wal.tmp" once the active
 // one is half full, and the rotating Append renames it into place (a
