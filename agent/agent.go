@@ -91,6 +91,7 @@ func New(cfg config.Config, log *slog.Logger) (*Agent, error) {
 		multiplier:        cfg.RaftMultiplier,
 		snapshotThreshold: cfg.RaftSnapshotThreshold,
 		trailingLogs:      cfg.RaftTrailingLogs,
+		walSegmentMB:      cfg.RaftWALSegmentSizeMB,
 		log:               log.With("module", "raft"),
 		seed:              seed(),
 		onFatal:           a.fatal,
@@ -117,6 +118,11 @@ func New(cfg config.Config, log *slog.Logger) (*Agent, error) {
 	go func() {
 		defer a.wg.Done()
 		srv.runLeaderLoop(a.stopc, a.leaderDuties)
+	}()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		srv.trackContact(a.stopc)
 	}()
 	if err := a.startHTTP(); err != nil {
 		a.Shutdown(context.Background())

@@ -73,9 +73,7 @@ func (a *Agent) startCluster(ctx context.Context, scfg serverConfig) (*server, e
 	a.raftAddr = scfg.addr
 
 	dir := filepath.Join(cfg.DataDir, "raft")
-	wcfg := wal.DefaultConfig()
-	wcfg.Logger = scfg.log
-	l, err := wal.Open(vfs.OS{}, filepath.Join(dir, "wal"), wcfg)
+	l, err := wal.Open(vfs.OS{}, filepath.Join(dir, "wal"), walConfig(scfg))
 	if err != nil {
 		return nil, fmt.Errorf("agent: open raft log: %w", err)
 	}

@@ -120,6 +120,17 @@ func TestClusterBootstrapExpect(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "v", string(p.Value))
 
+	// A follower's stale read says how long ago it heard from the leader:
+	// recently (heartbeats every tick) once its first poll saw the leader.
+	waitFor(t, 5*time.Second, func() bool { return followers[1].srv.lastContact() < 500*time.Millisecond }, "contact tracking")
+	_, meta, err = c2.KV().Get("cluster/k", &api.QueryOptions{AllowStale: true})
+	require.NoError(t, err)
+	require.True(t, meta.KnownLeader)
+	require.Less(t, meta.LastContact, time.Second)
+	_, meta, err = apiClient(t, leader).KV().Get("cluster/k", &api.QueryOptions{AllowStale: true})
+	require.NoError(t, err)
+	require.Zero(t, meta.LastContact, "the leader's own contact is 0")
+
 	// Raft has three voters; gossip three alive servers; the catalog
 	// three nodes with a passing serfHealth.
 	cfg, err := c1.Operator().RaftGetConfiguration(nil)

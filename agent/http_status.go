@@ -200,6 +200,10 @@ func (a *Agent) agentSelf(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	storeStats := a.store.Stats()
+	drvStats, err := a.srv.drv.Stats(r.Context())
+	if err != nil {
+		return err
+	}
 	out := map[string]any{
 		"Config": map[string]any{
 			"Datacenter": a.cfg.Datacenter, "PrimaryDatacenter": a.cfg.Datacenter,
@@ -225,6 +229,11 @@ func (a *Agent) agentSelf(w http.ResponseWriter, r *http.Request) error {
 				"applied_index":  strconv.FormatUint(uint64(st.Applied), 10),
 				"last_log_index": strconv.FormatUint(uint64(st.LastIndex), 10),
 				"num_peers":      strconv.Itoa(max(len(st.Configuration.Servers)-1, 0)),
+				// Counters of this process (not persisted): snapshots
+				// received from a leader and installed, and taken locally.
+				"snapshots_installed": strconv.FormatUint(drvStats.Installed, 10),
+				"snapshots_taken":     strconv.FormatUint(drvStats.Snapshots, 10),
+				"last_contact":        a.srv.lastContactString(),
 			},
 			"store": {
 				"applies": strconv.FormatUint(storeStats.Applies, 10), "watch_fires": strconv.FormatUint(storeStats.WatchFires, 10),

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/agentd/agentd/internal/clock"
@@ -44,6 +45,10 @@ type server struct {
 	// gen counts leadership observations; a barrier started under an older
 	// one must not mark the server ready.
 	gen uint64 // guarded by mu
+
+	// contact is the follower's time since it last heard from the leader,
+	// nanoseconds (trackContact refreshes it).
+	contact atomic.Int64
 }
 
 // serverConfig is what a server needs to start.
@@ -54,6 +59,7 @@ type serverConfig struct {
 	multiplier        int
 	snapshotThreshold int
 	trailingLogs      int
+	walSegmentMB      int // raft_logstore.wal.segment_size_mb; 0: wal's default
 	log               *slog.Logger
 	seed              uint64
 	// onFatal is told when a storage write failed and the server stopped.
@@ -265,7 +271,51 @@ func (nopTransport) SendSnapshot(_ raft.NodeID, _ string, _ raft.Message, _ func
 	done(false)
 }
 
-// lastContact is the time since this server last heard from the leader:
-// 0 on the leader. Followers do not track it yet (the core does not expose
-// it); with a single server there are none.
-func (s *server) lastContact() time.Duration { return 0 }
+// contactPoll is how often the follower's last-contact figure is
+// refreshed from the driver: reads take it from an atomic instead of a
+// round trip through the Raft loop per request.
+const contactPoll = 50 * time.Millisecond
+
+// trackContact refreshes s.contact until stop is closed.
+func (s *server) trackContact(stop <-chan struct{}) {
+	start := time.Now()
+	tick := time.NewTicker(contactPoll)
+	defer tick.Stop()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		since, known, err := s.drv.LastContact(ctx)
+		cancel()
+		if err == nil {
+			if !known {
+				since = time.Since(start) // never heard from a leader
+			}
+			s.contact.Store(int64(since))
+		}
+		select {
+		case <-stop:
+			return
+		case <-s.drv.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// lastContact is the time since this server last heard from the leader
+// (0 on the leader), accurate to a Raft tick plus contactPoll.
+func (s *server) lastContact() time.Duration {
+	if _, ready, _ := s.state(); ready {
+		return 0
+	}
+	return time.Duration(s.contact.Load())
+}
+
+// lastContactString is the raft stat last_contact: "0" on the leader, else
+// a duration.
+func (s *server) lastContactString() string {
+	d := s.lastContact()
+	if d == 0 {
+		return "0"
+	}
+	return d.Round(time.Millisecond).String()
+}

@@ -22,9 +22,7 @@ import (
 // layer and the TCP transport.
 func startDiskServer(cfg serverConfig, dataDir string, bootstrap bool) (*server, error) {
 	dir := filepath.Join(dataDir, "raft")
-	wcfg := wal.DefaultConfig()
-	wcfg.Logger = cfg.log
-	l, err := wal.Open(vfs.OS{}, filepath.Join(dir, "wal"), wcfg)
+	l, err := wal.Open(vfs.OS{}, filepath.Join(dir, "wal"), walConfig(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("agent: open raft log: %w", err)
 	}
@@ -63,6 +61,16 @@ func startDiskServer(cfg serverConfig, dataDir string, bootstrap bool) (*server,
 		}
 	}
 	return s, nil
+}
+
+// walConfig is wal.DefaultConfig with raft_logstore.wal.segment_size_mb.
+func walConfig(cfg serverConfig) wal.Config {
+	w := wal.DefaultConfig()
+	if cfg.walSegmentMB > 0 {
+		w.SegmentBytes = int64(cfg.walSegmentMB) << 20
+	}
+	w.Logger = cfg.log
+	return w
 }
 
 // loadNodeID returns the node ID persisted in dataDir/node-id, writing

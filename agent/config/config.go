@@ -50,6 +50,11 @@ type Config struct {
 	RaftSnapshotInterval  time.Duration // raft_snapshot_interval: how often the threshold is checked; default 30s
 	RaftTrailingLogs      int           // raft_trailing_logs: entries kept behind a snapshot; default 10240
 
+	// RaftWALSegmentSizeMB (raft_logstore.wal.segment_size_mb): the Raft
+	// log's segment size, MiB; default 64. Every new segment is zero-filled
+	// to this size, so tests and short-lived clusters choose a small one.
+	RaftWALSegmentSizeMB int
+
 	// SessionTTLMin (session_ttl_min): the smallest session TTL accepted;
 	// default 10s. Tests lower it to see expiry quickly.
 	SessionTTLMin time.Duration
@@ -95,6 +100,7 @@ func Default() Config {
 		RaftSnapshotThreshold: 16384,
 		RaftSnapshotInterval:  30 * time.Second,
 		RaftTrailingLogs:      10240,
+		RaftWALSegmentSizeMB:  64,
 		SessionTTLMin:         10 * time.Second,
 	}
 }

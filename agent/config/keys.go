@@ -19,6 +19,7 @@ type setter func(c *Config, v any) error
 // sections are the keys whose value is an object of further keys.
 var sections = map[string]bool{
 	"ports": true, "addresses": true, "performance": true, "limits": true,
+	"raft_logstore": true, "raft_logstore.wal": true,
 }
 
 // keys maps every known dotted key to its setter.
@@ -60,6 +61,8 @@ var keys = map[string]setter{
 	"raft_snapshot_interval":  durKey(func(c *Config) *time.Duration { return &c.RaftSnapshotInterval }),
 	"raft_trailing_logs":      intKey(func(c *Config) *int { return &c.RaftTrailingLogs }),
 	"session_ttl_min":         durKey(func(c *Config) *time.Duration { return &c.SessionTTLMin }),
+
+	"raft_logstore.wal.segment_size_mb": intKey(func(c *Config) *int { return &c.RaftWALSegmentSizeMB }),
 }
 
 func strKey(field func(*Config) *string) setter {

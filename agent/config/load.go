@@ -113,7 +113,7 @@ func applyJSON(c *Config, b []byte, src string) ([]string, error) {
 		for _, k := range names {
 			key := prefix + k
 			v := obj[k]
-			if prefix == "" && sections[k] {
+			if sections[key] {
 				sub, ok := v.(map[string]any)
 				if !ok {
 					return fmt.Errorf("config: %s: invalid value for %q: want an object, got %s", src, key, describe(v))

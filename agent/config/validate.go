@@ -98,6 +98,9 @@ func (c *Config) validate() error {
 	if c.RaftTrailingLogs < 0 {
 		return invalid("raft_trailing_logs", "must be >= 0, got %d", c.RaftTrailingLogs)
 	}
+	if c.RaftWALSegmentSizeMB < 1 || c.RaftWALSegmentSizeMB > 1024 {
+		return invalid("raft_logstore.wal.segment_size_mb", "must be between 1 and 1024, got %d", c.RaftWALSegmentSizeMB)
+	}
 	if c.SessionTTLMin <= 0 {
 		return invalid("session_ttl_min", "must be > 0, got %s", c.SessionTTLMin)
 	}

@@ -75,6 +75,7 @@ type Handler struct {
 	batchDepth int
 	stopped    bool
 	stats      Stats
+	contact    leaderContact // see lastcontact.go
 }
 
 type proposal struct {
@@ -125,11 +126,15 @@ func (h *Handler) Receive(payload []byte) {
 
 // step hands m to the core; errors are counted, never fatal.
 func (h *Handler) step(m raft.Message) {
-	if err := h.node.Step(m); err != nil {
+	err := h.node.Step(m)
+	if err != nil {
 		h.stats.StepErrors++
 		h.log.Debug("driver: step", "type", m.Type, "from", m.From, "err", err)
 	}
 	h.advance()
+	if err == nil {
+		h.noteContact(m) // after advance: h.soft names the leader m may come from
+	}
 }
 
 // ReportUnreachable tells the core that a message to id could not be sent.
