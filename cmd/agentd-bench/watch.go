@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// watcher is one blocking GET loop on one key over its own connection.
+type watcher struct {
+	c     *conn
+	key   string
+	index uint64
+}
+
+// getIndex does a GET and returns its status and X-Consul-Index.
+func (c *conn) getIndex(ctx context.Context, path string) (int, uint64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	var sink [4096]byte
+	for {
+		if _, err := resp.Body.Read(sink[:]); err != nil {
+			break
+		}
+	}
+	idx, _ := strconv.ParseUint(resp.Header.Get("X-Consul-Index"), 10, 64)
+	return resp.StatusCode, idx, nil
+}
+
+// armWatchers opens one connection per watcher and learns each key's
+// index with a plain GET, at most 256 dials at a time.
+func armWatchers(ctx context.Context, addr string, keys []string, n int) ([]*watcher, error) {
+	ws := make([]*watcher, n)
+	sem := make(chan struct{}, 256)
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	for i := range ws {
+		ws[i] = &watcher{c: newConn(addr), key: keys[i%len(keys)]}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(w *watcher) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			code, idx, err := w.c.getIndex(ctx, "/v1/kv/"+w.key)
+			if err == nil && code != http.StatusOK {
+				err = fmt.Errorf("GET %s: status %d", w.key, code)
+			}
+			if err != nil {
+				firstErr.CompareAndSwap(nil, err)
+				return
+			}
+			w.index = idx
+		}(ws[i])
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return nil, fmt.Errorf("arming watchers: %w", err)
+	}
+	return ws, nil
+}
+
+// agentStore reads the store counters from /v1/agent/self.
+func agentStore(ctx context.Context, c *conn) (map[string]uint64, error) {
+	code, b, err := c.do(ctx, http.MethodGet, "/v1/agent/self", nil)
+	if err != nil {
+		return nil, err
+	}
+	if code != http.StatusOK {
+		return nil, fmt.Errorf("agent/self: status %d", code)
+	}
+	var self struct {
+		Stats map[string]map[string]string
+	}
+	if err := json.Unmarshal(b, &self); err != nil {
+		return nil, fmt.Errorf("agent/self: %w", err)
+	}
+	out := map[string]uint64{}
+	for k, v := range self.Stats["store"] {
+		n, _ := strconv.ParseUint(v, 10, 64)
+		out[k] = n
+	}
+	out["goroutines"], _ = strconv.ParseUint(self.Stats["runtime"]["goroutines"], 10, 64)
+	return out, nil
+}
+
+// waitParked polls until the store has handed out want more watches than
+// base: every watcher's blocking GET is registered and parked. Polling,
+// not sleeping: it returns as soon as the counter says so.
+func waitParked(ctx context.Context, c *conn, base, want uint64, limit time.Duration) (uint64, error) {
+	deadline := time.Now().Add(limit)
+	for {
+		st, err := agentStore(ctx, c)
+		if err != nil {
+			return 0, err
+		}
+		if st["watches_added"] >= base+want {
+			return st["watches_added"], nil
+		}
+		if time.Now().After(deadline) {
+			return st["watches_added"], fmt.Errorf("only %d of %d watches registered after %v", st["watches_added"]-base, want, limit)
+		}
+		time.Sleep(20 * time.Millisecond) // poll interval, not a synchronisation
+	}
+}
+
+// waitRearmed polls until every watcher has sent its next GET (sent
+// reaches wantSent) and the agent runs at least wantG goroutines again.
+func waitRearmed(ctx context.Context, c *conn, sent *atomic.Int64, wantSent int64, wantG uint64, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		if sent.Load() >= wantSent {
+			st, err := agentStore(ctx, c)
+			if err != nil {
+				return err
+			}
+			if st["goroutines"] >= wantG {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("watchers not re-armed after %v (sent %d of %d)", limit, sent.Load(), wantSent)
+		}
+		time.Sleep(5 * time.Millisecond) // poll interval
+	}
+}
+
+// procCPU is pid's user+system CPU time from /proc/PID/stat (0 without).
+func procCPU(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseUint(f[11], 10, 64)
+	st, _ := strconv.ParseUint(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ is 100 on Linux
+}
+
+// selfCPU is this process's user+system CPU time.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
