@@ -90,7 +90,11 @@ func createSessions(addr string, n int, ttl time.Duration, name string) (map[str
 	for i := range n {
 		body := fmt.Sprintf(`{"Name":"%s-%d","TTL":"%s","NodeChecks":[],"Behavior":"delete"}`, name, i, ttl)
 		start := time.Now()
-		resp, err := client.Post("http://"+addr+"/v1/session/create", "application/json", strings.NewReader(body))
+		req, err := http.NewRequest(http.MethodPut, "http://"+addr+"/v1/session/create", strings.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		resp, err := client.Do(req)
 		if err != nil {
 			return nil, err
 		}
