@@ -8,6 +8,7 @@
 //	clustertool write    -http A,B,C -pids P1,P2,P3 -acked FILE -status FILE [-down 2000]
 //	clustertool wait-stat -http A -stat snapshots_installed -min 1
 //	clustertool verify   -http A,B,C -acked FILE
+//	clustertool leader   -http A,B,C   (prints the leader's index)
 //	clustertool sessions -http A,B,C -pids P1,P2,P3 [-n 20 -ttl 10s]
 package main
 
@@ -15,6 +16,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -36,6 +38,7 @@ func main() {
 		"wait-stat": cmdWaitStat,
 		"verify":    cmdVerify,
 		"sessions":  cmdSessions,
+		"leader":    cmdLeader,
 	}
 	run, ok := cmds[os.Args[1]]
 	if !ok {
@@ -162,4 +165,22 @@ func (c cluster) findLeader(timeout time.Duration, skip map[int]bool) (int, erro
 		time.Sleep(50 * time.Millisecond) // polling interval
 	}
 	return -1, fmt.Errorf("no leader within %v", timeout)
+}
+
+// cmdLeader prints the index (0-based) of the server that leads.
+func cmdLeader(args []string) error {
+	fs := flag.NewFlagSet("leader", flag.ExitOnError)
+	httpList := fs.String("http", "", "servers' HTTP addresses, comma-separated")
+	timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for a leader")
+	fs.Parse(args)
+	c, err := parseCluster(*httpList, "")
+	if err != nil {
+		return err
+	}
+	i, err := c.findLeader(*timeout, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Println(i)
+	return nil
 }
