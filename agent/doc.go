@@ -32,6 +32,13 @@
 //	Raft membership        new servers added as non-voters; left servers removed
 //	tombstone reaping      TombstoneReap after tombstoneTTL
 //
+// # Observability
+//
+// /v1/agent/self Stats.raft adds snapshots_installed and snapshots_taken
+// (this process's driver counters) and last_contact; X-Consul-LastContact
+// is the follower's time since it last heard from the leader (driver
+// LastContact, polled every contactPoll), 0 on the leader.
+//
 // # Invariants
 //
 //	only the leader proposes session expiries and reconcile writes
