@@ -40,8 +40,10 @@
 //
 // # Fault model
 //
-// In the safety phase the nemesis (nemesis.go) injects, at random
-// intervals: crashes (power loss: the vfs.Mem drops or tears any subset
+// The safety phase lasts the swarm's drawn 8–22 s, prolonged (up to three
+// times) until MinAcked client operations were acknowledged, so that a
+// harsh swarm still leaves a history worth checking. In it the nemesis
+// (nemesis.go) injects, at random intervals: crashes (power loss: the vfs.Mem drops or tears any subset
 // of unsynced writes and un-synced directory entries; pending events,
 // timers and in-flight disk jobs are lost; the node restarts from its
 // disk after a random downtime) — half of them cut the power at one of
