@@ -8,8 +8,12 @@
 # /var/tmp: not tmpfs). etcd is Debian's etcd-server, driven by its
 # native Go client (bench/etcdload, its own module); agentd by
 # cmd/agentd-bench over plain HTTP. Same load shape for both: CLIENTS
-# closed-loop clients, one connection each, spread round-robin over the
-# three members, VALUE_SIZE-byte values over KEYS keys, DURATION per phase.
+# closed-loop clients spread round-robin over the three members,
+# VALUE_SIZE-byte values over KEYS keys, DURATION per phase. agentd's
+# clients have one HTTP/1.1 connection each (no multiplexing in HTTP/1.1);
+# etcd's share ETCD_CONNS clientv3.Clients (default 3, one per member:
+# gRPC multiplexes, and this measured 5-15 % faster for etcd than one
+# client each, so etcd gets its better setting).
 #
 # Phases: PUT; agentd ?consistent GET vs etcd linearizable Get; agentd
 # ?stale GET vs etcd serializable Get. Prints every RESULT line and the
@@ -17,7 +21,7 @@
 # every ops ratio >= 1.0 and PUT p99 no worse than etcd's.
 #
 # Environment: DURATION (default 10s), CLIENTS (64), VALUE_SIZE (256),
-# KEYS (10000), BENCH_DIR (/var/tmp), BASE_PORT (24000).
+# KEYS (10000), ETCD_CONNS (3), BENCH_DIR (/var/tmp), BASE_PORT (24000).
 set -euo pipefail
 cd "$(dirname "$0")"
 source ./lib.sh
@@ -26,6 +30,7 @@ DURATION=${DURATION:-10s}
 CLIENTS=${CLIENTS:-64}
 VALUE_SIZE=${VALUE_SIZE:-256}
 KEYS=${KEYS:-10000}
+ETCD_CONNS=${ETCD_CONNS:-3}
 BENCH_DIR=${BENCH_DIR:-/var/tmp}
 BASE=${BASE_PORT:-24000}
 
@@ -44,12 +49,42 @@ build_tools "$BIN" etcd
 RESULTS=$WORK/results
 : >"$RESULTS"
 
-record() { grep '^RESULT' | sed "s/^RESULT /RESULT run=$1 /" | tee -a "$RESULTS"; }
+# record RUN: pass output through, and append its RESULT lines, tagged
+# with the run, to $RESULTS.
+record() {
+	awk -v run="$1" -v f="$RESULTS" '{ print; fflush() }
+		/^RESULT / { sub(/^RESULT /, "RESULT run=" run " "); print >>f; fflush(f) }'
+}
 
-load_line() { log "uptime: $(uptime)"; }
+load_line() { echo "uptime: $(uptime)"; }
+
+# cpu_ticks PID...: summed user+system clock ticks (1/100 s) of the PIDs.
+cpu_ticks() {
+	local p t=0
+	for p in "$@"; do t=$((t + $(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$p/stat"))); done
+	echo "$t"
+}
+
+# phase RUN PIDS... -- CMD...: run one load phase and record, besides its
+# RESULT, the servers' CPU time per operation (less sensitive to the other
+# tenants of a shared machine than ops/s).
+phase() {
+	local run=$1 pids=() c0 c1 out
+	shift
+	while [[ $1 != -- ]]; do pids+=("$1"); shift; done
+	shift
+	load_line
+	c0=$(cpu_ticks "${pids[@]}")
+	out=$("$@")
+	c1=$(cpu_ticks "${pids[@]}")
+	local ops
+	ops=$(field "$(grep '^RESULT' <<<"$out")" ops)
+	awk -v o="$ops" -v c=$((c1 - c0)) 'BEGIN { printf "servers cpu %.2f s = %.0f us/op\n", c / 100, (o > 0 ? c * 10000 / o : 0) }'
+	sed "/^RESULT/ s/\$/ server_cpu_s=$(awk -v c=$((c1 - c0)) 'BEGIN { printf "%.2f", c / 100 }')/" <<<"$out" | record "$run"
+}
 
 fsync_probe() {
-	"$BIN/agentd-bench" -mode fsync -dir "$WORK" -fsyncs 1000 | tee /dev/stderr | record "$1" >/dev/null
+	"$BIN/agentd-bench" -mode fsync -dir "$WORK" -fsyncs 1000 | record "$1"
 }
 
 etcd_run() {
@@ -76,9 +111,8 @@ etcd_run() {
 	log "$run: etcd $(ETCDCTL_API=3 etcdctl version | head -1), pids ${pids[*]}"
 	local op
 	for op in put get-linearizable get-serializable; do
-		load_line
-		"$BIN/etcdload" -endpoints "$eps" -clients "$CLIENTS" -duration "$DURATION" \
-			-value-size "$VALUE_SIZE" -keys "$KEYS" -op "$op" | tee /dev/stderr | record "$run" >/dev/null
+		phase "$run" "${pids[@]}" -- "$BIN/etcdload" -endpoints "$eps" -clients "$CLIENTS" -conns "$ETCD_CONNS" \
+			-duration "$DURATION" -value-size "$VALUE_SIZE" -keys "$KEYS" -op "$op"
 	done
 	stop_pids "${pids[@]}"
 	PIDS=()
@@ -112,9 +146,8 @@ agentd_run() {
 	log "$run: agentd ready, pids ${pids[*]}"
 	local op
 	for op in put get-consistent get-stale get; do
-		load_line
-		"$BIN/agentd-bench" -addr "$addrs" -clients "$CLIENTS" -duration "$DURATION" \
-			-value-size "$VALUE_SIZE" -keys "$KEYS" -op "$op" | tee /dev/stderr | record "$run" >/dev/null
+		phase "$run" "${pids[@]}" -- "$BIN/agentd-bench" -addr "$addrs" -clients "$CLIENTS" -duration "$DURATION" \
+			-value-size "$VALUE_SIZE" -keys "$KEYS" -op "$op"
 	done
 	stop_pids "${pids[@]}"
 	PIDS=()
@@ -138,15 +171,21 @@ ratio() {
 	awk -v what="$what" \
 		-v ao="$(field "$a" ops_per_sec)" -v ap="$(field "$a" p99_ms)" \
 		-v e1o="$(field "$e1" ops_per_sec)" -v e1p="$(field "$e1" p99_ms)" \
-		-v e2o="$(field "$e2" ops_per_sec)" -v e2p="$(field "$e2" p99_ms)" 'BEGIN {
+		-v e2o="$(field "$e2" ops_per_sec)" -v e2p="$(field "$e2" p99_ms)" \
+		-v an="$(field "$a" ops)" -v ac="$(field "$a" server_cpu_s)" \
+		-v e1n="$(field "$e1" ops)" -v e1c="$(field "$e1" server_cpu_s)" \
+		-v e2n="$(field "$e2" ops)" -v e2c="$(field "$e2" server_cpu_s)" 'BEGIN {
 		eo = (e1o + e2o) / 2; ep = (e1p + e2p) / 2
-		printf "%-40s agentd %9.0f ops/s p99 %7.2f ms | etcd %9.0f ops/s (%0.f, %0.f) p99 %7.2f ms (%.2f, %.2f) | ratio %.2fx ops, p99 %.2fx (%s)\n",
-			what, ao, ap, eo, e1o, e2o, ep, e1p, e2p, ao / eo, ap / ep, (ao >= eo ? "ops met" : "ops MISSED")
+		acpu = ac * 1e6 / an; ecpu = (e1c + e2c) * 1e6 / (e1n + e2n)
+		printf "%-36s agentd %6.0f ops/s p99 %6.2f ms %4.0f us cpu/op | etcd %6.0f ops/s (%.0f, %.0f) p99 %6.2f ms (%.2f, %.2f) %4.0f us cpu/op | ratio %.2fx ops, p99 %.2fx, cpu/op %.2fx: %s\n",
+			what, ao, ap, acpu, eo, e1o, e2o, ep, e1p, e2p, ecpu, ao / eo, ap / ep, acpu / ecpu,
+			(ao >= eo ? "ops met" : "ops MISSED") (ap <= ep ? ", p99 met" : ", p99 MISSED")
 	}'
 }
 echo
 echo "== agentd vs etcd: $CLIENTS clients, $VALUE_SIZE-byte values, $KEYS keys, $DURATION per phase =="
 grep 'op=fdatasync' "$RESULTS"
+grep 'run=agentd .*op=get ' "$RESULTS" | sed 's/^/(default-consistency GET, no etcd counterpart) /'
 ratio "PUT" put put
 ratio "?consistent GET vs linearizable Get" get-consistent get-linearizable
 ratio "?stale GET vs serializable Get" get-stale get-serializable

@@ -1,7 +1,8 @@
 // Command etcdload drives an etcd cluster with its native Go client in
 // the same shape as agentd-bench -mode load: -clients closed-loop
 // clients, each with its own clientv3.Client on one endpoint (endpoints
-// assigned round-robin, as agentd-bench assigns agents), keys drawn
+// assigned round-robin, as agentd-bench assigns agents; -conns N shares N
+// clients instead, gRPC multiplexing their calls), keys drawn
 // uniformly from -keys, -value-size byte values, and the same RESULT line.
 //
 // It lives in its own module so the main module never depends on etcd.
@@ -25,7 +26,8 @@ import (
 
 func main() {
 	endpoints := flag.String("endpoints", "127.0.0.1:2379", "etcd client URLs, comma-separated")
-	clients := flag.Int("clients", 64, "concurrent closed-loop clients, one clientv3.Client each")
+	clients := flag.Int("clients", 64, "concurrent closed-loop clients")
+	conns := flag.Int("conns", 0, "clientv3.Clients shared round-robin by the clients (0: one per client)")
 	duration := flag.Duration("duration", 10*time.Second, "measured duration")
 	warmup := flag.Duration("warmup", time.Second, "unmeasured run before the measured duration")
 	valueSize := flag.Int("value-size", 256, "value size in bytes")
@@ -37,8 +39,11 @@ func main() {
 		fail("etcdload: unknown -op %q", *op)
 	}
 	eps := strings.Split(*endpoints, ",")
-	cs := make([]*clientv3.Client, *clients)
-	for i := range cs {
+	if *conns <= 0 || *conns > *clients {
+		*conns = *clients
+	}
+	shared := make([]*clientv3.Client, *conns)
+	for i := range shared {
 		c, err := clientv3.New(clientv3.Config{
 			Endpoints:   []string{eps[i%len(eps)]},
 			DialTimeout: 5 * time.Second,
@@ -48,7 +53,11 @@ func main() {
 			fail("etcdload: %v", err)
 		}
 		defer c.Close()
-		cs[i] = c
+		shared[i] = c
+	}
+	cs := make([]*clientv3.Client, *clients)
+	for i := range cs {
+		cs[i] = shared[i%len(shared)]
 	}
 	value := make([]byte, *valueSize)
 	for i := range value {
