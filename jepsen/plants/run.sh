@@ -42,7 +42,7 @@ for patch in "${patches[@]}"; do
 	fi
 	out=$(cd "$scratch" && ./sim.bin -seeds "$seeds" -workers "$workers" -stop-on-safety -floors=false 2>&1)
 	secs=$(( $(date +%s) - start ))
-	others=$(printf '%s\n' "$out" | grep '^FAIL seed' | grep -cvE ': (election-safety|log-matching|leader-completeness|state-machine-safety|durability|convergence|linearizability):')
+	others=$(printf '%s\n' "$out" | grep '^FAIL seed' | sort -u | grep -cvE ': (election-safety|log-matching|leader-completeness|state-machine-safety|durability|convergence|linearizability):')
 	fail=$(printf '%s\n' "$out" | grep '^FAIL seed' | grep -m1 -E ': (election-safety|log-matching|leader-completeness|state-machine-safety|durability|convergence|linearizability):')
 	if [ -n "$fail" ]; then
 		seed=$(printf '%s\n' "$fail" | sed -E 's/^FAIL seed ([0-9]+):.*/\1/')
