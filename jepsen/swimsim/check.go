@@ -198,21 +198,32 @@ type DeathCounts struct{ False, Excused int }
 // problem), or the accusation's origin was cut off from the subject:
 // paused, partitioned from it, or under more than 10% loss (a partition
 // makes both sides accuse each other, and those accusations spread after
-// the heal; a resumed member's stale timers fire at once). A starved
-// origin excuses nothing: tolerating slow members is Lifeguard's job.
+// the heal; a resumed member's stale timers fire at once), or the
+// declaring member itself was cut off from the subject between its first
+// record of the accusation and the declaration (the subject's refutation
+// could not reach it). A starved origin excuses nothing: tolerating slow
+// members is Lifeguard's job.
 func checkNoFalseDeath(h *History) ([]Violation, DeathCounts) {
 	var out []Violation
 	var n DeathCounts
 	for _, a := range accusations(h) {
 		origin := a.recs[0]
 		cutOff := h.cutOff(origin.Observer, a.subject, origin.At-h.AccuseWindow, origin.At)
+		since := map[string]time.Duration{} // each observer's first record
 		var bad []Record
 		for _, r := range a.recs {
+			if _, ok := since[r.Observer]; !ok {
+				since[r.Observer] = r.At
+			}
 			if r.Type != swim.EventFail || h.crashedAt(a.subject) <= r.At {
 				continue
 			}
 			from := r.At - h.AccuseWindow
-			if cutOff || !h.healthy(a.subject, from, r.At) || !h.healthy(r.Observer, from, r.At) {
+			// A declarer cut off from the subject while it suspected it
+			// missed the subject's refutation, which is not resent once
+			// its retransmits are spent (seed 188).
+			declarerCut := h.cutOff(r.Observer, a.subject, since[r.Observer], r.At)
+			if cutOff || declarerCut || !h.healthy(a.subject, from, r.At) || !h.healthy(r.Observer, from, r.At) {
 				n.Excused++
 				continue
 			}

@@ -109,6 +109,29 @@ func TestCheckersOnCraftedHistories(t *testing.T) {
 				// the accusation leaks to d after the heal
 				Record{At: 72 * s, Observer: "d", Type: swim.EventFail, Subject: "b"})
 		}, nil},
+		{"declarer cut off from the subject missed its refutation", func(h *History) {
+			// Seed 188: a starved member starts an accusation, a healthy
+			// one confirms it and is then partitioned from the subject, so
+			// the subject's refutation never reaches it and its suspicion
+			// runs out after the heal. K = 0 keeps a (with c) healthy.
+			h.K = 0
+			h.Faults = append(h.Faults, Fault{FaultStarve, "d", Interval{40 * s, 60 * s}})
+			h.Partitions = append(h.Partitions, Partition{Interval{51 * s, 70 * s}, []string{"a", "c"}, false})
+			h.Records = append(h.Records,
+				Record{At: 50 * s, Observer: "d", Type: swim.EventSuspect, Subject: "b"},
+				Record{At: 50*s + 100*time.Millisecond, Observer: "a", Type: swim.EventSuspect, Subject: "b"},
+				Record{At: 75 * s, Observer: "a", Type: swim.EventFail, Subject: "b"},
+				Record{At: 76 * s, Observer: "a", Type: swim.EventJoin, Subject: "b", Inc: 1})
+		}, nil},
+		{"declarer cut off only before its suspicion began", func(h *History) {
+			h.K = 0
+			h.Faults = append(h.Faults, Fault{FaultStarve, "d", Interval{40 * s, 60 * s}})
+			h.Partitions = append(h.Partitions, Partition{Interval{30 * s, 45 * s}, []string{"a", "c"}, false})
+			h.Records = append(h.Records,
+				Record{At: 50 * s, Observer: "d", Type: swim.EventSuspect, Subject: "b"},
+				Record{At: 50*s + 100*time.Millisecond, Observer: "a", Type: swim.EventSuspect, Subject: "b"},
+				Record{At: 60 * s, Observer: "a", Type: swim.EventFail, Subject: "b"})
+		}, []Checker{CheckNoFalseDeath}},
 		{"declaration under 30% loss", func(h *History) {
 			h.Loss = []LossPeriod{{Interval{0, 45 * s}, 50_000}, {Interval{45 * s, 60 * s}, 300_000}, {Interval{60 * s, Forever}, 50_000}}
 			h.Records = append(h.Records, Record{At: 55 * s, Observer: "a", Type: swim.EventFail, Subject: "b"})

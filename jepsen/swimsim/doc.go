@@ -51,8 +51,10 @@
 //     accusation whose first suspicion is its origin; an accusation
 //     whose origin was paused, cut off from the subject by a partition,
 //     or under more than 10% loss is excused (both sides of a partition
-//     rightly accuse each other, and that leaks after the heal). A
-//     starved origin is not an excuse.
+//     rightly accuse each other, and that leaks after the heal); so is a
+//     declaration by a member cut off from the subject while it
+//     suspected it (the refutation could not reach it). A starved origin
+//     is not an excuse.
 //  3. reach: every join and tag update of a member up at the end reaches
 //     every member up at the end (an event at that incarnation or later),
 //     and the latest tags are what everyone ends with.
