@@ -21,7 +21,8 @@
 # every ops ratio >= 1.0 and PUT p99 no worse than etcd's.
 #
 # Environment: DURATION (default 10s), CLIENTS (64), VALUE_SIZE (256),
-# KEYS (10000), ETCD_CONNS (3), BENCH_DIR (/var/tmp), BASE_PORT (24000).
+# KEYS (10000), ETCD_CONNS (3), PHASES ("put consistent stale": any
+# subset), BENCH_DIR (/var/tmp), BASE_PORT (24000).
 set -euo pipefail
 cd "$(dirname "$0")"
 source ./lib.sh
@@ -31,6 +32,16 @@ CLIENTS=${CLIENTS:-64}
 VALUE_SIZE=${VALUE_SIZE:-256}
 KEYS=${KEYS:-10000}
 ETCD_CONNS=${ETCD_CONNS:-3}
+PHASES=${PHASES:-put consistent stale}
+etcd_ops=() agentd_ops=()
+for p in $PHASES; do
+	case $p in
+	put) etcd_ops+=(put) agentd_ops+=(put) ;;
+	consistent) etcd_ops+=(get-linearizable) agentd_ops+=(get-consistent get) ;;
+	stale) etcd_ops+=(get-serializable) agentd_ops+=(get-stale) ;;
+	*) echo "unknown phase $p (put, consistent, stale)" >&2; exit 2 ;;
+	esac
+done
 BENCH_DIR=${BENCH_DIR:-/var/tmp}
 BASE=${BASE_PORT:-24000}
 
@@ -110,7 +121,7 @@ etcd_run() {
 	wait_until 30 env ETCDCTL_API=3 etcdctl --endpoints "$eps" put bench/ready 1
 	log "$run: etcd $(ETCDCTL_API=3 etcdctl version | head -1), pids ${pids[*]}"
 	local op
-	for op in put get-linearizable get-serializable; do
+	for op in "${etcd_ops[@]}"; do
 		phase "$run" "${pids[@]}" -- "$BIN/etcdload" -endpoints "$eps" -clients "$CLIENTS" -conns "$ETCD_CONNS" \
 			-duration "$DURATION" -value-size "$VALUE_SIZE" -keys "$KEYS" -op "$op"
 	done
@@ -145,7 +156,7 @@ agentd_run() {
 	wait_until 60 agentd_ready
 	log "$run: agentd ready, pids ${pids[*]}"
 	local op
-	for op in put get-consistent get-stale get; do
+	for op in "${agentd_ops[@]}"; do
 		phase "$run" "${pids[@]}" -- "$BIN/agentd-bench" -addr "$addrs" -clients "$CLIENTS" -duration "$DURATION" \
 			-value-size "$VALUE_SIZE" -keys "$KEYS" -op "$op"
 	done
@@ -186,6 +197,6 @@ echo
 echo "== agentd vs etcd: $CLIENTS clients, $VALUE_SIZE-byte values, $KEYS keys, $DURATION per phase =="
 grep 'op=fdatasync' "$RESULTS"
 grep 'run=agentd .*op=get ' "$RESULTS" | sed 's/^/(default-consistency GET, no etcd counterpart) /'
-ratio "PUT" put put
-ratio "?consistent GET vs linearizable Get" get-consistent get-linearizable
-ratio "?stale GET vs serializable Get" get-stale get-serializable
+[[ " $PHASES " != *" put "* ]] || ratio "PUT" put put
+[[ " $PHASES " != *" consistent "* ]] || ratio "?consistent GET vs linearizable Get" get-consistent get-linearizable
+[[ " $PHASES " != *" stale "* ]] || ratio "?stale GET vs serializable Get" get-stale get-serializable
