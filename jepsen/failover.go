@@ -35,6 +35,11 @@ func FailoverTrial(seed uint64) (d time.Duration, ok bool) {
 		s.Clients = 5
 		s.OpTimeout = 100 * time.Millisecond
 		s.Net.LossPPM, s.Net.DupPPM, s.Net.ReorderPPM = 0, 0, 0
+		// SimConfig's timing and defaults, not the swarm's corners.
+		s.ElectionTicks, s.PreVote, s.CheckQuorum = 10, true, true
+		s.MaxMsgBytes, s.MaxInflightMsgs = 16<<10, 16
+		s.Net.MaxDelay = min(s.Net.MaxDelay, s.Net.MinDelay+10*time.Millisecond)
+		s.DiskLatency = min(s.DiskLatency, 3*time.Millisecond)
 	}})
 	c.healed = true // no nemesis
 	f := &failoverProbe{c: c}
