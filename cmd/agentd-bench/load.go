@@ -12,9 +12,12 @@ import (
 // query maps -op to the read's consistency parameter.
 var query = map[string]string{"get": "", "get-consistent": "?consistent", "get-stale": "?stale"}
 
-func runLoad(o options) error {
+// loadResult is what a load run counted.
+type loadResult struct{ ops, errors int }
+
+func runLoad(o options) (loadResult, error) {
 	if _, ok := query[o.op]; !ok && o.op != "put" {
-		return fmt.Errorf("unknown -op %q", o.op)
+		return loadResult{}, fmt.Errorf("unknown -op %q", o.op)
 	}
 	conns := make([]*conn, o.clients)
 	for i := range conns {
@@ -29,7 +32,7 @@ func runLoad(o options) error {
 	ctx := context.Background()
 	if o.preload || o.op != "put" {
 		if err := preload(ctx, conns, o.keys, key, value); err != nil {
-			return err
+			return loadResult{}, err
 		}
 	}
 
@@ -84,7 +87,7 @@ func runLoad(o options) error {
 		}
 	}
 	report(o.op, len(all), nerr, elapsed, all)
-	return nil
+	return loadResult{ops: len(all), errors: nerr}, nil
 }
 
 // preload writes every key once, the clients sharing the key range.

@@ -57,11 +57,11 @@ func main() {
 	var err error
 	switch mode {
 	case "load":
-		err = runLoad(o)
+		_, err = runLoad(o)
 	case "watch":
-		err = runWatch(o)
+		_, err = runWatch(o)
 	case "idle-watch":
-		err = runIdleWatch(o)
+		_, err = runIdleWatch(o)
 	case "fsync":
 		err = runFsync(o)
 	default:

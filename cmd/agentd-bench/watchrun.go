@@ -37,7 +37,10 @@ func (w *watcher) loop(ctx context.Context, sent, spurious, failed *atomic.Int64
 }
 
 // runWatch measures wake latency and agent memory with many watchers.
-func runWatch(o options) error {
+// watchResult is what a watch run counted.
+type watchResult struct{ wakes, spurious int }
+
+func runWatch(o options) (watchResult, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	addr := o.addrs[0]
@@ -53,18 +56,18 @@ func runWatch(o options) error {
 		writers[i] = newConn(addr)
 	}
 	if err := preload(ctx, writers, len(keys), func(i int) string { return keys[i] }, []byte("r0")); err != nil {
-		return err
+		return watchResult{}, err
 	}
 	rss0, hwm0 := readMem(o.pid)
 	fmt.Printf("agent before watchers: VmRSS %.1f MB VmHWM %.1f MB\n", rss0, hwm0)
 	st, err := agentStore(ctx, ctl)
 	if err != nil {
-		return err
+		return watchResult{}, err
 	}
 	armStart := time.Now()
 	ws, err := armWatchers(ctx, addr, keys, o.watchers)
 	if err != nil {
-		return err
+		return watchResult{}, err
 	}
 	writeStart := make([]atomic.Int64, len(keys))
 	parts := make([]latencies, len(ws))
@@ -93,15 +96,15 @@ func runWatch(o options) error {
 		// for the agent's goroutine count to be back at round 1's.
 		if r == 1 {
 			if _, err := waitParked(ctx, ctl, st["watches_added"], n, 2*time.Minute); err != nil {
-				return fmt.Errorf("round %d: %w", r, err)
+				return watchResult{}, fmt.Errorf("round %d: %w", r, err)
 			}
 			fmt.Printf("%d watchers on %d keys parked in %v\n", len(ws), len(keys), time.Since(armStart).Round(time.Millisecond))
 			if st, err = agentStore(ctx, ctl); err != nil {
-				return err
+				return watchResult{}, err
 			}
 			parkedG = st["goroutines"]
 		} else if err := waitRearmed(ctx, ctl, &sent, int64(r)*int64(len(ws)), parkedG*99/100, time.Minute); err != nil {
-			return fmt.Errorf("round %d: %w", r, err)
+			return watchResult{}, fmt.Errorf("round %d: %w", r, err)
 		}
 		rss, _ := readMem(o.pid)
 		peakRSS = max(peakRSS, rss)
@@ -124,16 +127,17 @@ func runWatch(o options) error {
 		deadline := time.Now().Add(time.Minute)
 		for woke.Load() < target && failed.Load() == 0 {
 			if time.Now().After(deadline) {
-				return fmt.Errorf("round %d: %d of %d watchers woke within a minute", r, woke.Load()-target+int64(len(ws)), len(ws))
+				return watchResult{}, fmt.Errorf("round %d: %d of %d watchers woke within a minute", r, woke.Load()-target+int64(len(ws)), len(ws))
 			}
 			time.Sleep(2 * time.Millisecond) // poll interval
 		}
 		if failed.Load() > 0 {
-			return fmt.Errorf("round %d: %d watcher requests failed", r, failed.Load())
+			return watchResult{}, fmt.Errorf("round %d: %d watcher requests failed", r, failed.Load())
 		}
 	}
 	cpu1, self1 := procCPU(o.pid), selfCPU()
 	cancel()
+	wg.Wait() // the watchers' samples are read below
 	rss1, hwm1 := readMem(o.pid)
 	all := merge(parts)
 	fmt.Printf("cpu during the rounds: agent %.2fs, this tool %.2fs (agent goroutines parked: %d)\n", (cpu1 - cpu0).Seconds(), (self1 - self0).Seconds(), parkedG)
@@ -142,37 +146,40 @@ func runWatch(o options) error {
 	fmt.Printf("agent memory: VmRSS parked peak %.1f MB, at end %.1f MB, VmHWM %.1f MB\n", peakRSS, rss1, hwm1)
 	fmt.Printf("RESULT system=agentd op=watch watchers=%d keys=%d wakes=%d spurious=%d p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f rss_mb=%.1f hwm_mb=%.1f\n",
 		len(ws), len(keys), len(all), spurious.Load(), ms(all.at(0.5)), ms(all.at(0.99)), ms(all.at(0.999)), peakRSS, hwm1)
-	return nil
+	return watchResult{wakes: len(all), spurious: int(spurious.Load())}, nil
 }
 
 // runIdleWatch parks watchers on a/x, writes b/*, and checks that no
 // watcher woke: on the client (early returns) and in the store's counter.
-func runIdleWatch(o options) error {
+// idleResult is what an idle-watch run counted.
+type idleResult struct{ clientWakes, spurious, storeWakeups, controlWakes int }
+
+func runIdleWatch(o options) (idleResult, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	addr := o.addrs[0]
 	ctl := newConn(addr)
 	if err := ctl.put(ctx, "a/x", []byte("x")); err != nil {
-		return err
+		return idleResult{}, err
 	}
 	st0, err := agentStore(ctx, ctl)
 	if err != nil {
-		return err
+		return idleResult{}, err
 	}
 	ws, err := armWatchers(ctx, addr, []string{"a/x"}, o.watchers)
 	if err != nil {
-		return err
+		return idleResult{}, err
 	}
 	var woke, sent, spurious, failed atomic.Int64
 	for _, w := range ws {
 		go w.loop(ctx, &sent, &spurious, &failed, func(time.Time) { woke.Add(1) })
 	}
 	if _, err := waitParked(ctx, ctl, st0["watches_added"], uint64(len(ws)), 2*time.Minute); err != nil {
-		return err
+		return idleResult{}, err
 	}
 	before, err := agentStore(ctx, ctl)
 	if err != nil {
-		return err
+		return idleResult{}, err
 	}
 	writers := make([]*conn, o.clients)
 	for i := range writers {
@@ -180,13 +187,13 @@ func runIdleWatch(o options) error {
 	}
 	t0 := time.Now()
 	if err := preload(ctx, writers, o.writes, func(i int) string { return fmt.Sprintf("b/%06d", i) }, []byte("v")); err != nil {
-		return err
+		return idleResult{}, err
 	}
 	took := time.Since(t0)
 	wokeByB := woke.Load()
 	after, err := agentStore(ctx, ctl)
 	if err != nil {
-		return err
+		return idleResult{}, err
 	}
 	fmt.Printf("idle-watch: %d watchers on a/x, %d PUTs to b/* in %v: client wakes %d, spurious returns %d; store wakeups %d -> %d (+%d), watch_fires +%d\n",
 		len(ws), o.writes, took.Round(time.Millisecond), wokeByB, spurious.Load(),
@@ -195,7 +202,7 @@ func runIdleWatch(o options) error {
 	// is not a counter that never moves.
 	target := wokeByB + int64(len(ws))
 	if err := ctl.put(ctx, "a/x", []byte("y")); err != nil {
-		return err
+		return idleResult{}, err
 	}
 	deadline := time.Now().Add(time.Minute)
 	for woke.Load() < target && time.Now().Before(deadline) {
@@ -203,12 +210,13 @@ func runIdleWatch(o options) error {
 	}
 	ctrl, err := agentStore(ctx, ctl)
 	if err != nil {
-		return err
+		return idleResult{}, err
 	}
 	fmt.Printf("control: PUT a/x woke %d clients, store wakeups +%d\n", woke.Load()-wokeByB, ctrl["wakeups"]-after["wakeups"])
 	fmt.Printf("RESULT system=agentd op=idle-watch watchers=%d writes=%d client_wakes=%d spurious=%d store_wakeups=%d control_wakes=%d\n",
 		len(ws), o.writes, wokeByB, spurious.Load(), after["wakeups"]-before["wakeups"], woke.Load()-wokeByB)
-	return nil
+	return idleResult{clientWakes: int(wokeByB), spurious: int(spurious.Load()),
+		storeWakeups: int(after["wakeups"] - before["wakeups"]), controlWakes: int(woke.Load() - wokeByB)}, nil
 }
 
 // readMem returns VmRSS and VmHWM of pid in MB (0, 0 without a pid).
