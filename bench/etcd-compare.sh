@@ -196,7 +196,7 @@ ratio() {
 echo
 echo "== agentd vs etcd: $CLIENTS clients, $VALUE_SIZE-byte values, $KEYS keys, $DURATION per phase =="
 grep 'op=fdatasync' "$RESULTS"
-grep 'run=agentd .*op=get ' "$RESULTS" | sed 's/^/(default-consistency GET, no etcd counterpart) /'
+grep 'run=agentd .*op=get ' "$RESULTS" | sed 's/^/(default-consistency GET, no etcd counterpart) /' || true
 [[ " $PHASES " != *" put "* ]] || ratio "PUT" put put
 [[ " $PHASES " != *" consistent "* ]] || ratio "?consistent GET vs linearizable Get" get-consistent get-linearizable
 [[ " $PHASES " != *" stale "* ]] || ratio "?stale GET vs serializable Get" get-stale get-serializable
