@@ -76,7 +76,12 @@
 // later term than an entry's commit holds it); state machine safety (no
 // two nodes apply different entries at one index, applies in order);
 // durability (after a restart a node's disk still has the term, vote and
-// last entry it had made durable). A panic from an assertion in the code
+// last entry it had made durable); durable-before-send (where a message
+// enters the network, transport.Send, what it vouches for is already in
+// the node's durable view, as last reported by the driver's persist hook
+// or recovered on restart, never its in-memory core: a MsgVote's own vote,
+// a granted MsgVoteResp's term and vote, an accepted MsgAppResp's term
+// and index, an accepted MsgHeartbeatResp's term). A panic from an assertion in the code
 // under test also fails the run. At the end: the liveness check below;
 // equal state hashes on every replica at equal applied index, after all
 // members converged; a read of every key ever written; and the whole

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/agentd/agentd/internal/vfs"
+	"github.com/agentd/agentd/jepsen/check"
 	"github.com/agentd/agentd/jepsen/world"
 	"github.com/agentd/agentd/raft"
 )
@@ -21,7 +22,16 @@ type transport struct{ n *node }
 // snapshot in the same instant, forever.
 const snapshotBackoff = 50 * time.Millisecond
 
+// Send is where a message leaves the node: the durable-before-send
+// checker judges the bytes about to enter the network against what the
+// node has made durable.
 func (t transport) Send(to raft.NodeID, addr string, payload []byte, priority bool) {
+	m, err := raft.DecodeMessage(payload)
+	if err != nil {
+		t.n.c.check.Fail(check.InternalError, "%s: sending an undecodable message to %s: %v", t.n.id, to, err)
+		return
+	}
+	t.n.c.check.Sending(t.n.id, &m)
 	t.n.host.Send(addr, payload)
 }
 

@@ -23,6 +23,7 @@ const (
 	LeaderCompleteness = "leader-completeness"
 	StateMachineSafety = "state-machine-safety"
 	Durability         = "durability"
+	DurableBeforeSend  = "durable-before-send"
 	Convergence        = "convergence"
 	Linearizability    = "linearizability"
 	Liveness           = "liveness"
@@ -36,7 +37,7 @@ const (
 // internal error of the simulator.
 func IsSafety(checker string) bool {
 	switch checker {
-	case ElectionSafety, LogMatching, LeaderCompleteness, StateMachineSafety, Durability, Convergence, Linearizability:
+	case ElectionSafety, LogMatching, LeaderCompleteness, StateMachineSafety, Durability, DurableBeforeSend, Convergence, Linearizability:
 		return true
 	}
 	return false

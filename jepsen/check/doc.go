@@ -17,6 +17,12 @@
 //   - Durability: after a crash and restart, a node's disk still holds the
 //     term, vote and entries it had reported durable (what it acknowledged
 //     to others); an acknowledged client write is committed at its index.
+//   - Durable before send: a message leaving a node vouches only for what
+//     the node has reported durable (Figure 2: stable storage is updated
+//     before responding): a vote request or grant for its term and vote,
+//     an append acknowledgement for its term and log up to the index, a
+//     heartbeat reply for its term. Checked on every outgoing message,
+//     crash or no crash.
 //   - Convergence (end of the liveness phase): replicas at equal applied
 //     index have equal state hashes.
 //

@@ -4,10 +4,10 @@
 # simulator and run seeds 1..SEEDS in parallel workers, stopping at the
 # first seed that fails a cluster-level safety checker (election safety,
 # log matching, leader completeness, state machine safety, durability,
-# convergence of state hashes, linearizability). Liveness failures and
-# panics inside the code under test are listed but do not count as a
-# catch. Prints a per-plant table; exits non-zero if any plant is missed
-# (or no longer applies).
+# durable-before-send, convergence of state hashes, linearizability).
+# Liveness failures and panics inside the code under test are listed but
+# do not count as a catch. Prints a per-plant table; exits non-zero if
+# any plant is missed (or no longer applies).
 #
 #   jepsen/plants/run.sh [SEEDS] [PLANT...]   # default 1000 seeds, every plant
 set -u
@@ -42,8 +42,8 @@ for patch in "${patches[@]}"; do
 	fi
 	out=$(cd "$scratch" && ./sim.bin -seeds "$seeds" -workers "$workers" -stop-on-safety -floors=false 2>&1)
 	secs=$(( $(date +%s) - start ))
-	others=$(printf '%s\n' "$out" | grep '^FAIL seed' | sort -u | grep -cvE ': (election-safety|log-matching|leader-completeness|state-machine-safety|durability|convergence|linearizability):')
-	fail=$(printf '%s\n' "$out" | grep '^FAIL seed' | grep -m1 -E ': (election-safety|log-matching|leader-completeness|state-machine-safety|durability|convergence|linearizability):')
+	others=$(printf '%s\n' "$out" | grep '^FAIL seed' | sort -u | grep -cvE ': (election-safety|log-matching|leader-completeness|state-machine-safety|durability|durable-before-send|convergence|linearizability):')
+	fail=$(printf '%s\n' "$out" | grep '^FAIL seed' | grep -m1 -E ': (election-safety|log-matching|leader-completeness|state-machine-safety|durability|durable-before-send|convergence|linearizability):')
 	if [ -n "$fail" ]; then
 		seed=$(printf '%s\n' "$fail" | sed -E 's/^FAIL seed ([0-9]+):.*/\1/')
 		checker=$(printf '%s\n' "$fail" | sed -E 's/^FAIL seed [0-9]+: ([a-z-]+):.*/\1/')
