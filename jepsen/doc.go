@@ -85,8 +85,8 @@
 // assertion in the code under test also fails the run. At the end: the
 // liveness check below; equal state hashes on every replica at equal
 // applied index, after all members converged; a read of every key ever
-// written; and the whole history must be linearizable (Porcupine, KV model partitioned by key; a
-// timeout counts as a failure).
+// written; and the whole history must be linearizable (Porcupine, KV
+// model partitioned by key; a timeout counts as a failure).
 //
 // # Liveness
 //
