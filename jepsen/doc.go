@@ -81,7 +81,9 @@
 // the node's durable view, as last reported by the driver's persist hook
 // or recovered on restart, never its in-memory core: a MsgVote's own vote,
 // a granted MsgVoteResp's term and vote, an accepted MsgAppResp's term
-// and index, an accepted MsgHeartbeatResp's term). A panic from an
+// and, while that term is still the durable one, its index (a later
+// term's write merged into the same batch may replace the suffix), an
+// accepted MsgHeartbeatResp's term). A panic from an
 // assertion in the code under test also fails the run. At the end: the
 // liveness check below; equal state hashes on every replica at equal
 // applied index, after all members converged; a read of every key ever

@@ -13,8 +13,9 @@ import "github.com/agentd/agentd/raft"
 //     or term T and vote for itself); else a restart could vote again.
 //   - granted MsgVoteResp for term T to C: term > T, or term T and vote C;
 //     else a crash could let id grant a second vote in T.
-//   - accepted MsgAppResp at index i in term T: term >= T and the durable
-//     log reaches i; the leader counts it towards a commit quorum.
+//   - accepted MsgAppResp at index i in term T: term >= T and, if the
+//     durable term is T, the durable log reaches i; the leader counts it
+//     towards a commit quorum.
 //   - accepted MsgHeartbeatResp in term T: term >= T (it confirms
 //     leadership for ReadIndex).
 //
@@ -39,7 +40,12 @@ func (c *Cluster) Sending(id raft.NodeID, m *raft.Message) {
 		if m.Reject {
 			return
 		}
-		if hs.Term < m.Term || nd.lastIndex < m.Index {
+		// Once a later term is durable the index cannot be judged: the
+		// driver writes several Readies at once, and a later term's
+		// entries in the same write may replace the suffix this ack
+		// vouched for, as if the ack had left before that write (within
+		// one term a follower never truncates what it acknowledged).
+		if hs.Term < m.Term || hs.Term == m.Term && nd.lastIndex < m.Index {
 			c.Fail(DurableBeforeSend, "%s acknowledged index %d in term %d to %s but its durable state is term %d, last index %d", id, m.Index, m.Term, m.To, hs.Term, nd.lastIndex)
 		}
 	case raft.MsgHeartbeatResp:

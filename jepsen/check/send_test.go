@@ -30,6 +30,7 @@ func TestSending(t *testing.T) {
 		{"own vote request, term not durable", raft.Message{Type: raft.MsgVote, To: "n2", Term: 6}, true},
 		{"append ack within the durable log", raft.Message{Type: raft.MsgAppResp, To: "n2", Term: 5, Index: 10}, false},
 		{"append ack past the durable log", raft.Message{Type: raft.MsgAppResp, To: "n2", Term: 5, Index: 11}, true},
+		{"append ack of an earlier term, suffix replaced since", raft.Message{Type: raft.MsgAppResp, To: "n2", Term: 4, Index: 11}, false},
 		{"append ack in a term not yet durable", raft.Message{Type: raft.MsgAppResp, To: "n2", Term: 6, Index: 9}, true},
 		{"append rejection", raft.Message{Type: raft.MsgAppResp, To: "n2", Term: 6, Index: 20, Reject: true}, false},
 		{"heartbeat reply in the durable term", raft.Message{Type: raft.MsgHeartbeatResp, To: "n2", Term: 5, Index: 30}, false},
