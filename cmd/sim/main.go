@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/agentd/agentd/internal/parallel"
 	"github.com/agentd/agentd/jepsen"
 	"github.com/agentd/agentd/jepsen/check"
 )
@@ -148,26 +149,9 @@ func runFailover(trials int, first uint64, workers int) int {
 	start := time.Now()
 	ds := make([]time.Duration, trials)
 	oks := make([]bool, trials)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	next := 0
-	for range max(workers, 1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= trials {
-					return
-				}
-				ds[i], oks[i] = jepsen.FailoverTrial(first + uint64(i))
-			}
-		}()
-	}
-	wg.Wait()
+	parallel.For(trials, workers, func(i int) {
+		ds[i], oks[i] = jepsen.FailoverTrial(first + uint64(i))
+	})
 	var got []time.Duration
 	failed := 0
 	for i, ok := range oks {

@@ -26,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/agentd/agentd/internal/parallel"
 	"github.com/agentd/agentd/jepsen/swimsim"
 )
 
@@ -144,33 +145,17 @@ func runOne(o swimsim.Options, verbose bool) int {
 
 func runCampaign(first uint64, n, members int, preset string, workers int, verbose bool) int {
 	results := make([]swimsim.Result, n)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	next := 0
-	for range max(workers, 1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= n {
-					return
-				}
-				r := swimsim.Run(swimsim.Options{Seed: first + uint64(i), Members: members, Preset: preset})
-				r.History = nil // keep memory flat over long campaigns
-				results[i] = r
-				if verbose {
-					mu.Lock()
-					fmt.Printf("seed %d: members %d  virtual %v  violations %d\n", r.Seed, r.Swarm.Members, r.Virtual, len(r.Violations))
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	var printMu sync.Mutex
+	parallel.For(n, workers, func(i int) {
+		r := swimsim.Run(swimsim.Options{Seed: first + uint64(i), Members: members, Preset: preset})
+		r.History = nil // keep memory flat over long campaigns
+		results[i] = r
+		if verbose {
+			printMu.Lock()
+			fmt.Printf("seed %d: members %d  virtual %v  violations %d\n", r.Seed, r.Swarm.Members, r.Virtual, len(r.Violations))
+			printMu.Unlock()
+		}
+	})
 	var s swimsim.Summary
 	for _, r := range results {
 		s.Record(r)

@@ -3,9 +3,9 @@ package main
 import (
 	"fmt"
 	"os"
-	"sync"
 	"time"
 
+	"github.com/agentd/agentd/internal/parallel"
 	"github.com/agentd/agentd/jepsen/swimsim"
 )
 
@@ -67,26 +67,9 @@ func or(v, d int) int {
 func latencies(trials int, first uint64, workers int, f func(uint64) (time.Duration, error)) int {
 	out := make([]time.Duration, trials)
 	errs := make([]error, trials)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	next := 0
-	for range max(workers, 1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= trials {
-					return
-				}
-				out[i], errs[i] = f(first + uint64(i))
-			}
-		}()
-	}
-	wg.Wait()
+	parallel.For(trials, workers, func(i int) {
+		out[i], errs[i] = f(first + uint64(i))
+	})
 	code := 0
 	var ok []time.Duration
 	for i, err := range errs {

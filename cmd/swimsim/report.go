@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sync"
 	"time"
 
+	"github.com/agentd/agentd/internal/parallel"
 	"github.com/agentd/agentd/jepsen/swimsim"
 )
 
@@ -58,28 +58,11 @@ func runReport(w io.Writer, sizes []int, first uint64, trials, trials1000, worke
 		results[c] = make([]swimsim.Trial, cells[c].trials)
 	}
 	start := time.Now()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	next := 0
-	for range max(workers, 1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= len(jobs) {
-					return
-				}
-				j := jobs[i]
-				sp := cells[j.cell]
-				results[j.cell][j.trial] = swimsim.RunTrial(first+uint64(j.trial), sp.n, sp.lossPPM, sp.quiet, reportStorm)
-			}
-		}()
-	}
-	wg.Wait()
+	parallel.For(len(jobs), workers, func(i int) {
+		j := jobs[i]
+		sp := cells[j.cell]
+		results[j.cell][j.trial] = swimsim.RunTrial(first+uint64(j.trial), sp.n, sp.lossPPM, sp.quiet, reportStorm)
+	})
 	code := printReport(w, cells, results, first, trials, trials1000, time.Since(start))
 	return code
 }
