@@ -123,25 +123,18 @@ func mergeBatch(batch []persistItem) (raft.HardState, []raft.Entry) {
 }
 
 func (h *Handler) submitAppend(batch []persistItem, hs raft.HardState, ents []raft.Entry) {
-	var err error
 	h.stats.DiskJobs++
-	h.deps.Disk.Submit(func() {
-		err = h.deps.Log.Append(hs, ents)
+	h.submit(h.deps.Disk, func() error {
+		if err := h.deps.Log.Append(hs, ents); err != nil {
+			return fmt.Errorf("driver: append %d entries: %w", len(ents), err)
+		}
+		return nil
 	}, func() {
-		h.Batch(func() {
-			if h.stopped {
-				return
-			}
-			if err != nil {
-				h.fatal(fmt.Errorf("driver: append %d entries: %w", len(ents), err))
-				return
-			}
-			h.stats.PersistedEnts += uint64(len(ents))
-			h.tracePersist(hs, ents, 0)
-			h.persisting = false
-			h.acknowledge(batch)
-			h.pumpPersist()
-		})
+		h.stats.PersistedEnts += uint64(len(ents))
+		h.tracePersist(hs, ents, 0)
+		h.persisting = false
+		h.acknowledge(batch)
+		h.pumpPersist()
 	})
 }
 

@@ -74,21 +74,9 @@ func (h *Handler) queueInstall(rd raft.Ready) {
 // Append the Ready's own hard state and entries (disk worker).
 func (h *Handler) startInstall(it persistItem) {
 	meta := *it.snapshot
-	var err error
-	h.deps.Snap.Submit(func() {
-		err = copyStaged(h.deps.Snapshots, meta, it.staged.staged)
-	}, func() {
-		h.Batch(func() {
-			if h.stopped {
-				return
-			}
-			if err != nil {
-				h.fatal(err)
-				return
-			}
-			h.restoreForInstall(it)
-		})
-	})
+	h.submit(h.deps.Snap, func() error {
+		return copyStaged(h.deps.Snapshots, meta, it.staged.staged)
+	}, func() { h.restoreForInstall(it) })
 }
 
 func copyStaged(store SnapshotStore, meta raft.SnapshotMeta, staged Staged) (err error) {
@@ -114,25 +102,16 @@ func copyStaged(store SnapshotStore, meta raft.SnapshotMeta, staged Staged) (err
 func (h *Handler) restoreForInstall(it persistItem) {
 	meta := *it.snapshot
 	st, fsm, store := h.applyState, h.deps.FSM, h.deps.Snapshots
-	var err error
-	h.deps.Apply.Submit(func() {
-		err = restoreFSM(fsm, store, meta)
+	h.submit(h.deps.Apply, func() error {
+		err := restoreFSM(fsm, store, meta)
 		if err == nil {
 			*st = applyState{index: meta.Index, term: meta.Term, conf: meta.Configuration, confIndex: meta.ConfigIndex}
 		}
+		return err
 	}, func() {
-		h.Batch(func() {
-			if h.stopped {
-				return
-			}
-			if err != nil {
-				h.fatal(err)
-				return
-			}
-			h.lastSnapIndex = max(h.lastSnapIndex, meta.Index)
-			h.appliedBySnapshot(meta.Index)
-			h.persistInstall(it)
-		})
+		h.lastSnapIndex = max(h.lastSnapIndex, meta.Index)
+		h.appliedBySnapshot(meta.Index)
+		h.persistInstall(it)
 	})
 }
 
@@ -158,31 +137,21 @@ func (h *Handler) persistInstall(it persistItem) {
 	if !it.hs.IsEmpty() {
 		h.diskHS = it.hs
 	}
-	var err error
 	h.stats.DiskJobs++
-	h.deps.Disk.Submit(func() {
-		if err = h.deps.Log.ApplySnapshot(meta); err != nil {
-			err = fmt.Errorf("driver: apply snapshot %d: %w", meta.Index, err)
-			return
+	h.submit(h.deps.Disk, func() error {
+		if err := h.deps.Log.ApplySnapshot(meta); err != nil {
+			return fmt.Errorf("driver: apply snapshot %d: %w", meta.Index, err)
 		}
-		if err = h.deps.Log.Append(it.hs, it.entries); err != nil {
-			err = fmt.Errorf("driver: append after snapshot %d: %w", meta.Index, err)
+		if err := h.deps.Log.Append(it.hs, it.entries); err != nil {
+			return fmt.Errorf("driver: append after snapshot %d: %w", meta.Index, err)
 		}
+		return nil
 	}, func() {
-		h.Batch(func() {
-			if h.stopped {
-				return
-			}
-			if err != nil {
-				h.fatal(err)
-				return
-			}
-			h.stats.Installed++
-			h.tracePersist(it.hs, it.entries, meta.Index)
-			h.persisting = false
-			h.acknowledge([]persistItem{it})
-			h.pumpPersist()
-		})
+		h.stats.Installed++
+		h.tracePersist(it.hs, it.entries, meta.Index)
+		h.persisting = false
+		h.acknowledge([]persistItem{it})
+		h.pumpPersist()
 	})
 }
 
@@ -190,23 +159,13 @@ func (h *Handler) persistInstall(it persistItem) {
 // snapshot worker, then queues the log side (record + compact) on the disk
 // worker, behind any Append already queued.
 func (h *Handler) writeLocalSnapshot(meta raft.SnapshotMeta, snap FSMSnapshot) {
-	var err error
-	h.deps.Snap.Submit(func() {
-		err = writeSnapshot(h.deps.Snapshots, meta, snap)
+	h.submit(h.deps.Snap, func() error {
+		return writeSnapshot(h.deps.Snapshots, meta, snap)
 	}, func() {
-		h.Batch(func() {
-			if h.stopped {
-				return
-			}
-			if err != nil {
-				h.fatal(err)
-				return
-			}
-			h.stats.Snapshots++
-			h.lastSnapIndex = max(h.lastSnapIndex, meta.Index)
-			h.persistQ = append(h.persistQ, persistItem{localSnap: &meta})
-			h.pumpPersist()
-		})
+		h.stats.Snapshots++
+		h.lastSnapIndex = max(h.lastSnapIndex, meta.Index)
+		h.persistQ = append(h.persistQ, persistItem{localSnap: &meta})
+		h.pumpPersist()
 	})
 }
 
@@ -229,33 +188,23 @@ func writeSnapshot(store SnapshotStore, meta raft.SnapshotMeta, snap FSMSnapshot
 // log already passed (a received one was installed meanwhile) is skipped.
 func (h *Handler) recordLocalSnapshot(meta raft.SnapshotMeta) {
 	log, trailing := h.deps.Log, h.cfg.TrailingLogs
-	var err error
-	h.deps.Disk.Submit(func() {
+	h.submit(h.deps.Disk, func() error {
 		if meta.Index <= log.Snapshot().Index {
-			return
+			return nil
 		}
-		if err = log.RecordSnapshot(meta); err != nil {
-			err = fmt.Errorf("driver: record snapshot %d: %w", meta.Index, err)
-			return
+		if err := log.RecordSnapshot(meta); err != nil {
+			return fmt.Errorf("driver: record snapshot %d: %w", meta.Index, err)
 		}
 		if meta.Index > trailing {
-			if err = log.Compact(meta.Index - trailing); err != nil {
-				err = fmt.Errorf("driver: compact to %d: %w", meta.Index-trailing, err)
+			if err := log.Compact(meta.Index - trailing); err != nil {
+				return fmt.Errorf("driver: compact to %d: %w", meta.Index-trailing, err)
 			}
 		}
+		return nil
 	}, func() {
-		h.Batch(func() {
-			if h.stopped {
-				return
-			}
-			if err != nil {
-				h.fatal(err)
-				return
-			}
-			h.snapshotting = false
-			h.persisting = false
-			h.pumpPersist()
-		})
+		h.snapshotting = false
+		h.persisting = false
+		h.pumpPersist()
 	})
 }
 

@@ -88,3 +88,23 @@ func (InlineWorker) Submit(work, done func()) {
 		done()
 	}
 }
+
+// submit runs work on w and then, back on the handler goroutine, onDone —
+// unless the handler stopped meanwhile. A work error is a storage failure
+// and fatal (never retried). Every disk, snapshot and restore job of the
+// handler goes through here, so that rule lives in one place.
+func (h *Handler) submit(w Worker, work func() error, onDone func()) {
+	var err error
+	w.Submit(func() { err = work() }, func() {
+		h.Batch(func() {
+			if h.stopped {
+				return
+			}
+			if err != nil {
+				h.fatal(err)
+				return
+			}
+			onDone()
+		})
+	})
+}
