@@ -52,10 +52,14 @@ type Node struct {
 	bq        broadcastQueue
 
 	probe      probeState
-	probeOrder []string  // this round's shuffled probe targets
-	probeIdx   int       // next position in probeOrder
-	relays     []*relay  // indirect pings in flight
-	pick       []*member // kRandom's reused buffer
+	probeOrder []string // this round's shuffled probe targets
+	probeIdx   int      // next position in probeOrder
+	relays     []*relay // indirect pings in flight
+	// verify lists suspects whose timer ran out on hearsay alone, to be
+	// probed before any other target (expireSuspicions). Entries whose
+	// suspicion has ended since are skipped when taken.
+	verify []string
+	pick   []*member // kRandom's reused buffer
 
 	nextProbe     time.Time
 	nextGossip    time.Time
@@ -252,7 +256,7 @@ func (n *Node) NextDeadline() time.Time {
 		earlier(r.deadline)
 	}
 	for _, m := range n.order {
-		if m.susp != nil {
+		if m.susp != nil && !m.susp.verifying {
 			earlier(m.susp.deadline)
 		}
 		if !m.state.deadOrLeft() {

@@ -63,7 +63,10 @@ func (n *Node) startProbe() {
 	if n.leaving {
 		return
 	}
-	m := n.nextProbeTarget()
+	m := n.nextVerifyTarget()
+	if m == nil {
+		m = n.nextProbeTarget()
+	}
 	if m == nil {
 		return
 	}
@@ -118,6 +121,20 @@ func (n *Node) nextProbeTarget() *member {
 		})
 		n.probeIdx = 0
 	}
+}
+
+// nextVerifyTarget takes the first suspect waiting for its verification
+// probe (expireSuspicions), or nil. It is probed out of turn; the
+// round-robin position is kept.
+func (n *Node) nextVerifyTarget() *member {
+	for len(n.verify) > 0 {
+		m := n.members[n.verify[0]]
+		n.verify = n.verify[1:]
+		if m != nil && m.susp != nil && m.susp.verifying {
+			return m
+		}
+	}
+	return nil
 }
 
 // addProbeTarget puts a member new to the table at a random place in
@@ -180,6 +197,12 @@ func (n *Node) failProbe() {
 	}
 	n.log.Debug("probe failed", "node", m.name, "nacks", p.nacks, "expected", p.expectedNacks)
 	n.handleSuspect(&suspect{Inc: m.inc, Node: m.name, From: n.self.name})
+	if s := m.susp; s != nil {
+		s.firstHand = true
+		if s.verifying {
+			n.declareDead(m) // its timer ran out before this probe
+		}
+	}
 }
 
 func (n *Node) handlePing(from string, p *ping) {
@@ -226,6 +249,11 @@ func (n *Node) handleIndirectPing(from string, ip *indirectPing) {
 
 func (n *Node) handleAck(a *ack) {
 	if p := &n.probe; p.active && p.seq == a.Seq {
+		if m, ok := n.members[p.target]; ok && m.susp != nil && m.susp.verifying {
+			// It answered: alive, though its refutation (which normally
+			// follows in this compound) may not have reached us.
+			m.susp.restart(n.now)
+		}
 		n.probe = probeState{}
 		n.stats.ProbesOK++
 		n.awareness.apply(-1)

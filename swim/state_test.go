@@ -216,7 +216,145 @@ func TestSuspicionShrinksWithConfirmations(t *testing.T) {
 		t.Fatal("declared dead early")
 	}
 	n.Tick(epoch.Add(4 * time.Second))
-	if m, _ := n.Member("x"); m.State != StateDead {
-		t.Fatalf("x %v at the deadline, want dead", m.State)
+	// We only heard x accused: it is verified by a probe of our own
+	// before it is declared dead (expireSuspicions).
+	if m, _ := n.Member("x"); m.State != StateSuspect {
+		t.Fatalf("x %v at the deadline on hearsay, want still suspect", m.State)
 	}
+	pinged, at := runSilent(n, epoch.Add(30*time.Second))
+	if !pinged {
+		t.Fatal("x was not probed after its timer ran out")
+	}
+	if m, _ := n.Member("x"); m.State != StateDead {
+		t.Fatalf("x %v after a failed verification probe, want dead", m.State)
+	}
+	// At most two probe periods: wait for the next one, then its end. A
+	// period is scaled by the awareness score, which only rose here (no
+	// acks), so its final value bounds it.
+	period := time.Duration(n.Health()+1) * n.cfg.ProbeInterval
+	if late := at.Sub(epoch.Add(4 * time.Second)); late > 2*period {
+		t.Errorf("declared dead %v after the deadline, want <= 2 probe periods of %v", late, period)
+	}
+}
+
+// runSilent ticks n at each deadline up to until, answering nothing, and
+// reports whether a datagram went to member x (at x:1) and when x was
+// declared dead (zero if not); it stops there.
+func runSilent(n *Node, until time.Time) (pinged bool, deadAt time.Time) {
+	for d := n.NextDeadline(); !d.After(until); d = n.NextDeadline() {
+		n.Tick(d)
+		for _, p := range n.Ready().Packets {
+			pinged = pinged || p.To == "x:1"
+		}
+		if m, _ := n.Member("x"); m.State == StateDead {
+			return pinged, d
+		}
+	}
+	return pinged, time.Time{}
+}
+
+// A suspicion whose timer ran out before our own probe of the member
+// failed: the member is probed at once, and an answer (with or without
+// its refutation) keeps it alive; only a silent member is declared dead.
+// A suspicion backed by our own failed probe is declared at the deadline.
+func TestSuspicionVerifiedBeforeDeath(t *testing.T) {
+	tests := []struct {
+		name      string
+		firstHand bool // our own probe already failed during the suspicion
+		answer    bool // x acks the verification probe
+		refute    bool // ... and its refutation rides on the ack
+		want      State
+	}{
+		{"first hand: dead at the deadline", true, false, false, StateDead},
+		{"hearsay, silent: dead", false, false, false, StateDead},
+		{"hearsay, answers with refutation: alive", false, true, true, StateAlive},
+		{"hearsay, answers without refutation: timer restarts", false, true, false, StateSuspect},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := solo(t)
+			for _, name := range []string{"a", "b", "c", "x"} {
+				feed(n, epoch, &alive{Inc: 1, Node: name, Addr: name + ":1"})
+			}
+			feed(n, epoch, &suspect{Inc: 1, Node: "x", From: "a"})
+			n.members["x"].susp.firstHand = tt.firstHand
+			deadline := n.members["x"].susp.deadline // 24 s: no confirmations
+			n.Ready()
+			n.Tick(deadline)
+			if tt.firstHand {
+				if m, _ := n.Member("x"); m.State != tt.want {
+					t.Fatalf("x %v at the deadline, want %v", m.State, tt.want)
+				}
+				return
+			}
+			if !tt.answer {
+				if pinged, _ := runSilent(n, deadline.Add(3*time.Second)); !pinged {
+					t.Fatal("x not probed")
+				}
+				if m, _ := n.Member("x"); m.State != tt.want {
+					t.Fatalf("x %v, want %v", m.State, tt.want)
+				}
+				return
+			}
+			// Tick until the verification ping to x goes out, then ack it.
+			var seq uint32
+			for d := n.NextDeadline(); seq == 0 && d.Before(deadline.Add(3*time.Second)); d = n.NextDeadline() {
+				n.Tick(d)
+				for _, p := range n.Ready().Packets {
+					if p.To == "x:1" {
+						seq = pingSeq(t, p.Payload)
+					}
+					if seq != 0 {
+						break
+					}
+				}
+			}
+			if seq == 0 {
+				t.Fatal("x not probed")
+			}
+			now := n.now
+			parts := [][]byte{encode(&ack{Seq: seq})}
+			if tt.refute {
+				parts = append(parts, encode(&alive{Inc: 2, Node: "x", Addr: "x:1"}))
+			}
+			n.HandlePacket(now, "x:1", encode(&compound{Parts: parts}))
+			m, _ := n.Member("x")
+			if m.State != tt.want {
+				t.Fatalf("x %v after the ack, want %v", m.State, tt.want)
+			}
+			if tt.want == StateSuspect {
+				s := n.members["x"].susp
+				if s.verifying || !s.deadline.Equal(now.Add(24*time.Second)) {
+					t.Fatalf("timer not restarted: verifying %v, deadline %v after the ack", s.verifying, s.deadline.Sub(now))
+				}
+			}
+		})
+	}
+}
+
+// pingSeq returns the sequence number of the ping in a datagram, or 0
+// (gossip).
+func pingSeq(t *testing.T, b []byte) uint32 {
+	t.Helper()
+	m, err := decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := []message{m}
+	if c, ok := m.(*compound); ok {
+		parts = parts[:0]
+		for _, p := range c.Parts {
+			pm, err := decodePart(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			parts = append(parts, pm)
+		}
+	}
+	for _, pm := range parts {
+		if p, ok := pm.(*ping); ok {
+			return p.Seq
+		}
+	}
+	return 0
 }

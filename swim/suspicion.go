@@ -18,6 +18,13 @@ type suspicion struct {
 	min, max   time.Duration
 	start      time.Time
 	deadline   time.Time
+	// firstHand is set once a probe of our own failed during this
+	// suspicion: we saw the silence, not only heard of it.
+	firstHand bool
+	// verifying is set when the deadline passed without firstHand: the
+	// member is declared dead only when our verification probe of it
+	// fails (Node.expireSuspicions). deadline is ignored meanwhile.
+	verifying bool
 }
 
 func newSuspicion(from string, inc Incarnation, k int, min, max time.Duration, now time.Time) *suspicion {
@@ -47,4 +54,13 @@ func (s *suspicion) maybeConfirm(from string) bool {
 	s.n++
 	s.deadline = s.start.Add(suspicionDuration(s.n, s.k, s.min, s.max))
 	return true
+}
+
+// restart gives a member that answered our verification probe a fresh
+// timer at its current confirmation count: it is alive, so its refutation
+// gets another full window to reach us.
+func (s *suspicion) restart(now time.Time) {
+	s.verifying = false
+	s.start = now
+	s.deadline = now.Add(suspicionDuration(s.n, s.k, s.min, s.max))
 }

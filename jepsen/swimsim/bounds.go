@@ -24,20 +24,26 @@ import (
 //     most SuspicionMaxTimeoutMult × min after it started, where
 //     min = SuspicionMult × max(1, log10 n) × ProbeInterval (Lifeguard
 //     §4.2; the timeout is min without Lifeguard). An earlier suspicion,
-//     heard by gossip, only ends earlier.
+//     heard by gossip, only ends earlier;
+//  4. a suspicion that ran out on hearsay alone is verified by one more
+//     probe before the death (swim expireSuspicions): it waits for the
+//     next probe period and lasts one: 2 more periods (none without
+//     Lifeguard).
 //
 // So every healthy observer declares c dead within
 //
-//	DetectBound = (2(n−1)+1) × AwarenessMax × ProbeInterval + SuspicionMaxTimeoutMult × min
+//	DetectBound = (2(n−1)+3) × AwarenessMax × ProbeInterval + SuspicionMaxTimeoutMult × min
 //
 // of the crash (or of the end of its own last unhealthy spell). It is a
 // worst case: dissemination by the other members makes the typical figure
-// (printed as detection p50/p99) far smaller. LAN, n = 5: 72 s + 24 s.
+// (printed as detection p50/p99) far smaller. LAN, n = 5: 88 s + 24 s.
+// The bound starts at the crash, or at the observer's start if it joined
+// later (History.detectDeadline).
 //
 // Accusation window (checker 2). A false accusation lives from a failed
-// probe to its expiry: at most one probe period at full awareness plus the
-// longest suspicion. Health is judged over that window before each death
-// declaration.
+// probe to its expiry: at most one probe period at full awareness, the
+// longest suspicion, and the verification probe's two periods. Health is
+// judged over that window before each death declaration.
 
 // minSuspicion is swim's suspicionTimeout (formulas.go, unexported there).
 func minSuspicion(cfg swim.Config, n int) time.Duration {
@@ -61,13 +67,22 @@ func maxProbePeriod(cfg swim.Config) time.Duration {
 	return time.Duration(cfg.AwarenessMaxMultiplier) * cfg.ProbeInterval
 }
 
+// verifyPeriods is the verification probe's wait and length (point 4);
+// plain SWIM has none.
+func verifyPeriods(cfg swim.Config) int {
+	if cfg.DisableLifeguard {
+		return 0
+	}
+	return 2
+}
+
 // DetectBound is checker 1's bound for a pool of at most n members.
 func DetectBound(cfg swim.Config, n int) time.Duration {
-	periods := time.Duration(2*(n-1) + 1)
+	periods := time.Duration(2*(n-1) + 1 + verifyPeriods(cfg))
 	return periods*maxProbePeriod(cfg) + maxSuspicion(cfg, n)
 }
 
 // AccuseWindow is checker 2's health window for a pool of at most n.
 func AccuseWindow(cfg swim.Config, n int) time.Duration {
-	return maxProbePeriod(cfg) + maxSuspicion(cfg, n)
+	return time.Duration(1+verifyPeriods(cfg))*maxProbePeriod(cfg) + maxSuspicion(cfg, n)
 }

@@ -186,9 +186,9 @@ func TestDetectBound(t *testing.T) {
 		want    time.Duration
 		explain string
 	}{
-		{"lan 5", swim.LANConfig("x", "x", nil), 5, 9*8*s + 24*s, "9 periods × 8 s + 6 × 4 s"},
-		{"lan 100", swim.LANConfig("x", "x", nil), 100, 199*8*s + 48*s, "199 periods × 8 s + 6 × 8 s"},
-		{"local 4", swim.LocalConfig("x", "x", nil), 4, 7*8*s + 18*s, "7 × 8 s + 6 × 3 s"},
+		{"lan 5", swim.LANConfig("x", "x", nil), 5, 11*8*s + 24*s, "(9 + 2 verification) periods × 8 s + 6 × 4 s"},
+		{"lan 100", swim.LANConfig("x", "x", nil), 100, 201*8*s + 48*s, "(199 + 2) periods × 8 s + 6 × 8 s"},
+		{"local 4", swim.LocalConfig("x", "x", nil), 4, 9*8*s + 18*s, "(7 + 2) × 8 s + 6 × 3 s"},
 		{"lan 5 without lifeguard", func() swim.Config {
 			c := swim.LANConfig("x", "x", nil)
 			c.DisableLifeguard = true

@@ -94,7 +94,9 @@ func (h *History) connected(a, b string, from, to time.Duration) bool {
 }
 
 // detectDeadline is when observer must have declared a member that
-// crashed at tc dead (checker 1): DetectBound after the crash, pushed
+// crashed at tc dead (checker 1): DetectBound after the crash (or after
+// the observer's start, for one that joined later: it cannot have probed
+// the member before; seed 959, a late joiner 78 s after the crash), pushed
 // back to DetectBound after the end of every spell in which the observer
 // was unhealthy (paused, starved, any partition, loss over 10%) that
 // begins before the deadline it would otherwise have.
@@ -113,7 +115,7 @@ func (h *History) detectDeadline(observer string, tc time.Duration) time.Duratio
 			spells = append(spells, l.Interval)
 		}
 	}
-	base := tc
+	base := max(tc, h.startedAt(observer))
 	for changed := true; changed; {
 		changed = false
 		for _, s := range spells {

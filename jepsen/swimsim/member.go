@@ -27,6 +27,8 @@ type member struct {
 	// too little CPU to keep up).
 	starved bool
 	tagV    int // our tag version, the "v" tag
+	// joining: started with a Join (every member but the first).
+	joining bool
 	// stuck counts consecutive Ticks after which NextDeadline was still
 	// not in the future (a core bug: the simulation would spin).
 	stuck int

@@ -1,6 +1,7 @@
 package swimsim
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -268,6 +269,28 @@ func (nm *nemesis) join() {
 	nm.counts.Join++
 }
 
+// rejoin makes every member whose Join never got a reply join again
+// through a random live member, as an operator whose retry_join list had
+// only crashed members would fix it: no gossip protocol can join through
+// dead contacts (seed 929: a late joiner's only contact was paused, then
+// crashed, before answering; the joiner retried it until the end).
+func (nm *nemesis) rejoin() {
+	for _, m := range nm.s.up() {
+		if !m.joining || m.node.Joined() {
+			continue
+		}
+		to := nm.pick(func(x *member) bool { return x != m })
+		if to == nil {
+			continue
+		}
+		nm.s.w.Tracef("nemesis rejoin %s through %s", m.name, to.name)
+		if err := m.node.Join(m.now(), []string{to.host.Addr()}); err != nil {
+			nm.s.violate(CheckDriver, fmt.Sprintf("%s: rejoin: %v", m.name, err))
+		}
+		m.drain()
+	}
+}
+
 // heal ends every fault (crashes stay) and starts the members that have
 // not joined yet.
 func (nm *nemesis) heal() {
@@ -292,6 +315,7 @@ func (nm *nemesis) heal() {
 	for nm.nextLate < len(nm.s.members) {
 		nm.join()
 	}
+	nm.rejoin()
 	nm.s.h.HealAt = nm.s.w.Now()
 	nm.s.w.Tracef("nemesis heal")
 }

@@ -92,6 +92,7 @@ func (s *sim) start(m *member, join []*member) {
 	if len(join) == 0 {
 		return
 	}
+	m.joining = true
 	var addrs []string
 	for _, j := range join {
 		addrs = append(addrs, j.host.Addr())
