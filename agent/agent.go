@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/agentd/agentd/agent/config"
+	"github.com/agentd/agentd/internal/clock"
 	"github.com/agentd/agentd/raft"
 	"github.com/agentd/agentd/store"
 )
@@ -53,6 +54,9 @@ type Agent struct {
 	// panics counts handler panics recovered by wrap (the fuzz target
 	// requires it to stay 0).
 	panics atomic.Uint64
+	// autopilotRemoved counts dead servers this agent removed from the
+	// Raft configuration while leading.
+	autopilotRemoved atomic.Uint64
 }
 
 // New starts an agent: the Raft server with the store as its state
@@ -233,6 +237,13 @@ func (a *Agent) leaderDuties(ctx context.Context) {
 			a.reconcileSelf(ctx)
 		}
 	}()
+	if a.cluster != nil {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.runAutopilot(ctx, clock.Real{}, a.autopilotConfigFrom())
+		}()
+	}
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()

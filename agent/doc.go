@@ -30,6 +30,9 @@
 //	session TTL timers     expiry is a SessionDestroy through Raft; renew is not a write
 //	catalog reconcile      gossip members → nodes with serfHealth; left → deregistered
 //	Raft membership        new servers added as non-voters; left servers removed
+//	dead-server cleanup    servers failed (or unknown to gossip) for deadServerAfter are
+//	                       removed and force-left, at most (voters-1)/2 voters a pass and
+//	                       never below autopilot.min_quorum (autopilot.go)
 //	tombstone reaping      TombstoneReap after tombstoneTTL
 //
 // # Observability

@@ -234,6 +234,8 @@ func (a *Agent) agentSelf(w http.ResponseWriter, r *http.Request) error {
 				"snapshots_installed": strconv.FormatUint(drvStats.Installed, 10),
 				"snapshots_taken":     strconv.FormatUint(drvStats.Snapshots, 10),
 				"last_contact":        a.srv.lastContactString(),
+				// Dead servers this process removed while leading.
+				"autopilot_removed": strconv.FormatUint(a.autopilotRemoved.Load(), 10),
 			},
 			"store": {
 				"applies": strconv.FormatUint(storeStats.Applies, 10), "watch_fires": strconv.FormatUint(storeStats.WatchFires, 10),

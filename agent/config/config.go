@@ -58,6 +58,20 @@ type Config struct {
 	// SessionTTLMin (session_ttl_min): the smallest session TTL accepted;
 	// default 10s. Tests lower it to see expiry quickly.
 	SessionTTLMin time.Duration
+
+	// Autopilot is the dead-server cleanup (autopilot.*).
+	Autopilot Autopilot
+}
+
+// Autopilot holds the autopilot keys agentd implements: the leader's
+// removal of failed servers from the Raft configuration.
+type Autopilot struct {
+	// CleanupDeadServers (autopilot.cleanup_dead_servers): remove servers
+	// gossip reports failed; default true.
+	CleanupDeadServers bool
+	// MinQuorum (autopilot.min_quorum): never remove a failed voter if
+	// fewer voters than this would remain; default 0 (no minimum).
+	MinQuorum int
 }
 
 // Ports are the listen ports (ports.*); -1 disables a listener.
@@ -102,6 +116,7 @@ func Default() Config {
 		RaftTrailingLogs:      10240,
 		RaftWALSegmentSizeMB:  64,
 		SessionTTLMin:         10 * time.Second,
+		Autopilot:             Autopilot{CleanupDeadServers: true},
 	}
 }
 

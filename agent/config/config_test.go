@@ -182,6 +182,15 @@ func TestLoad(t *testing.T) {
 		{name: "bad duration", files: map[string]string{"a.json": `{"raft_snapshot_interval":"soon"}`}, args: []string{"-dev", "-config-file", "@a.json"}, err: `"raft_snapshot_interval"`},
 		{name: "bad datacenter", files: map[string]string{"a.json": `{"datacenter":"a b"}`}, args: []string{"-dev", "-config-file", "@a.json"}, err: `"datacenter"`},
 		{name: "retry_join wrong element", files: map[string]string{"a.json": `{"retry_join":[1]}`}, args: []string{"-dev", "-config-file", "@a.json"}, err: `"retry_join"`},
+		{name: "negative min_quorum", files: map[string]string{"a.json": `{"autopilot":{"min_quorum":-1}}`}, args: []string{"-dev", "-config-file", "@a.json"}, err: `"autopilot.min_quorum"`},
+		{
+			name:  "autopilot keys",
+			files: map[string]string{"a.json": `{"autopilot":{"cleanup_dead_servers":false,"min_quorum":3}}`},
+			args:  []string{"-dev", "-config-file", "@a.json"},
+			check: func(t *testing.T, c Config) {
+				require.Equal(t, Autopilot{CleanupDeadServers: false, MinQuorum: 3}, c.Autopilot)
+			},
+		},
 		{name: "fractional int", files: map[string]string{"a.json": `{"raft_trailing_logs":1.5}`}, args: []string{"-dev", "-config-file", "@a.json"}, err: `"raft_trailing_logs"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

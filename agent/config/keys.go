@@ -19,7 +19,7 @@ type setter func(c *Config, v any) error
 // sections are the keys whose value is an object of further keys.
 var sections = map[string]bool{
 	"ports": true, "addresses": true, "performance": true, "limits": true,
-	"raft_logstore": true, "raft_logstore.wal": true,
+	"raft_logstore": true, "raft_logstore.wal": true, "autopilot": true,
 }
 
 // keys maps every known dotted key to its setter.
@@ -63,6 +63,9 @@ var keys = map[string]setter{
 	"session_ttl_min":         durKey(func(c *Config) *time.Duration { return &c.SessionTTLMin }),
 
 	"raft_logstore.wal.segment_size_mb": intKey(func(c *Config) *int { return &c.RaftWALSegmentSizeMB }),
+
+	"autopilot.cleanup_dead_servers": boolKey(func(c *Config) *bool { return &c.Autopilot.CleanupDeadServers }),
+	"autopilot.min_quorum":           intKey(func(c *Config) *int { return &c.Autopilot.MinQuorum }),
 }
 
 func strKey(field func(*Config) *string) setter {

@@ -104,6 +104,9 @@ func (c *Config) validate() error {
 	if c.SessionTTLMin <= 0 {
 		return invalid("session_ttl_min", "must be > 0, got %s", c.SessionTTLMin)
 	}
+	if c.Autopilot.MinQuorum < 0 {
+		return invalid("autopilot.min_quorum", "must be >= 0, got %d", c.Autopilot.MinQuorum)
+	}
 	for i, j := range c.RetryJoin {
 		if strings.TrimSpace(j) == "" {
 			return invalid("retry_join", "element %d is empty", i)
