@@ -33,7 +33,9 @@ type Agent struct {
 	httpLn  net.Listener
 
 	// stopc is closed by Shutdown: blocked queries return, loops end.
-	stopc    chan struct{}
+	stopc chan struct{}
+	// blocking is the blocking queries' shared state (http_blocking.go).
+	blocking blockingState
 	stopOnce sync.Once
 	wg       sync.WaitGroup
 	// leftc is closed once a leave was requested through the API.
@@ -70,12 +72,13 @@ func New(cfg config.Config, log *slog.Logger) (*Agent, error) {
 		return nil, errors.New("agent: a server needs -bootstrap or -bootstrap-expect (joining an existing cluster without them is not implemented yet)")
 	}
 	a := &Agent{
-		cfg:    cfg,
-		log:    log,
-		store:  store.New(),
-		stopc:  make(chan struct{}),
-		leftc:  make(chan struct{}),
-		fatalc: make(chan error, 1),
+		cfg:      cfg,
+		log:      log,
+		store:    store.New(),
+		stopc:    make(chan struct{}),
+		blocking: newBlockingState(),
+		leftc:    make(chan struct{}),
+		fatalc:   make(chan error, 1),
 	}
 	a.nodeID = cfg.NodeID
 	if cfg.DevMode && a.nodeID == "" {
@@ -148,10 +151,11 @@ func (a *Agent) startHTTP() error {
 		ReadHeaderTimeout: 10 * time.Second,
 		// Longer than the longest blocking query plus its jitter.
 		WriteTimeout: maxQueryTime + maxQueryTime/16 + 30*time.Second,
-		IdleTimeout:  2 * time.Minute,
+		IdleTimeout:  parkIdleTimeout,
 		ErrorLog:     slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
 	}
-	limited := limitedListener{Listener: ln, l: newConnLimiter(a.cfg.HTTPMaxConnsPerClient)}
+	limited := newLimitedListener(ln, a.cfg.HTTPMaxConnsPerClient)
+	a.blocking.ln = limited
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -192,6 +196,7 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 	var err error
 	a.stopOnce.Do(func() {
 		close(a.stopc) // blocked queries return now
+		a.blocking.stop()
 		if a.httpSrv != nil {
 			err = a.httpSrv.Shutdown(ctx)
 		}

@@ -20,22 +20,83 @@ func newConnLimiter(max int) *connLimiter {
 	return &connLimiter{max: max, count: make(map[string]int)}
 }
 
-// limitedListener wraps a listener with a connLimiter.
+// limitedListener wraps a listener with a connLimiter, and lets a parked
+// blocking query (http_park.go) hand its hijacked connection back to the
+// HTTP server once its answer is written: Accept returns it again as if
+// new. A returned connection keeps the slot it already holds.
 type limitedListener struct {
 	net.Listener
 	l *connLimiter
+
+	accepted chan acceptResult // from the one goroutine calling Listener.Accept
+	resumed  chan net.Conn     // connections handed back by parked queries
+	closed   chan struct{}     // closed by Close
+	once     sync.Once
 }
 
-func (ll limitedListener) Accept() (net.Conn, error) {
+type acceptResult struct {
+	c   net.Conn
+	err error
+}
+
+func newLimitedListener(ln net.Listener, max int) *limitedListener {
+	ll := &limitedListener{
+		Listener: ln,
+		l:        newConnLimiter(max),
+		accepted: make(chan acceptResult),
+		resumed:  make(chan net.Conn),
+		closed:   make(chan struct{}),
+	}
+	go ll.acceptLoop()
+	return ll
+}
+
+// acceptLoop accepts from the real listener until Close. Errors are passed
+// on (the HTTP server retries temporary ones and closes us on others).
+func (ll *limitedListener) acceptLoop() {
 	for {
 		c, err := ll.Listener.Accept()
-		if err != nil {
-			return nil, err
+		if err == nil {
+			ip := remoteIP(c.RemoteAddr())
+			if !ll.l.acquire(ip) {
+				c.Close()
+				continue
+			}
+			c = &limitedConn{Conn: c, release: func() { ll.l.release(ip) }}
 		}
-		ip := remoteIP(c.RemoteAddr())
-		if ll.l.acquire(ip) {
-			return &limitedConn{Conn: c, release: func() { ll.l.release(ip) }}, nil
+		select {
+		case ll.accepted <- acceptResult{c, err}:
+		case <-ll.closed:
+			if c != nil {
+				c.Close()
+			}
+			return
 		}
+	}
+}
+
+func (ll *limitedListener) Accept() (net.Conn, error) {
+	select {
+	case r := <-ll.accepted:
+		return r.c, r.err
+	case c := <-ll.resumed:
+		return c, nil
+	case <-ll.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (ll *limitedListener) Close() error {
+	ll.once.Do(func() { close(ll.closed) })
+	return ll.Listener.Close()
+}
+
+// resume hands c back to the HTTP server, or closes it when the server
+// has stopped accepting.
+func (ll *limitedListener) resume(c net.Conn) {
+	select {
+	case ll.resumed <- c:
+	case <-ll.closed:
 		c.Close()
 	}
 }

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/agentd/agentd/store"
 )
@@ -11,11 +12,108 @@ import (
 // and returns the result's index (the caller keeps the result itself).
 type readFunc func(ws *store.WatchSet) (uint64, error)
 
+// blockingQuery is a read with Consul's blocking-query semantics split in
+// the two halves a parked query needs: read runs once per iteration and
+// keeps its result in the caller's variables; render writes the answer of
+// the last read. render runs once, after the last read, and never
+// concurrently with it.
+type blockingQuery struct {
+	o      queryOptions
+	read   readFunc
+	render func(w http.ResponseWriter, m queryMeta) error
+}
+
+// blockingState is the agent's shared state for blocking queries.
+type blockingState struct {
+	// stopCtx is cancelled by Shutdown: every waiting query answers at once.
+	// Waits derive their contexts from it, so that stopping needs neither
+	// a goroutine per waiter nor a list of them.
+	stopCtx context.Context
+	stop    context.CancelFunc
+	// ln takes parked queries' connections back (nil: parking is off, e.g.
+	// before the HTTP server runs).
+	ln *limitedListener
+	// kvJSON shares the encoding of one KV entry among the watchers that one
+	// write wakes together.
+	kvJSON kvJSONCache
+}
+
+func newBlockingState() blockingState {
+	ctx, cancel := context.WithCancel(context.Background())
+	return blockingState{stopCtx: ctx, stop: cancel}
+}
+
+// serveBlocking answers q on w. Without ?index it reads once. With it, the
+// first read runs here; if it must wait, the connection is parked
+// (http_park.go: no goroutine of net/http's left behind) when it can be,
+// and otherwise the handler waits in place (blockingRead).
+func (a *Agent) serveBlocking(w http.ResponseWriter, r *http.Request, q blockingQuery) error {
+	if q.o.minIndex == 0 || !parkable(w, r) || a.blocking.ln == nil {
+		meta, err := a.blockingRead(r, q.o, q.read)
+		if err != nil {
+			return err
+		}
+		return q.render(w, meta)
+	}
+	// The wait counts from the request's arrival, as blockingRead's does.
+	deadline := time.Now().Add(blockingTimeout(q.o.wait))
+	if err := a.srv.readBarrier(r.Context(), q.o.consistency); err != nil {
+		return err
+	}
+	ws := store.NewWatchSet()
+	idx, err := q.read(ws)
+	if err != nil {
+		ws.Close()
+		return err
+	}
+	meta := a.queryMeta(idx, q.o.consistency)
+	if idx > q.o.minIndex {
+		ws.Close()
+		return q.render(w, meta)
+	}
+	if a.park(w, r, q, ws, meta, deadline) {
+		return nil // the parked query answers on the connection
+	}
+	// Not parked (hijack refused): wait here with the same deadline.
+	ctx, cancel := context.WithDeadline(r.Context(), deadline)
+	defer cancel()
+	defer context.AfterFunc(a.blocking.stopCtx, cancel)()
+	for ws.Wait(ctx) {
+		if meta, err = a.readOnce(r.Context(), q.o, q.read, &ws); err != nil {
+			return err
+		}
+		if meta.index > q.o.minIndex {
+			ws.Close()
+			break
+		}
+	}
+	if err := r.Context().Err(); err != nil {
+		return err // the client left: nobody to answer
+	}
+	return q.render(w, meta)
+}
+
+// readOnce runs the consistency barrier and one read watched by a new set
+// stored in *ws.
+func (a *Agent) readOnce(ctx context.Context, o queryOptions, fn readFunc, ws **store.WatchSet) (queryMeta, error) {
+	if err := a.srv.readBarrier(ctx, o.consistency); err != nil {
+		return queryMeta{}, err
+	}
+	*ws = store.NewWatchSet()
+	idx, err := fn(*ws)
+	if err != nil {
+		(*ws).Close()
+		return queryMeta{}, err
+	}
+	return a.queryMeta(idx, o.consistency), nil
+}
+
 // blockingRead runs a read with Consul's blocking-query semantics: with
 // ?index=N it re-runs fn whenever something it read changes, until the
 // index exceeds N or the wait (plus jitter) expires, and then reports the
 // last run's index — unchanged if nothing changed. The consistency barrier
-// is repeated before every run. Shutdown releases it at once.
+// is repeated before every run. Shutdown releases it at once. It waits in
+// the handler's goroutine and starts none.
 func (a *Agent) blockingRead(r *http.Request, o queryOptions, fn readFunc) (queryMeta, error) {
 	ctx := r.Context()
 	bctx := ctx
@@ -23,13 +121,7 @@ func (a *Agent) blockingRead(r *http.Request, o queryOptions, fn readFunc) (quer
 		var cancel context.CancelFunc
 		bctx, cancel = context.WithTimeout(ctx, blockingTimeout(o.wait))
 		defer cancel()
-		go func() {
-			select {
-			case <-a.stopc:
-				cancel()
-			case <-bctx.Done():
-			}
-		}()
+		defer context.AfterFunc(a.blocking.stopCtx, cancel)()
 	}
 	for {
 		if err := a.srv.readBarrier(ctx, o.consistency); err != nil {
@@ -41,10 +133,12 @@ func (a *Agent) blockingRead(r *http.Request, o queryOptions, fn readFunc) (quer
 		}
 		idx, err := fn(ws)
 		if err != nil {
+			ws.Close()
 			return queryMeta{}, err
 		}
 		meta := a.queryMeta(idx, o.consistency)
 		if o.minIndex == 0 || idx > o.minIndex {
+			ws.Close()
 			return meta, nil
 		}
 		if !ws.Wait(bctx) {

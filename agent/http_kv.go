@@ -48,6 +48,8 @@ func (a *Agent) kvGet(w http.ResponseWriter, r *http.Request, key string) error 
 	if err != nil {
 		return err
 	}
+	// The closures below outlive the handler when the query is parked
+	// (http_park.go): they capture only what they need, never r or q.
 	switch {
 	case flagSet(q, "keys"):
 		sep := q.Get("separator")
@@ -55,70 +57,78 @@ func (a *Agent) kvGet(w http.ResponseWriter, r *http.Request, key string) error 
 			sep = q.Get("seperator") // Consul still accepts the old spelling
 		}
 		var keys []string
-		meta, err := a.blockingRead(r, o, func(ws *store.WatchSet) (uint64, error) {
-			idx, ks := a.store.KVKeys(ws, key, sep)
-			keys = ks
-			return idx, nil
-		})
-		if err != nil {
-			return err
-		}
-		setMeta(w, meta)
-		if len(keys) == 0 {
-			if key != "" {
-				w.WriteHeader(http.StatusNotFound)
-				return nil
-			}
-			keys = []string{}
-		}
-		return writeJSON(w, keys)
+		return a.serveBlocking(w, r, blockingQuery{o: o,
+			read: func(ws *store.WatchSet) (uint64, error) {
+				idx, ks := a.store.KVKeys(ws, key, sep)
+				keys = ks
+				return idx, nil
+			},
+			render: func(w http.ResponseWriter, meta queryMeta) error {
+				setMeta(w, meta)
+				if len(keys) == 0 {
+					if key != "" {
+						w.WriteHeader(http.StatusNotFound)
+						return nil
+					}
+					keys = []string{}
+				}
+				return writeJSON(w, keys)
+			}})
 	case flagSet(q, "recurse"):
 		var ents []*store.KVEntry
-		meta, err := a.blockingRead(r, o, func(ws *store.WatchSet) (uint64, error) {
-			idx, es := a.store.KVList(ws, key)
-			ents = es
-			return idx, nil
-		})
-		if err != nil {
-			return err
-		}
-		setMeta(w, meta)
-		if len(ents) == 0 {
-			w.WriteHeader(http.StatusNotFound)
-			return nil
-		}
-		out := make([]kvPair, len(ents))
-		for i, e := range ents {
-			out[i] = toKVPair(e)
-		}
-		return writeJSON(w, out)
+		return a.serveBlocking(w, r, blockingQuery{o: o,
+			read: func(ws *store.WatchSet) (uint64, error) {
+				idx, es := a.store.KVList(ws, key)
+				ents = es
+				return idx, nil
+			},
+			render: func(w http.ResponseWriter, meta queryMeta) error {
+				setMeta(w, meta)
+				if len(ents) == 0 {
+					w.WriteHeader(http.StatusNotFound)
+					return nil
+				}
+				out := make([]kvPair, len(ents))
+				for i, e := range ents {
+					out[i] = toKVPair(e)
+				}
+				return writeJSON(w, out)
+			}})
 	}
 	if key == "" {
 		return errBadRequestf("Missing key name")
 	}
+	raw := flagSet(q, "raw")
 	var ent *store.KVEntry
-	meta, err := a.blockingRead(r, o, func(ws *store.WatchSet) (uint64, error) {
-		idx, e := a.store.KVGet(ws, key)
-		ent = e
-		return idx, nil
-	})
-	if err != nil {
-		return err
-	}
-	setMeta(w, meta)
-	if ent == nil {
-		w.WriteHeader(http.StatusNotFound)
-		return nil
-	}
-	if flagSet(q, "raw") {
-		// The value is arbitrary bytes: never let a browser interpret it.
-		w.Header().Set("Content-Type", "text/plain")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Header().Set("Content-Security-Policy", "sandbox")
-		_, err := w.Write(ent.Value)
-		return err
-	}
-	return writeJSON(w, []kvPair{toKVPair(ent)})
+	return a.serveBlocking(w, r, blockingQuery{o: o,
+		read: func(ws *store.WatchSet) (uint64, error) {
+			idx, e := a.store.KVGet(ws, key)
+			ent = e
+			return idx, nil
+		},
+		render: func(w http.ResponseWriter, meta queryMeta) error {
+			setMeta(w, meta)
+			if ent == nil {
+				w.WriteHeader(http.StatusNotFound)
+				return nil
+			}
+			if raw {
+				// The value is arbitrary bytes: never let a browser
+				// interpret it.
+				w.Header().Set("Content-Type", "text/plain")
+				w.Header().Set("X-Content-Type-Options", "nosniff")
+				w.Header().Set("Content-Security-Policy", "sandbox")
+				_, err := w.Write(ent.Value)
+				return err
+			}
+			b, err := a.blocking.kvJSON.encode(ent)
+			if err != nil {
+				return err
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_, err = w.Write(b)
+			return err
+		}})
 }
 
 // parseUintParam reads an optional uint64 parameter; present reports

@@ -219,9 +219,12 @@ func (ws *WatchSet) watch(r *watchRegistry, tp topic, key string, prefix bool, w
 	ws.addChan(e.ch)
 }
 
-// Close releases the set's store watches. Wait calls it; calling it again
-// does nothing.
+// Close releases the set's store watches. Wait calls it; calling it again,
+// or on a nil set, does nothing.
 func (ws *WatchSet) Close() {
+	if ws == nil {
+		return
+	}
 	for _, g := range ws.regs {
 		g.r.release(g.wk, g.prefix, g.e)
 	}

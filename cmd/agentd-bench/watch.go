@@ -16,30 +16,9 @@ import (
 
 // watcher is one blocking GET loop on one key over its own connection.
 type watcher struct {
-	c     *conn
+	c     *rawConn
 	key   string
 	index uint64
-}
-
-// getIndex does a GET and returns its status and X-Consul-Index.
-func (c *conn) getIndex(ctx context.Context, path string) (int, uint64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
-	if err != nil {
-		return 0, 0, err
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer resp.Body.Close()
-	var sink [4096]byte
-	for {
-		if _, err := resp.Body.Read(sink[:]); err != nil {
-			break
-		}
-	}
-	idx, _ := strconv.ParseUint(resp.Header.Get("X-Consul-Index"), 10, 64)
-	return resp.StatusCode, idx, nil
 }
 
 // armWatchers opens one connection per watcher and learns each key's
@@ -50,28 +29,40 @@ func armWatchers(ctx context.Context, addr string, keys []string, n int) ([]*wat
 	var wg sync.WaitGroup
 	var firstErr atomic.Value
 	for i := range ws {
-		ws[i] = &watcher{c: newConn(addr), key: keys[i%len(keys)]}
+		ws[i] = &watcher{key: keys[i%len(keys)]}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func(w *watcher) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			code, idx, err := w.c.getIndex(ctx, "/v1/kv/"+w.key)
-			if err == nil && code != http.StatusOK {
-				err = fmt.Errorf("GET %s: status %d", w.key, code)
+			c, err := dialRaw(ctx, addr)
+			if err == nil {
+				w.c = c
+				var code int
+				code, w.index, err = c.get(ctx, "/v1/kv/"+w.key)
+				if err == nil && code != http.StatusOK {
+					err = fmt.Errorf("GET %s: status %d", w.key, code)
+				}
 			}
 			if err != nil {
 				firstErr.CompareAndSwap(nil, err)
-				return
 			}
-			w.index = idx
 		}(ws[i])
 	}
 	wg.Wait()
 	if err, _ := firstErr.Load().(error); err != nil {
+		closeWatchers(ws)
 		return nil, fmt.Errorf("arming watchers: %w", err)
 	}
 	return ws, nil
+}
+
+func closeWatchers(ws []*watcher) {
+	for _, w := range ws {
+		if w.c != nil {
+			w.c.close()
+		}
+	}
 }
 
 // agentStore reads the store counters from /v1/agent/self.
@@ -99,8 +90,8 @@ func agentStore(ctx context.Context, c *conn) (map[string]uint64, error) {
 }
 
 // waitParked polls until the store has handed out want more watches than
-// base: every watcher's blocking GET is registered and parked. Polling,
-// not sleeping: it returns as soon as the counter says so.
+// base: every watcher's blocking GET is registered (and parked, or about
+// to be). Polling, not sleeping: it returns as soon as the counter says so.
 func waitParked(ctx context.Context, c *conn, base, want uint64, limit time.Duration) (uint64, error) {
 	deadline := time.Now().Add(limit)
 	for {
@@ -114,28 +105,7 @@ func waitParked(ctx context.Context, c *conn, base, want uint64, limit time.Dura
 		if time.Now().After(deadline) {
 			return st["watches_added"], fmt.Errorf("only %d of %d watches registered after %v", st["watches_added"]-base, want, limit)
 		}
-		time.Sleep(20 * time.Millisecond) // poll interval, not a synchronisation
-	}
-}
-
-// waitRearmed polls until every watcher has sent its next GET (sent
-// reaches wantSent) and the agent runs at least wantG goroutines again.
-func waitRearmed(ctx context.Context, c *conn, sent *atomic.Int64, wantSent int64, wantG uint64, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
-		if sent.Load() >= wantSent {
-			st, err := agentStore(ctx, c)
-			if err != nil {
-				return err
-			}
-			if st["goroutines"] >= wantG {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("watchers not re-armed after %v (sent %d of %d)", limit, sent.Load(), wantSent)
-		}
-		time.Sleep(5 * time.Millisecond) // poll interval
+		time.Sleep(5 * time.Millisecond) // poll interval, not a synchronisation
 	}
 }
 

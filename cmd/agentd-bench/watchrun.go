@@ -18,7 +18,7 @@ import (
 func (w *watcher) loop(ctx context.Context, sent, spurious, failed *atomic.Int64, onWake func(time.Time)) {
 	for ctx.Err() == nil {
 		sent.Add(1)
-		code, idx, err := w.c.getIndex(ctx, fmt.Sprintf("/v1/kv/%s?index=%d&wait=10m", w.key, w.index))
+		code, idx, err := w.c.get(ctx, fmt.Sprintf("/v1/kv/%s?index=%d&wait=10m", w.key, w.index))
 		t := time.Now()
 		if ctx.Err() != nil {
 			return
@@ -69,6 +69,7 @@ func runWatch(o options) (watchResult, error) {
 	if err != nil {
 		return watchResult{}, err
 	}
+	defer closeWatchers(ws)
 	writeStart := make([]atomic.Int64, len(keys))
 	parts := make([]latencies, len(ws))
 	var woke, sent, spurious, failed atomic.Int64
@@ -87,24 +88,30 @@ func runWatch(o options) (watchResult, error) {
 	n := uint64(len(ws))
 	var peakRSS float64
 	var parkedG uint64
+	base := st["watches_added"]
 	cpu0, self0 := procCPU(o.pid), selfCPU()
 	for r := 1; r <= o.rounds; r++ {
-		// Round 1: every blocking GET registers exactly one watch before
-		// parking, so watches_added tells when all are parked. Later
-		// rounds also count the re-reads after each wake, so they wait
-		// for every watcher to have re-sent its GET (client side) and
-		// for the agent's goroutine count to be back at round 1's.
-		if r == 1 {
-			if _, err := waitParked(ctx, ctl, st["watches_added"], n, 2*time.Minute); err != nil {
-				return watchResult{}, fmt.Errorf("round %d: %w", r, err)
+		// Every blocking GET registers exactly one watch before it parks,
+		// and every wake one more (the re-read that sees the new index):
+		// round r starts once n + (r-1)*2n watches were handed out and
+		// every watcher has re-sent its GET, i.e. all are parked again.
+		want := n + uint64(r-1)*2*n
+		sentBy := time.Now().Add(time.Minute)
+		for sent.Load() < int64(r)*int64(len(ws)) {
+			if failed.Load() > 0 || time.Now().After(sentBy) {
+				return watchResult{}, fmt.Errorf("round %d: %d of %d GETs sent, %d failed", r, sent.Load(), int64(r)*int64(len(ws)), failed.Load())
 			}
+			time.Sleep(2 * time.Millisecond) // poll interval
+		}
+		if _, err := waitParked(ctx, ctl, base, want, 2*time.Minute); err != nil {
+			return watchResult{}, fmt.Errorf("round %d: %w", r, err)
+		}
+		if r == 1 {
 			fmt.Printf("%d watchers on %d keys parked in %v\n", len(ws), len(keys), time.Since(armStart).Round(time.Millisecond))
 			if st, err = agentStore(ctx, ctl); err != nil {
 				return watchResult{}, err
 			}
 			parkedG = st["goroutines"]
-		} else if err := waitRearmed(ctx, ctl, &sent, int64(r)*int64(len(ws)), parkedG*99/100, time.Minute); err != nil {
-			return watchResult{}, fmt.Errorf("round %d: %w", r, err)
 		}
 		rss, _ := readMem(o.pid)
 		peakRSS = max(peakRSS, rss)
@@ -170,6 +177,7 @@ func runIdleWatch(o options) (idleResult, error) {
 	if err != nil {
 		return idleResult{}, err
 	}
+	defer closeWatchers(ws)
 	var woke, sent, spurious, failed atomic.Int64
 	for _, w := range ws {
 		go w.loop(ctx, &sent, &spurious, &failed, func(time.Time) { woke.Add(1) })
