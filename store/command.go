@@ -23,6 +23,8 @@ import (
 //	CmdDeregister    node | serviceID | checkID
 //	CmdTombstoneReap index
 //	CmdRestore       snapshot bytes (the format of snapshot.go)
+//	CmdRestoreChunk  id | offset | total | data bytes (restore.go)
+//	CmdRestoreCommit id | size | abort bool
 //
 // Compatibility: the version byte changes with any layout change; CmdType
 // and KVVerb values are append-only.
@@ -43,6 +45,8 @@ const (
 	CmdDeregister     CmdType = 6
 	CmdTombstoneReap  CmdType = 7
 	CmdRestore        CmdType = 8
+	CmdRestoreChunk   CmdType = 9
+	CmdRestoreCommit  CmdType = 10
 )
 
 func (t CmdType) String() string {
@@ -63,12 +67,17 @@ func (t CmdType) String() string {
 		return "TombstoneReap"
 	case CmdRestore:
 		return "Restore"
+	case CmdRestoreChunk:
+		return "RestoreChunk"
+	case CmdRestoreCommit:
+		return "RestoreCommit"
 	}
 	return fmt.Sprintf("CmdType(%d)", uint8(t))
 }
 
 // Op is the body of a command: one of *KVOp, *Txn, *SessionCreate,
-// *SessionDestroy, *Register, *Deregister, *TombstoneReap, *RestoreState.
+// *SessionDestroy, *Register, *Deregister, *TombstoneReap, *RestoreState,
+// *RestoreChunk, *RestoreCommit.
 type Op interface {
 	Type() CmdType
 	encode(e *encoder)
@@ -139,6 +148,10 @@ func DecodeCommand(b []byte) (Command, error) {
 		op = &TombstoneReap{Index: d.uvarint()}
 	case CmdRestore:
 		op = &RestoreState{Data: d.bytes(maxValueLen)}
+	case CmdRestoreChunk:
+		op = &RestoreChunk{ID: d.uvarint(), Offset: d.uvarint(), Total: d.uvarint(), Data: d.bytes(maxValueLen)}
+	case CmdRestoreCommit:
+		op = &RestoreCommit{ID: d.uvarint(), Size: d.uvarint(), Abort: d.bool1()}
 	default:
 		return Command{}, fmt.Errorf("%w: unknown command type %d", ErrDecode, uint8(t))
 	}

@@ -38,7 +38,7 @@ func genKVOp(t *rapid.T, txn bool) KVOp {
 }
 
 func genOp(t *rapid.T) Op {
-	switch rapid.IntRange(0, 9).Draw(t, "kind") {
+	switch rapid.IntRange(0, 10).Draw(t, "kind") {
 	case 0, 1, 2:
 		op := genKVOp(t, false)
 		return &op
@@ -66,6 +66,14 @@ func genOp(t *rapid.T) Op {
 		return &Deregister{Node: genNode.Draw(t, "node"), CheckID: SerfCheckID}
 	case 8:
 		return &TombstoneReap{Index: rapid.Uint64Range(0, 40).Draw(t, "reap")}
+	case 9:
+		// Staged restore pieces (the stage must survive the snapshot cut).
+		id := rapid.Uint64Range(1, 2).Draw(t, "restoreID")
+		if rapid.IntRange(0, 3).Draw(t, "commit") == 0 {
+			return &RestoreCommit{ID: id, Size: rapid.Uint64Range(0, 4).Draw(t, "size"), Abort: rapid.Bool().Draw(t, "abort")}
+		}
+		return &RestoreChunk{ID: id, Offset: rapid.Uint64Range(0, 3).Draw(t, "offset"), Total: 4,
+			Data: []byte(rapid.StringN(1, 1, 1).Draw(t, "chunk"))}
 	default:
 		op := KVOp{Verb: KVLock, Key: genKey.Draw(t, "key"), Session: genSession.Draw(t, "session")}
 		return &op

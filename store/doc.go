@@ -8,8 +8,8 @@
 // The only writer is Apply(index, cmd), driven by the Raft FSM (FSM) with
 // committed entries, plus Restore from a snapshot. Commands are built with
 // EncodeCommand(now, op) where op is one of *KVOp, *Txn, *SessionCreate,
-// *SessionDestroy, *Register, *Deregister, *TombstoneReap, *RestoreState
-// (format drawn in command.go). Apply returns a *Result: OK for
+// *SessionDestroy, *Register, *Deregister, *TombstoneReap, *RestoreState,
+// *RestoreChunk, *RestoreCommit (format drawn in command.go). Apply returns a *Result: OK for
 // conditional KV writes (cas, acquire, release, delete-cas), Err for
 // commands the state refuses (errors.Is(err, ErrRejected)) or that do not
 // decode (ErrDecode), Txn for transactions.
@@ -25,7 +25,7 @@
 //	a rejected command or a txn with any failed op changes nothing but the
 //	  applied index
 //	KVEntry.Session != "" only while that session exists
-//	table indexes never decrease (TombstoneReap and RestoreState move them up)
+//	table indexes never decrease (TombstoneReap and RestoreState/Commit move them up)
 //
 // # Index rules (Consul's)
 //
@@ -47,7 +47,7 @@
 // whole table (SessionList, Nodes, Checks). A write closes only the
 // channels of what it touched (see watchRegistry): 10,000 readers of one
 // key share one channel, and a write to b/x never wakes a reader of a/x.
-// Restore and RestoreState close every channel. Channels are reference
+// Restore, RestoreState and RestoreCommit close every channel. Channels are reference
 // counted: Wait (or Close, for a set that will not wait) releases them, so
 // the registry holds only what someone watches. Stats counts fires and
 // wakeups.
@@ -69,5 +69,7 @@
 // tombstone TTL. Values and maps inside returned rows are shared with the
 // store: treat them as read-only. The FSM snapshot bytes (Snapshot.WriteTo)
 // are also the /v1/snapshot format; restoring one through Raft is the
-// RestoreState command.
+// RestoreState command, or for one larger than a Raft entry RestoreChunk
+// commands of RestoreChunkBytes and a RestoreCommit (restore.go: the stage
+// is replicated state, kept in snapshots, invisible to reads).
 package store

@@ -27,6 +27,9 @@ func seedCommands() [][]byte {
 		&Deregister{Node: "n1"},
 		&Deregister{Node: "n1", CheckID: SerfCheckID},
 		&TombstoneReap{Index: 7},
+		&RestoreChunk{ID: 9, Offset: 0, Total: 4, Data: []byte("ab")},
+		&RestoreChunk{ID: 9, Offset: 2, Total: 4, Data: []byte("cd")},
+		&RestoreCommit{ID: 9, Size: 4, Abort: true},
 	)
 	var out [][]byte
 	for _, op := range ops {

@@ -40,15 +40,18 @@ const (
 type recordKind byte
 
 const (
-	recEnd        recordKind = 0
-	recKV         recordKind = 1
-	recTombstone  recordKind = 2
-	recLockDelay  recordKind = 3
-	recSession    recordKind = 4
-	recNode       recordKind = 5
-	recService    recordKind = 6
-	recCheck      recordKind = 7
-	recKindsKnown            = recCheck
+	recEnd       recordKind = 0
+	recKV        recordKind = 1
+	recTombstone recordKind = 2
+	recLockDelay recordKind = 3
+	recSession   recordKind = 4
+	recNode      recordKind = 5
+	recService   recordKind = 6
+	recCheck     recordKind = 7
+	// recRestoreChunk: part of a staged restore (restore.go): id | bytes.
+	// A stage larger than one record spans several, in order.
+	recRestoreChunk recordKind = 8
+	recKindsKnown              = recRestoreChunk
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -97,6 +100,7 @@ func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
 	t.nodes.Scan(func(v *Node) bool { return rec(recNode, func(e *encoder) { e.node(v) }) })
 	t.services.Scan(func(v *Service) bool { return rec(recService, func(e *encoder) { e.service(v) }) })
 	t.checks.Scan(func(v *Check) bool { return rec(recCheck, func(e *encoder) { e.check(v) }) })
+	t.restore.records(rec)
 	sw.write([]byte{byte(recEnd)})
 	var sum [4]byte
 	binary.BigEndian.PutUint32(sum[:], sw.h.Sum32())
@@ -364,6 +368,8 @@ func (t *tables) load(kind recordKind, p []byte) error {
 		if d.err == nil {
 			_, dup = t.checks.Set(v)
 		}
+	case recRestoreChunk:
+		t.loadStageRecord(d)
 	}
 	d.done()
 	if d.err != nil {

@@ -65,6 +65,10 @@ type tables struct {
 	sessionKeys    *btree.BTreeG[pair] // (session ID, key): keys it holds
 
 	// Rows are immutable once inserted: a change inserts a new row value.
+
+	// restore is a restore being staged chunk by chunk (restore.go); nil
+	// when none. Not visible to reads; written into snapshots.
+	restore *restoreStage
 }
 
 var treeOpts = btree.Options{NoLocks: true}

@@ -120,6 +120,12 @@ func (x *tx) apply(op Op, res *Result) {
 	case *RestoreState:
 		res.Err = x.restoreState(op.Data)
 		res.OK = res.Err == nil
+	case *RestoreChunk:
+		res.Err = x.restoreChunk(op)
+		res.OK = res.Err == nil
+	case *RestoreCommit:
+		res.Err = x.restoreCommit(op)
+		res.OK = res.Err == nil
 	default:
 		panic(fmt.Sprintf("store: unhandled op %T", op))
 	}
