@@ -134,7 +134,42 @@ func appendBytes(dst, b []byte) []byte {
 // DecodeMessage parses a payload produced by EncodeMessage. It never panics:
 // malformed input returns an error wrapping "raft: decode". The returned
 // message does not alias b (Context and entry Data share one copy).
-func DecodeMessage(b []byte) (Message, error) {
+func DecodeMessage(b []byte) (Message, error) { return decodeMessage(b, nil) }
+
+// Decoder decodes like DecodeMessage for a receiver that owns each payload
+// (a driver's receive loop): the message's Context and entry Data alias b
+// instead of a copy, so the caller must not modify b afterwards, and node
+// IDs seen in recent messages are reused instead of allocated again. The
+// zero value is ready; not safe for concurrent use.
+type Decoder struct {
+	ids  [8]NodeID // recently decoded IDs, replaced round-robin
+	next int
+}
+
+// Decode parses b like DecodeMessage, aliasing it (see Decoder).
+func (d *Decoder) Decode(b []byte) (Message, error) { return decodeMessage(b, d) }
+
+// id returns b as a NodeID, reusing a recent equal one.
+func (d *Decoder) id(b []byte) NodeID {
+	if d == nil {
+		return NodeID(b)
+	}
+	for _, id := range d.ids {
+		if string(id) == string(b) && id != None {
+			return id
+		}
+	}
+	if len(b) == 0 {
+		return None
+	}
+	id := NodeID(b)
+	d.ids[d.next] = id
+	d.next = (d.next + 1) % len(d.ids)
+	return id
+}
+
+// decodeMessage is DecodeMessage (d nil: copy b) and Decoder.Decode.
+func decodeMessage(b []byte, d *Decoder) (Message, error) {
 	if len(b) > MaxMessageBytes {
 		return Message{}, fmt.Errorf("%w: message is %d bytes, limit %d", errDecode, len(b), MaxMessageBytes)
 	}
@@ -160,10 +195,15 @@ func DecodeMessage(b []byte) (Message, error) {
 	}
 
 	// Byte fields alias one private copy of the payload: one allocation,
-	// bounded by the (already checked) input size.
-	r := reader{buf: append([]byte(nil), b[3:]...)}
-	m.From = NodeID(r.str("from"))
-	m.To = NodeID(r.str("to"))
+	// bounded by the (already checked) input size. A Decoder's caller owns
+	// b, so they alias b itself.
+	body := b[3:]
+	if d == nil {
+		body = append([]byte(nil), body...)
+	}
+	r := reader{buf: body}
+	m.From = d.id(r.bytes("from", maxStringLen))
+	m.To = d.id(r.bytes("to", maxStringLen))
 	m.Term = Term(r.uvarint("term"))
 	m.LogTerm = Term(r.uvarint("log term"))
 	m.Index = Index(r.uvarint("index"))
@@ -230,16 +270,20 @@ func (r *reader) fail(err error) {
 	}
 }
 
-func (r *reader) uvarint(what string) uint64 {
+func (r *reader) uvarint(what string) uint64 { return r.uvarintField(what, "") }
+
+// uvarintField reads a uvarint named what+suffix in errors (concatenated
+// only on failure: this runs for every field of every message).
+func (r *reader) uvarintField(what, suffix string) uint64 {
 	if r.err != nil {
 		return 0
 	}
 	v, n := binary.Uvarint(r.buf[r.off:])
 	if n <= 0 {
 		if n == 0 {
-			r.fail(fmt.Errorf("%s: %w", what, errShort))
+			r.fail(fmt.Errorf("%s%s: %w", what, suffix, errShort))
 		} else {
-			r.fail(fmt.Errorf("%s: varint overflows 64 bits", what))
+			r.fail(fmt.Errorf("%s%s: varint overflows 64 bits", what, suffix))
 		}
 		return 0
 	}
@@ -264,7 +308,7 @@ func (r *reader) byte(what string) byte {
 // sub-slice of buf (nil when empty), capped so appends cannot clobber the
 // next field.
 func (r *reader) bytes(what string, limit uint64) []byte {
-	n := r.uvarint(what + " length")
+	n := r.uvarintField(what, " length")
 	if r.err != nil {
 		return nil
 	}
@@ -285,12 +329,10 @@ func (r *reader) bytes(what string, limit uint64) []byte {
 	return b
 }
 
-func (r *reader) str(what string) string { return string(r.bytes(what, maxStringLen)) }
-
 // count reads an element count, rejecting one above limit or one the
 // remaining bytes cannot hold at minWire bytes per element.
 func (r *reader) count(what string, limit, minWire uint64) int {
-	n := r.uvarint(what + " count")
+	n := r.uvarintField(what, " count")
 	if r.err != nil {
 		return 0
 	}

@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -18,6 +19,14 @@ func FuzzDecodeMessage(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := DecodeMessage(b)
+		// A Decoder (aliasing, reusing IDs) agrees with DecodeMessage, also
+		// on its second message, which takes IDs from its cache.
+		var d Decoder
+		for range 2 {
+			dm, derr := d.Decode(append([]byte(nil), b...))
+			require.Equal(t, fmt.Sprint(err), fmt.Sprint(derr))
+			require.Equal(t, m, dm)
+		}
 		if err != nil {
 			require.True(t, IsDecodeError(err), "error %v does not wrap errDecode", err)
 			return

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"slices"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
@@ -99,6 +100,34 @@ func TestCodecDecodeDoesNotAlias(t *testing.T) {
 		b[i] = 0xff
 	}
 	require.Equal(t, m, got)
+}
+
+// TestCodecDecoder checks that a Decoder, used across many messages,
+// decodes each exactly like DecodeMessage, reuses node IDs, and allocates
+// less (it aliases the payload).
+func TestCodecDecoder(t *testing.T) {
+	var d Decoder
+	rapid.Check(t, func(t *rapid.T) {
+		m := genMessage().Draw(t, "m")
+		got, err := d.Decode(EncodeMessage(m))
+		require.NoError(t, err)
+		require.Equal(t, *m, got)
+	})
+
+	m := Message{Type: MsgApp, From: "n1", To: "n2", Term: 3,
+		Entries: []Entry{{Term: 3, Index: 2, Type: EntryNormal, Data: []byte("payload")}}}
+	b := EncodeMessage(&m)
+	first, err := d.Decode(b)
+	require.NoError(t, err)
+	second, err := d.Decode(EncodeMessage(&m))
+	require.NoError(t, err)
+	require.Equal(t, unsafe.StringData(string(first.From)), unsafe.StringData(string(second.From)), "From not reused")
+	// The entry aliases the payload: the caller hands b over.
+	require.Equal(t, &b[len(b)-1], &first.Entries[0].Data[len(first.Entries[0].Data)-1])
+
+	plain := testing.AllocsPerRun(100, func() { _, _ = DecodeMessage(b) })
+	reused := testing.AllocsPerRun(100, func() { _, _ = d.Decode(b) })
+	require.Less(t, reused, plain, "Decoder allocations %v, DecodeMessage %v", reused, plain)
 }
 
 func TestCodecDecodeErrors(t *testing.T) {

@@ -11,7 +11,9 @@ import (
 )
 
 // Receiver is what a Mem endpoint delivers to (driver.Driver implements
-// it). Its methods must not block for long.
+// it). Its methods must not block for long. Deliver takes payload over:
+// transports pass a buffer they never touch again (the decoded message
+// aliases it).
 type Receiver interface {
 	Deliver(payload []byte)
 	DeliverSnapshot(m raft.Message, staged driver.Staged)

@@ -86,10 +86,23 @@ func (l *Log) Append(hs raft.HardState, ents []raft.Entry) error {
 	}
 	active := l.segs[len(l.segs)-1]
 	first := len(b.recs) - len(ents) // writeBatch may have prepended a segment header
+	// The caller may reuse its buffers: the cache gets copies, all in one
+	// allocation per batch.
+	var n int
+	for k := range ents {
+		n += len(ents[k].Data)
+	}
+	data := make([]byte, 0, n)
 	for k := range ents {
 		e := ents[k]
 		l.mustIndex(l.idx.appendEntry(e.Index, location{seg: active, off: b.recs[first+k].off, term: e.Term}))
-		e.Data = append([]byte(nil), e.Data...) // the caller may reuse its buffer
+		if len(e.Data) > 0 {
+			start := len(data)
+			data = append(data, e.Data...)
+			e.Data = data[start:len(data):len(data)]
+		} else {
+			e.Data = nil
+		}
 		l.cache.put(e)
 	}
 	return nil

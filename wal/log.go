@@ -203,7 +203,6 @@ func (l *Log) Entries(lo, hi raft.Index, maxBytes uint64) ([]raft.Entry, error) 
 			if e, err = l.readEntry(i); err != nil {
 				return nil, err
 			}
-			l.cache.put(e)
 		}
 		if len(out) > 0 && size+e.Size() > maxBytes {
 			break

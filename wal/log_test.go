@@ -188,10 +188,10 @@ func TestCacheBounded(t *testing.T) {
 	if _, err := l.Entries(1, 201, 1<<62); err != nil {
 		t.Fatal(err)
 	}
-	if l.cache.bytes > l.cfg.CacheBytes || len(l.cache.byIndex) == 0 {
-		t.Fatalf("cache holds %d bytes in %d entries, limit %d", l.cache.bytes, len(l.cache.byIndex), l.cfg.CacheBytes)
+	if l.cache.bytes > l.cfg.CacheBytes || l.cache.len() == 0 {
+		t.Fatalf("cache holds %d bytes in %d entries, limit %d", l.cache.bytes, l.cache.len(), l.cfg.CacheBytes)
 	}
-	if len(l.cache.byIndex) >= 200 {
+	if l.cache.len() >= 200 {
 		t.Fatal("cache holds the whole log")
 	}
 }

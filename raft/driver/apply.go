@@ -93,12 +93,12 @@ func (h *Handler) finishApply(ents []raft.Entry, results []any) {
 		if h.cfg.Tracer != nil {
 			h.cfg.Tracer.TraceApply(h.id, e)
 		}
-		if p := h.proposals[e.Index]; p != nil {
+		if f := h.proposals[e.Index]; f != nil {
 			delete(h.proposals, e.Index)
-			if p.term == e.Term {
-				p.future.resolve(Committed, results[i], nil)
+			if f.Term == e.Term {
+				f.resolve(Committed, results[i], nil)
 			} else {
-				p.future.resolve(Failed, nil, ErrProposalFailed)
+				f.resolve(Failed, nil, ErrProposalFailed)
 			}
 		}
 	}
@@ -128,7 +128,7 @@ func (h *Handler) resolveProposals(match func(raft.Index) bool, o Outcome, err e
 	var fs []*Future
 	for _, idx := range sortedIndexes(h.proposals) {
 		if match(idx) {
-			fs = append(fs, h.proposals[idx].future)
+			fs = append(fs, h.proposals[idx])
 			delete(h.proposals, idx)
 		}
 	}

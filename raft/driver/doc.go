@@ -23,9 +23,11 @@
 //
 //  1. Messages are sent at once.
 //  2. Disk work is queued in the handler's persist queue. One disk job is in
-//     flight at a time; when it completes, every queued Ready without a
-//     snapshot is merged into the next job: one LogStore.Append and one
-//     fsync for the whole batch (group commit). A Ready with a snapshot is a
+//     flight at a time; the next one starts at the end of the handler call
+//     (or Batch) in which the previous one completed, after every Ready of
+//     that call's inputs was queued, and merges every queued Ready without
+//     a snapshot: one LogStore.Append and one fsync for the whole batch
+//     (greedy group commit). A Ready with a snapshot is a
 //     barrier: stage file → snapshot store (snapshot worker), FSM.Restore
 //     (apply worker, after every earlier apply), LogStore.ApplySnapshot then
 //     Append (disk worker).
@@ -61,6 +63,10 @@
 // snapshot with no file at or above it is a fatal inconsistency.
 //
 // # Caller duties
+//
+// Driver's loop takes worker completions before other inputs, and all
+// queued proposals at once, so that a disk job's completion is never
+// stuck behind a queue of proposals and they share one Ready.
 //
 // Call Handler methods only from the handler goroutine. Workers must run
 // jobs in submission order and call done on the handler goroutine. The

@@ -18,11 +18,25 @@ type Driver struct {
 
 	// msgc carries received payloads; full means the node is overloaded
 	// and the message is dropped, like a lossy network would.
-	msgc  chan []byte
-	callc chan func() // closures to run on the loop (inputs, completions)
+	msgc chan []byte
+	// compc carries worker and transport completions; the loop takes them
+	// before any other input, so that the disk never waits behind a queue
+	// of proposals for its next job.
+	compc chan func()
+	callc chan func() // closures to run on the loop (inputs)
 	tickc chan struct{}
 	stopc chan struct{}
 	donec chan struct{}
+
+	// props queues proposals for the loop, which takes them all at once
+	// (one wake-up and one Ready for however many arrived meanwhile).
+	// propc holds a token while props is non-empty and the loop has not
+	// been told; propsClosed is set once the loop exited.
+	propMu      sync.Mutex
+	props       []proposeReq // guarded by propMu
+	propsSpare  []proposeReq // loop-owned: the drained buffer, reused
+	propsClosed bool         // guarded by propMu
+	propc       chan struct{}
 
 	workers  []*GoWorker
 	stopOnce sync.Once
@@ -50,7 +64,9 @@ func Start(cfg Config, deps DriverDeps) (*Driver, error) {
 	d := &Driver{
 		clk:     deps.Clock,
 		msgc:    make(chan []byte, 4096),
+		compc:   make(chan func(), 1024),
 		callc:   make(chan func(), 1024),
+		propc:   make(chan struct{}, 1),
 		tickc:   make(chan struct{}, 1),
 		stopc:   make(chan struct{}),
 		donec:   make(chan struct{}),
@@ -85,10 +101,11 @@ func Start(cfg Config, deps DriverDeps) (*Driver, error) {
 	return d, nil
 }
 
-// post runs f on the loop; it gives up once the driver stopped.
+// post runs a completion f on the loop; it gives up once the driver
+// stopped.
 func (d *Driver) post(f func()) {
 	select {
-	case d.callc <- f:
+	case d.compc <- f:
 	case <-d.stopc:
 	}
 }
@@ -111,10 +128,16 @@ func (d *Driver) run() {
 		select {
 		case <-d.stopc:
 			d.h.Stop()
+			d.closeProposals()
 			return
 		case <-d.tickc:
 			d.h.Tick()
 			d.armTick()
+		case f := <-d.compc:
+			d.h.Batch(func() {
+				f()
+				d.drain()
+			})
 		case p := <-d.msgc:
 			d.h.Batch(func() {
 				d.h.Receive(p)
@@ -125,15 +148,27 @@ func (d *Driver) run() {
 				f()
 				d.drain()
 			})
+		case <-d.propc:
+			d.h.Batch(d.drain)
 		}
 	}
 }
 
 // drain takes the inputs already waiting, so that they share Readys: many
-// proposals become one MsgApp and one fsync.
+// proposals become one MsgApp and one fsync. Completions go first, then
+// every queued proposal, then messages and calls.
 func (d *Driver) drain() {
 	for range maxBatch {
 		select {
+		case f := <-d.compc:
+			f()
+			continue
+		default:
+		}
+		d.takeProposals()
+		select {
+		case f := <-d.compc:
+			f()
 		case p := <-d.msgc:
 			d.h.Receive(p)
 		case f := <-d.callc:
@@ -141,6 +176,39 @@ func (d *Driver) drain() {
 		default:
 			return
 		}
+	}
+	d.takeProposals()
+}
+
+// proposeReq is a proposal waiting in Driver.props.
+type proposeReq struct {
+	data []byte
+	f    *Future
+}
+
+// takeProposals proposes everything queued, in arrival order.
+func (d *Driver) takeProposals() {
+	d.propMu.Lock()
+	reqs := d.props
+	d.props = d.propsSpare[:0]
+	d.propMu.Unlock()
+	for i := range reqs {
+		d.h.proposeInto(reqs[i].f, reqs[i].data)
+		reqs[i] = proposeReq{}
+	}
+	d.propsSpare = reqs[:0]
+}
+
+// closeProposals fails what is still queued once the loop stops: none of
+// it was proposed.
+func (d *Driver) closeProposals() {
+	d.propMu.Lock()
+	reqs := d.props
+	d.props = nil
+	d.propsClosed = true
+	d.propMu.Unlock()
+	for _, r := range reqs {
+		r.f.resolve(Unknown, nil, ErrStopped)
 	}
 }
 
@@ -160,7 +228,8 @@ func (d *Driver) Stop() {
 // OnFatal does not exit the process).
 func (d *Driver) Done() <-chan struct{} { return d.donec }
 
-// Deliver hands a received payload to the loop; it never blocks.
+// Deliver hands a received payload to the loop; it never blocks. The
+// driver owns payload afterwards (see Handler.Receive).
 func (d *Driver) Deliver(payload []byte) {
 	select {
 	case d.msgc <- payload:
@@ -220,13 +289,36 @@ func (d *Driver) wait(ctx context.Context, start func() *Future) (*Future, error
 
 // Propose replicates data and returns the FSM's result and the entry's
 // index once applied here. On error the entry may still commit unless the
-// error is a raft rejection (raft.ErrNotLeader, ...) or ErrProposalFailed.
+// error is a raft rejection (raft.ErrNotLeader, ...) or ErrProposalFailed;
+// the index is 0 when ctx ended first.
+//
+// The proposal is queued for the loop without a round trip: the caller
+// sleeps once, until the future resolves.
 func (d *Driver) Propose(ctx context.Context, data []byte) (any, raft.Index, error) {
-	f, err := d.wait(ctx, func() *Future { return d.h.Propose(data) })
-	if f == nil {
+	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
-	return f.Result(), f.Index, err
+	f := newFuture()
+	d.propMu.Lock()
+	if d.propsClosed {
+		d.propMu.Unlock()
+		return nil, 0, ErrStopped
+	}
+	d.props = append(d.props, proposeReq{data: data, f: f})
+	first := len(d.props) == 1
+	d.propMu.Unlock()
+	if first {
+		select {
+		case d.propc <- struct{}{}:
+		default: // the loop was told already
+		}
+	}
+	select {
+	case <-f.Done():
+		return f.Result(), f.Index, f.Err()
+	case <-ctx.Done():
+		return nil, 0, ctx.Err()
+	}
 }
 
 // ReadIndex returns once a linearizable read may be served from the local

@@ -60,7 +60,9 @@ type Handler struct {
 	// applyState belongs to the apply worker (see apply.go).
 	applyState *applyState
 
-	proposals map[raft.Index]*proposal
+	// proposals are the pending futures of proposals, by index; each
+	// future's Term is its entry's.
+	proposals map[raft.Index]*Future
 	reads     readTracker
 
 	// lastSnapIndex is the index of the newest snapshot file; snapshotting
@@ -70,17 +72,15 @@ type Handler struct {
 	// staged is a received snapshot waiting for the core's Ready.Snapshot.
 	staged *stagedSnapshot
 
+	// decoder decodes received payloads (Receive owns them: no copy).
+	decoder raft.Decoder
+
 	ticks      uint64
 	advancing  bool
 	batchDepth int
 	stopped    bool
 	stats      Stats
 	contact    leaderContact // see lastcontact.go
-}
-
-type proposal struct {
-	term   raft.Term
-	future *Future
 }
 
 // ID returns the node's ID.
@@ -111,11 +111,13 @@ func (h *Handler) Tick() {
 }
 
 // Receive steps one encoded message. Bad input is counted and dropped.
+// The handler takes payload over: the decoded entries alias it, so the
+// caller must not modify it afterwards (delivering it again is fine).
 func (h *Handler) Receive(payload []byte) {
 	if h.stopped {
 		return
 	}
-	m, err := raft.DecodeMessage(payload)
+	m, err := h.decoder.Decode(payload)
 	if err != nil {
 		h.stats.BadMessages++
 		h.log.Debug("driver: dropping undecodable message", "err", err)
@@ -160,26 +162,36 @@ func (h *Handler) ProposeConfChange(cc raft.ConfChange) *Future {
 	return h.propose(func() (raft.Index, raft.Term, error) { return h.node.ProposeConfChange(cc) })
 }
 
+// proposeInto proposes data and resolves f like Propose (Driver creates
+// the future on the proposer's goroutine).
+func (h *Handler) proposeInto(f *Future, data []byte) {
+	h.proposeFuture(f, func() (raft.Index, raft.Term, error) { return h.node.Propose(data) })
+}
+
 func (h *Handler) propose(fn func() (raft.Index, raft.Term, error)) *Future {
 	f := newFuture()
+	h.proposeFuture(f, fn)
+	return f
+}
+
+func (h *Handler) proposeFuture(f *Future, fn func() (raft.Index, raft.Term, error)) {
 	if h.stopped {
 		f.resolve(Unknown, nil, ErrStopped)
-		return f
+		return
 	}
 	idx, term, err := fn()
 	if err != nil {
 		f.resolve(Failed, nil, err)
-		return f
+		return
 	}
 	f.Index, f.Term = idx, term
 	if old := h.proposals[idx]; old != nil {
 		// The core reused an index we track: our earlier entry there was
 		// overwritten (we lost and regained leadership unnoticed).
-		old.future.resolve(Failed, nil, ErrProposalFailed)
+		old.resolve(Failed, nil, ErrProposalFailed)
 	}
-	h.proposals[idx] = &proposal{term: term, future: f}
+	h.proposals[idx] = f
 	h.advance()
-	return f
 }
 
 // ReadIndex starts a linearizable read. The future resolves (Committed,
@@ -259,17 +271,25 @@ func (h *Handler) fatal(err error) {
 	h.cfg.OnFatal(err)
 }
 
-// advance takes and handles Readys until the core has none. Re-entrant
-// calls (a synchronous Worker calling done inside Submit) return at once;
-// the outer loop picks their Readys up.
+// advance takes and handles Readys until the core has none, then starts
+// the next disk job. Disk jobs start only here, after every Ready of the
+// inputs at hand was queued, so that one fsync covers them all (greedy
+// group commit). Re-entrant calls (a synchronous Worker calling done inside
+// Submit) return at once; the outer loop picks their Readys up.
 func (h *Handler) advance() {
 	if h.advancing || h.batchDepth > 0 {
 		return
 	}
 	h.advancing = true
 	defer func() { h.advancing = false }()
-	for !h.stopped && h.node.HasReady() {
-		h.handleReady(h.node.Ready())
+	for !h.stopped {
+		if h.node.HasReady() {
+			h.handleReady(h.node.Ready())
+			continue
+		}
+		if !h.pumpPersist() {
+			return
+		}
 	}
 }
 
@@ -292,7 +312,6 @@ func (h *Handler) handleReady(rd raft.Ready) {
 	if len(rd.ReadStates) > 0 {
 		h.reads.answered(rd.ReadStates, h.applied)
 	}
-	h.pumpPersist()
 }
 
 func (h *Handler) onSoftState(s raft.SoftState) {

@@ -27,10 +27,13 @@ func (h *Handler) queuePersist(rd raft.Ready) {
 	h.persistQ = append(h.persistQ, it)
 }
 
-// pumpPersist submits the next disk job if none is in flight.
-func (h *Handler) pumpPersist() {
+// pumpPersist submits the next disk job if none is in flight, or
+// acknowledges a commit-only batch without one. It reports whether it did
+// either (an acknowledgement, or a synchronous Worker, may have produced
+// new Readys). Only advance calls it.
+func (h *Handler) pumpPersist() bool {
 	if h.persisting || h.stopped || len(h.persistQ) == 0 {
-		return
+		return false
 	}
 	head := h.persistQ[0]
 	switch {
@@ -56,8 +59,7 @@ func (h *Handler) pumpPersist() {
 				h.lazyHS = hs
 			}
 			h.acknowledge(batch)
-			h.pumpPersist()
-			return
+			return true
 		}
 		if hs.IsEmpty() {
 			hs = h.lazyHS
@@ -69,6 +71,7 @@ func (h *Handler) pumpPersist() {
 		h.persisting = true
 		h.submitAppend(batch, hs, ents)
 	}
+	return true
 }
 
 // batchLen is how many leading queue items merge into one Append: plain
@@ -134,7 +137,6 @@ func (h *Handler) submitAppend(batch []persistItem, hs raft.HardState, ents []ra
 		h.tracePersist(hs, ents, 0)
 		h.persisting = false
 		h.acknowledge(batch)
-		h.pumpPersist()
 	})
 }
 

@@ -65,7 +65,7 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 		addrs:         make(map[raft.NodeID]string),
 		applied:       st.index,
 		applyState:    st,
-		proposals:     make(map[raft.Index]*proposal),
+		proposals:     make(map[raft.Index]*Future),
 		lastSnapIndex: st.index,
 	}
 	h.diskHS, _, _ = deps.Log.InitialState()

@@ -151,7 +151,6 @@ func (h *Handler) persistInstall(it persistItem) {
 		h.tracePersist(it.hs, it.entries, meta.Index)
 		h.persisting = false
 		h.acknowledge([]persistItem{it})
-		h.pumpPersist()
 	})
 }
 
@@ -165,7 +164,6 @@ func (h *Handler) writeLocalSnapshot(meta raft.SnapshotMeta, snap FSMSnapshot) {
 		h.stats.Snapshots++
 		h.lastSnapIndex = max(h.lastSnapIndex, meta.Index)
 		h.persistQ = append(h.persistQ, persistItem{localSnap: &meta})
-		h.pumpPersist()
 	})
 }
 
@@ -204,7 +202,6 @@ func (h *Handler) recordLocalSnapshot(meta raft.SnapshotMeta) {
 	}, func() {
 		h.snapshotting = false
 		h.persisting = false
-		h.pumpPersist()
 	})
 }
 
