@@ -44,8 +44,9 @@
 //	  new address after DeadNodeReclaimTime
 //	a suspicion timer exists exactly while the member is suspect
 //	a suspect is declared dead by its timer only if our own probe of it
-//	  failed during the suspicion; one we only heard accused is probed
-//	  once more first (verification, state.go expireSuspicions)
+//	  failed during the suspicion or k members confirmed it; one we only
+//	  heard accused by fewer is probed once more first (verification,
+//	  state.go expireSuspicions)
 //	no two queued broadcasts concern the same member
 //	every walk of the member table uses insertion order: outputs depend
 //	  only on the inputs and the seed

@@ -21,7 +21,8 @@ type suspicion struct {
 	// firstHand is set once a probe of our own failed during this
 	// suspicion: we saw the silence, not only heard of it.
 	firstHand bool
-	// verifying is set when the deadline passed without firstHand: the
+	// verifying is set when the deadline passed without firstHand or
+	// full confirmation: the
 	// member is declared dead only when our verification probe of it
 	// fails (Node.expireSuspicions). deadline is ignored meanwhile.
 	verifying bool
@@ -55,6 +56,10 @@ func (s *suspicion) maybeConfirm(from string) bool {
 	s.deadline = s.start.Add(suspicionDuration(s.n, s.k, s.min, s.max))
 	return true
 }
+
+// confirmed reports whether k independent members confirmed the
+// accusation (never, when the pool is too small to count them: k == 0).
+func (s *suspicion) confirmed() bool { return s.k > 0 && s.n >= s.k }
 
 // restart gives a member that answered our verification probe a fresh
 // timer at its current confirmation count: it is alive, so its refutation

@@ -88,7 +88,7 @@ func run(measure string, bench int, minutes float64, seed uint64, seeds int, fir
 	case bench > 0:
 		return runBench(first, bench, time.Duration(minutes*float64(time.Minute)))
 	case measure != "":
-		return runMeasure(measure, members, trials, loss, hours, first, workers)
+		return runMeasure(measure, members, trials, loss, hours, first, workers, verbose)
 	case seed != 0:
 		return runOne(swimsim.Options{Seed: seed, Members: members, Preset: preset}, verbose)
 	case seeds > 0:

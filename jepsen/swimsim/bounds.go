@@ -51,6 +51,15 @@ func minSuspicion(cfg swim.Config, n int) time.Duration {
 	return time.Duration(cfg.SuspicionMult) * time.Duration(scale*1000) * cfg.ProbeInterval / 1000
 }
 
+// pushPullPeriod is swim's pushPullScale (formulas.go): the push-pull
+// interval stretched beyond 32 members.
+func pushPullPeriod(cfg swim.Config, n int) time.Duration {
+	if n <= 32 {
+		return cfg.PushPullInterval
+	}
+	return time.Duration(math.Ceil(math.Log2(float64(n))-5)+1) * cfg.PushPullInterval
+}
+
 // maxSuspicion is the longest a suspicion can run.
 func maxSuspicion(cfg swim.Config, n int) time.Duration {
 	if cfg.DisableLifeguard {

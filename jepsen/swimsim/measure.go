@@ -31,27 +31,54 @@ func measuredPool(seed uint64, n int, tweak func(*swim.Config)) (*sim, error) {
 	return s, nil
 }
 
+// Detection is one crash's detection timeline, from the crash.
+type Detection struct {
+	// FirstSuspect is when the first member suspected the victim: the
+	// wait for a probe of it plus that probe's period.
+	FirstSuspect time.Duration
+	// FirstDead is the first death declaration: FirstSuspect plus the
+	// suspicion (Lifeguard: until k confirmations and min, §4.2).
+	FirstDead time.Duration
+	// All is when the last member declared it dead: FirstDead plus the
+	// dead message's dissemination.
+	All time.Duration
+}
+
 // MeasureDetection crashes one random member of an n-member LAN pool and
-// returns the time until every other member has declared it dead.
-func MeasureDetection(seed uint64, n int) (time.Duration, error) {
+// returns the time until every other member has declared it dead, with
+// its parts.
+func MeasureDetection(seed uint64, n int) (Detection, error) {
 	s, err := measuredPool(seed, n, nil)
 	if err != nil {
-		return 0, err
+		return Detection{}, err
 	}
 	victim := s.members[1+s.rNem.IntN(n-1)]
 	declared := map[string]bool{}
+	tc := s.w.Now()
+	var d Detection
 	s.onEvent = func(m *member, e swim.Event) {
-		if e.Member.Name == victim.name && (e.Type == swim.EventFail || e.Type == swim.EventLeave) {
+		if e.Member.Name != victim.name {
+			return
+		}
+		switch e.Type {
+		case swim.EventSuspect:
+			if d.FirstSuspect == 0 {
+				d.FirstSuspect = s.w.Now() - tc
+			}
+		case swim.EventFail, swim.EventLeave:
+			if len(declared) == 0 {
+				d.FirstDead = s.w.Now() - tc
+			}
 			declared[m.name] = true
 		}
 	}
-	tc := s.w.Now()
 	victim.crash()
 	bound := DetectBound(s.config(0, "x", "x"), n)
 	if !s.runUntil(tc+bound, 10*time.Millisecond, func() bool { return len(declared) == n-1 }) {
-		return 0, fmt.Errorf("swimsim: seed %d: %d of %d members declared the crash within %v", seed, len(declared), n-1, bound)
+		return Detection{}, fmt.Errorf("swimsim: seed %d: %d of %d members declared the crash within %v", seed, len(declared), n-1, bound)
 	}
-	return s.w.Now() - tc, nil
+	d.All = s.w.Now() - tc
+	return d, nil
 }
 
 // MeasureDissemination sets new tags on one random member of an n-member

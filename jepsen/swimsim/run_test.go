@@ -3,10 +3,13 @@ package swimsim
 import (
 	"bytes"
 	"crypto/sha256"
+	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/agentd/agentd/swim"
 )
 
 // A few seeds of the full swarm at small pools must pass every checker.
@@ -49,8 +52,10 @@ func TestSeedsDiffer(t *testing.T) {
 func TestMeasureDetectionSmallPool(t *testing.T) {
 	d, err := MeasureDetection(3, 5)
 	require.NoError(t, err)
-	require.Greater(t, d, time.Second)
-	require.Less(t, d, 30*time.Second)
+	require.Greater(t, d.FirstSuspect, time.Second, "a probe period at least")
+	require.GreaterOrEqual(t, d.FirstDead-d.FirstSuspect, 4*time.Second, "the minimum suspicion at N = 5")
+	require.GreaterOrEqual(t, d.All, d.FirstDead)
+	require.Less(t, d.All, 30*time.Second)
 }
 
 func TestMeasureDisseminationSmallPool(t *testing.T) {
@@ -108,4 +113,35 @@ func TestBenchSmallPool(t *testing.T) {
 	require.Equal(t, 30*time.Second, r.Virtual)
 	require.Greater(t, r.Steps, uint64(30*30))
 	require.Greater(t, r.Rate.Packets, 1.0)
+}
+
+// The detection floor model (floor.go): quantiles over many draws,
+// against the budget worked out by hand. N = 5 LAN: the first accusation
+// comes one period after the first of 4 members' probes of the victim
+// (each probes it once per 4-period round), then the 4 s minimum once two
+// more members' probes confirm it. N = 100: the first probe of the victim
+// by any of 99 members is close to exponential with a mean of one period
+// (p99 ≈ 4.6 periods), then the 8 s minimum.
+func TestDetectionFloor(t *testing.T) {
+	for _, tc := range []struct {
+		n              int
+		p50lo, p50hi   time.Duration
+		p99lo, p99hi   time.Duration
+		minimum, worst time.Duration
+	}{
+		{5, 5 * time.Second, 6500 * time.Millisecond, 7 * time.Second, 9 * time.Second, 5 * time.Second, 24*time.Second + 9*time.Second},
+		{100, 9 * time.Second, 10500 * time.Millisecond, 12500 * time.Millisecond, 14500 * time.Millisecond, 9 * time.Second, 48*time.Second + 199*time.Second},
+	} {
+		r := rand.New(rand.NewPCG(1, 2))
+		cfg := swim.LANConfig("x", "x", nil)
+		var ds []time.Duration
+		for range 20000 {
+			ds = append(ds, DetectionFloor(cfg, tc.n, r))
+		}
+		p50, p99 := Quantile(ds, 0.5), Quantile(ds, 0.99)
+		require.True(t, p50 >= tc.p50lo && p50 <= tc.p50hi, "N=%d p50 %v", tc.n, p50)
+		require.True(t, p99 >= tc.p99lo && p99 <= tc.p99hi, "N=%d p99 %v", tc.n, p99)
+		require.GreaterOrEqual(t, Quantile(ds, 0), tc.minimum, "N=%d: one period's probe plus the minimum suspicion at least", tc.n)
+		require.LessOrEqual(t, Quantile(ds, 1), tc.worst, "N=%d", tc.n)
+	}
 }

@@ -27,6 +27,12 @@ type Swarm struct {
 	// dead and must come back.
 	PauseMax, StarveMax, PartitionMax, LossMax time.Duration
 	LossBurstPPM                               int // loss during a burst (may exceed 10%)
+	// StaleWitness: each crash also pauses another member until the rest
+	// have declared the crashed one dead and its own push-pull is due,
+	// so that on resuming it offers a table in which the crashed member
+	// is still alive at the incarnation it was declared dead at (checker
+	// 1 must see such a stale claim ignored).
+	StaleWitness bool
 }
 
 // presets by name.
@@ -83,6 +89,7 @@ func drawSwarm(seed uint64, members int, preset string) Swarm {
 	sw.LossMax = between(5*time.Second, 30*time.Second)
 	sw.LossBurstPPM = 50_000 + r.IntN(250_000)
 	sw.TagsEvery = maybe(0.8, 5*time.Second, 30*time.Second)
+	sw.StaleWitness = r.IntN(2) == 0 // drawn last: earlier draws keep their seeds
 	return sw
 }
 
