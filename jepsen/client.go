@@ -125,9 +125,10 @@ func (cl *client) do(cmd kv.Command, then func(acked bool)) {
 		return
 	}
 	c.w.After(cl.rtt(), func() {
-		// Arrival at the node: a down node refuses the connection (the
-		// operation reached nobody); a paused one answers after resuming.
-		if !n.running() {
+		// Arrival at the node: a down node refuses the connection and an
+		// isolated one cannot be reached (the operation reached nobody); a
+		// paused one answers after resuming.
+		if !n.running() || n.cutOff {
 			reply(outcomeFailed, kv.Result{}, "")
 			return
 		}

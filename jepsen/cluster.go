@@ -23,6 +23,8 @@ type cluster struct {
 
 	// Per-subsystem randomness (see the stream constants).
 	raftRand, nem, clientRand, diskRand *rand.Rand
+	iso                                 *rand.Rand // election-timed isolation (isolate.go)
+	isolated                            int        // nodes isolated by it now
 
 	nodes  []*node // creation order; removed nodes stay, flagged
 	byID   map[raft.NodeID]*node
@@ -69,10 +71,15 @@ func newCluster(opt Options) *cluster {
 		leaderTerms:    map[raft.Term]bool{},
 		candidateTerms: map[raft.Term]bool{},
 	}
+	// Streams added later are derived after the older ones, so that no
+	// older stream shifts.
+	netRand := clock.Sub(root, streamNet)
+	c.swarm.isolateSwarm(clock.Sub(root, streamIsolateSwarm))
+	c.iso = clock.Sub(root, streamIsolate)
 	if opt.Tweak != nil {
 		opt.Tweak(&c.swarm)
 	}
-	c.w = world.New(clock.Sub(root, streamNet))
+	c.w = world.New(netRand)
 	c.w.Net.SetConfig(c.swarm.Net)
 	if opt.Trace != nil {
 		c.w.SetTrace(opt.Trace)
@@ -169,6 +176,7 @@ func (c *cluster) observeRole(n *node, role raft.Role, term raft.Term) {
 		}
 		c.check.BecameLeader(n.id, term)
 		c.maybeCrashNewLeader(n)
+		c.maybeIsolateNewLeader(n)
 	case raft.Candidate:
 		c.candidateTerms[term] = true
 	}

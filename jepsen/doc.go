@@ -60,7 +60,11 @@
 // changes through the core's conf-change API (add a fresh non-voter —
 // IDs are never reused — promote it, or let the core auto-promote,
 // remove a member, sometimes the leader). Crashes and pauses never take
-// more than a minority of members out at once; partitions may.
+// more than a minority of members out at once; partitions may. A third of
+// the seeds add election-timed isolation (isolate.go): a new leader cut
+// off from everyone (clients included) the moment it is elected, and a
+// leader cut off the moment its commit index first moves in its term —
+// the instants Figure 8 of the Raft paper (§5.4.2) turns on.
 //
 // Clients (client.go) issue put, get (through ReadIndex), cas and delete
 // against the node they believe leads, with a timeout. Every operation is
@@ -117,6 +121,9 @@
 // new leader replicates its predecessors' entries one by one: Figure 8),
 // no pre-vote or check-quorum, short election timeouts, frequent crashes
 // biased to the leader, new leaders crashed within their first round
-// trips, and crashes right after a node sent an acknowledgement while it
-// still had disk work pending.
+// trips, crashes right after a node sent an acknowledgement while it
+// still had disk work pending, and new leaders or leaders whose commit
+// just moved isolated at once (the Figure 8 schedule: an entry of an
+// earlier term committed by counting replicas is overwritten by a leader
+// holding another entry at its index, which leader completeness sees).
 package jepsen

@@ -290,7 +290,7 @@ func (c *cluster) heal() {
 	cfg.LossPPM, cfg.DupPPM, cfg.ReorderPPM = 0, 0, 0
 	c.w.Net.SetConfig(cfg)
 	for _, n := range c.nodes {
-		n.syncArm, n.fullArm = 0, false
+		n.syncArm, n.fullArm, n.cutOff = 0, false, false
 	}
 	for _, n := range c.members() {
 		n.host.SetDiskSlow(1)

@@ -35,6 +35,15 @@ type node struct {
 	lead       raft.NodeID
 	leaderTerm raft.Term // the term this node leads, while role == Leader
 
+	// Election-timed isolation (isolate.go): the commit index when it last
+	// became leader, the last leader term in which its commit moved, a
+	// count of its isolations (a heal only ends the latest), and whether
+	// it is isolated now (clients cannot reach it either).
+	commitAtElection raft.Index
+	commitMovedTerm  raft.Term
+	isolations       int
+	cutOff           bool
+
 	joined  bool // a committed configuration named it
 	removed bool // removed from the configuration: stopped for good
 
@@ -276,6 +285,7 @@ func (t tracer) TraceApply(id raft.NodeID, applied *raft.Entry) {
 	}
 	c.check.Applied(id, &e, func() raft.Term { return n.h.Status().HardState.Term })
 	c.observeApply(n, &e)
+	c.leaderApplied(n, index)
 }
 
 func (t tracer) TraceSend(m *raft.Message) {

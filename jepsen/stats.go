@@ -25,6 +25,8 @@ const (
 	FaultNetDup             = "net-duplicate"
 	FaultNetReorder         = "net-reorder"
 	FaultDiskFull           = "disk-full"
+	FaultIsolateNewLeader   = "isolate-new-leader"
+	FaultIsolateCommit      = "isolate-leader-on-commit"
 )
 
 // FaultKinds lists every fault kind in report order.
@@ -33,6 +35,7 @@ var FaultKinds = []string{
 	FaultPartitionSymmetric, FaultPartitionAsym, FaultIsolateLeader, FaultBridge,
 	FaultClockSkew, FaultSlowDisk, FaultMemberAdd, FaultMemberRemove,
 	FaultNetLoss, FaultNetDup, FaultNetReorder, FaultDiskFull,
+	FaultIsolateNewLeader, FaultIsolateCommit,
 }
 
 // Stats describes one run (or, summed, many).

@@ -17,6 +17,8 @@ const (
 	streamNemesis
 	streamClients
 	streamDisk
+	streamIsolateSwarm // election-timed isolation knobs (isolate.go)
+	streamIsolate      // election-timed isolation decisions
 )
 
 // Swarm is every random choice of a run that is made once, up front, from
@@ -54,6 +56,10 @@ type Swarm struct {
 	// LeaderVictimPct is the chance that a crash, pause or skew picks the
 	// leader.
 	LeaderVictimPct int
+	// Election-timed isolation (isolate.go): the chance that a new leader
+	// is cut off at once, and that a leader is cut off the moment its
+	// commit index first moves in its term (percent; 0: never).
+	IsolateNewLeaderPct, IsolateCommitPct int
 
 	AutoPromote bool // the core promotes caught-up non-voters itself
 
