@@ -7,6 +7,7 @@
 //	go run ./cmd/swimsim -measure dissem -members 1000 -loss 0.1
 //	go run ./cmd/swimsim -measure fp -members 50 -hours 1
 //	go run ./cmd/swimsim -report -trials 10 -trials1000 1  # markdown tables
+//	                                 # (detection: 200 trials at N = 5, 100 at N = 100)
 //	go run ./cmd/swimsim -bench 1000                       # simulator speed
 //
 // It exits 1 on any violation, printing the replay command of each
@@ -48,6 +49,8 @@ func main() {
 	report := flag.Bool("report", false, "print the gossip report (markdown): N = 10, 100, 1000 at 0/5/10% loss")
 	trials1000 := flag.Int("trials1000", 1, "trials per N = 1000 cell of -report")
 	sizes := flag.String("sizes", "10,100,1000", "pool sizes of -report")
+	dtrials5 := flag.Int("dtrials5", 200, "crash-detection trials at N = 5 (per loss) of -report")
+	dtrials100 := flag.Int("dtrials100", 100, "crash-detection trials at N = 100 (per loss) of -report")
 	flag.Parse()
 
 	stop := func() {}
@@ -73,7 +76,7 @@ func main() {
 			}
 			ns = append(ns, n)
 		}
-		code := runReport(os.Stdout, ns, *first, or(*trials, 10), *trials1000, *workers)
+		code := runReport(os.Stdout, ns, *first, or(*trials, 10), *trials1000, *dtrials5, *dtrials100, *workers)
 		stop()
 		os.Exit(code)
 	}

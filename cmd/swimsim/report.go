@@ -43,7 +43,16 @@ func reportCells(sizes []int, trials, trials1000 int) []reportSpec {
 const reportStorm = 100
 
 // runReport runs every cell's trials on workers and prints the markdown.
-func runReport(w io.Writer, sizes []int, first uint64, trials, trials1000, workers int) int {
+func runReport(w io.Writer, sizes []int, first uint64, trials, trials1000, dtrials5, dtrials100, workers int) int {
+	start := time.Now()
+	var det []detectionRun
+	for _, c := range []struct{ n, trials int }{{5, dtrials5}, {100, dtrials100}} {
+		for _, loss := range []int{0, 100_000} {
+			if c.trials > 0 {
+				det = append(det, measureDetections(c.trials, first, workers, c.n, loss))
+			}
+		}
+	}
 	cells := reportCells(sizes, trials, trials1000)
 	type job struct{ cell, trial int }
 	var jobs []job
@@ -57,19 +66,20 @@ func runReport(w io.Writer, sizes []int, first uint64, trials, trials1000, worke
 	for c := range cells {
 		results[c] = make([]swimsim.Trial, cells[c].trials)
 	}
-	start := time.Now()
 	parallel.For(len(jobs), workers, func(i int) {
 		j := jobs[i]
 		sp := cells[j.cell]
 		results[j.cell][j.trial] = swimsim.RunTrial(first+uint64(j.trial), sp.n, sp.lossPPM, sp.quiet, reportStorm)
 	})
-	code := printReport(w, cells, results, first, trials, trials1000, time.Since(start))
-	return code
+	took := time.Since(start)
+	fmt.Fprintf(w, "Command: `go run ./cmd/swimsim -report -trials %d -trials1000 %d -dtrials5 %d -dtrials100 %d -first %d` (%v real).\n\n",
+		trials, trials1000, dtrials5, dtrials100, first, took.Round(time.Second))
+	code := printDetections(w, det, first)
+	return max(code, printReport(w, cells, results, first))
 }
 
-func printReport(w io.Writer, cells []reportSpec, results [][]swimsim.Trial, first uint64, trials, trials1000 int, took time.Duration) int {
+func printReport(w io.Writer, cells []reportSpec, results [][]swimsim.Trial, first uint64) int {
 	code := 0
-	fmt.Fprintf(w, "Command: `go run ./cmd/swimsim -report -trials %d -trials1000 %d -first %d` (%v real).\n\n", trials, trials1000, first, took.Round(time.Second))
 	fmt.Fprintf(w, "LAN config (swim.LANConfig: probe 1 s, probe timeout 500 ms, gossip 200 ms to 3 members, 3 indirect checks, "+
 		"suspicion mult 4 (max ×6), retransmit mult 4, push-pull 30 s scaled by log2(N/32)); one-way delay 0.2–2 ms; loss applies to every datagram, "+
 		"streams (push-pull, fallback ping) are reliable. Each trial: bootstrap without loss, settle 10 s, set the loss, then a quiet period "+

@@ -44,14 +44,17 @@ type Detection struct {
 	All time.Duration
 }
 
-// MeasureDetection crashes one random member of an n-member LAN pool and
-// returns the time until every other member has declared it dead, with
-// its parts.
-func MeasureDetection(seed uint64, n int) (Detection, error) {
+// MeasureDetection crashes one random member of an n-member LAN pool
+// under the given datagram loss (set after bootstrap) and returns the time
+// until every other member has declared it dead, with its parts.
+func MeasureDetection(seed uint64, n, lossPPM int) (Detection, error) {
 	s, err := measuredPool(seed, n, nil)
 	if err != nil {
 		return Detection{}, err
 	}
+	c := s.w.Net.Config()
+	c.LossPPM = lossPPM
+	s.w.Net.SetConfig(c)
 	victim := s.members[1+s.rNem.IntN(n-1)]
 	declared := map[string]bool{}
 	tc := s.w.Now()

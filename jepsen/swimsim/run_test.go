@@ -50,7 +50,7 @@ func TestSeedsDiffer(t *testing.T) {
 }
 
 func TestMeasureDetectionSmallPool(t *testing.T) {
-	d, err := MeasureDetection(3, 5)
+	d, err := MeasureDetection(3, 5, 0)
 	require.NoError(t, err)
 	require.Greater(t, d.FirstSuspect, time.Second, "a probe period at least")
 	require.GreaterOrEqual(t, d.FirstDead-d.FirstSuspect, 4*time.Second, "the minimum suspicion at N = 5")
