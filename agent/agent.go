@@ -97,6 +97,7 @@ func New(cfg config.Config, log *slog.Logger) (*Agent, error) {
 		fsm:               store.NewFSM(a.store),
 		multiplier:        cfg.RaftMultiplier,
 		snapshotThreshold: cfg.RaftSnapshotThreshold,
+		snapshotInterval:  cfg.RaftSnapshotInterval,
 		trailingLogs:      cfg.RaftTrailingLogs,
 		walSegmentMB:      cfg.RaftWALSegmentSizeMB,
 		log:               log.With("module", "raft"),

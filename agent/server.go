@@ -49,6 +49,10 @@ type server struct {
 	// contact is the follower's time since it last heard from the leader,
 	// nanoseconds (trackContact refreshes it).
 	contact atomic.Int64
+
+	// snapStop ends the snapshot timer (snapshots.go); snapDone is closed
+	// when it returned. Both nil without raft_snapshot_interval.
+	snapStop, snapDone chan struct{}
 }
 
 // serverConfig is what a server needs to start.
@@ -58,10 +62,14 @@ type serverConfig struct {
 	fsm               driver.FSM
 	multiplier        int
 	snapshotThreshold int
-	trailingLogs      int
-	walSegmentMB      int // raft_logstore.wal.segment_size_mb; 0: wal's default
-	log               *slog.Logger
-	seed              uint64
+	// snapshotInterval (raft_snapshot_interval): how often, with jitter,
+	// the threshold is checked; 0 takes a snapshot as soon as the
+	// threshold is reached.
+	snapshotInterval time.Duration
+	trailingLogs     int
+	walSegmentMB     int // raft_logstore.wal.segment_size_mb; 0: wal's default
+	log              *slog.Logger
+	seed             uint64
 	// onFatal is told when a storage write failed and the server stopped.
 	onFatal func(error)
 }
@@ -93,6 +101,10 @@ func startServer(cfg serverConfig, log driver.LogStore, snaps driver.SnapshotSto
 	rc.Logger = cfg.log
 	dc := driver.DefaultConfig(rc)
 	dc.SnapshotThreshold = raft.Index(cfg.snapshotThreshold)
+	if cfg.snapshotInterval > 0 {
+		// Only the timer snapshots (startSnapshotTimer).
+		dc.SnapshotThreshold = driver.SnapshotThresholdNever
+	}
 	dc.TrailingLogs = raft.Index(cfg.trailingLogs)
 	dc.Logger = cfg.log
 	s := &server{id: cfg.id, addr: cfg.addr, log: cfg.log, clk: clock.Real{}, changed: make(chan struct{}), closeLog: log.Close}
@@ -107,10 +119,17 @@ func startServer(cfg serverConfig, log driver.LogStore, snaps driver.SnapshotSto
 		return nil, fmt.Errorf("agent: start raft: %w", err)
 	}
 	s.drv = drv
+	if cfg.snapshotInterval > 0 {
+		s.startSnapshotTimer(cfg.snapshotInterval, raft.Index(cfg.snapshotThreshold), clock.NewRand(cfg.seed^0x5eed))
+	}
 	return s, nil
 }
 
 func (s *server) stop() {
+	if s.snapStop != nil {
+		close(s.snapStop)
+		<-s.snapDone
+	}
 	s.drv.Stop()
 	if err := s.closeLog(); err != nil {
 		s.log.Error("close raft log", "error", err)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # failover.sh [RUNS]: issue 4 acceptance item 3, RUNS times in a row
 # (default 1). Each run: 3 servers (raft_snapshot_threshold=64,
-# raft_trailing_logs=64, performance.raft_multiplier=1) under write load;
+# raft_snapshot_interval=200ms, raft_trailing_logs=64,
+# performance.raft_multiplier=1) under write load;
 # SIGKILL the leader; writes succeed again within 5 s; 2,000 more writes
 # while it is down; restart it; it catches up through a snapshot install;
 # GET /v1/kv/?recurse&stale hashes identically on all three; every
@@ -16,7 +17,7 @@ fail=0
 for ((run = 1; run <= RUNS; run++)); do
 	dir="$WORK/run$run"
 	mkdir -p "$dir"
-	write_configs "$dir" 3 '"raft_snapshot_threshold": 64, "raft_trailing_logs": 64, "performance": {"raft_multiplier": 1}'
+	write_configs "$dir" 3 '"raft_snapshot_threshold": 64, "raft_snapshot_interval": "200ms", "raft_trailing_logs": 64, "performance": {"raft_multiplier": 1}'
 	for i in 0 1 2; do start_server "$dir" "$i"; done
 	why=""
 	wait_leader "${HTTP[0]}" 30 || why="no leader at start"
