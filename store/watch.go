@@ -49,10 +49,84 @@ type watchRegistry struct {
 }
 
 // watchEntry is one shared channel. refs counts WatchSets holding it;
-// guarded by watchRegistry.mu.
+// guarded by watchRegistry.mu, as are fired and notify.
 type watchEntry struct {
-	ch   chan struct{}
-	refs int
+	ch    chan struct{}
+	refs  int
+	fired bool // ch is closed
+	// notify lists the callbacks of sets waiting with Notify, called once
+	// when the entry fires (intrusive: a set unlinks its own in O(1)).
+	notify *notifyLink
+}
+
+// notifyNode is one WatchSet.Notify: f runs at most once, whichever of
+// the set's entries fires first.
+type notifyNode struct {
+	f       func()
+	done    atomic.Bool // f was called or the set closed
+	wakeups *atomic.Uint64
+}
+
+// notifyLink puts a notifyNode on one entry's list.
+type notifyLink struct {
+	n          *notifyNode
+	prev, next *notifyLink
+	e          *watchEntry // nil once unlinked; guarded by watchRegistry.mu
+}
+
+// link adds l to e's list; the caller holds the registry's mu.
+func (e *watchEntry) link(l *notifyLink) {
+	l.e, l.prev, l.next = e, nil, e.notify
+	if e.notify != nil {
+		e.notify.prev = l
+	}
+	e.notify = l
+}
+
+// unlink removes l from its entry's list, if still on one; the caller holds
+// the registry's mu.
+func (l *notifyLink) unlink() {
+	e := l.e
+	if e == nil {
+		return
+	}
+	if l.prev != nil {
+		l.prev.next = l.next
+	} else {
+		e.notify = l.next
+	}
+	if l.next != nil {
+		l.next.prev = l.prev
+	}
+	l.e, l.prev, l.next = nil, nil, nil
+}
+
+// fireLocked closes e's channel and collects its callbacks into due; the
+// caller holds the registry's mu and runs due after releasing it.
+func (e *watchEntry) fireLocked(due []*notifyNode) []*notifyNode {
+	close(e.ch)
+	e.fired = true
+	for l := e.notify; l != nil; {
+		next := l.next
+		if l.n.done.CompareAndSwap(false, true) {
+			due = append(due, l.n)
+		}
+		l.e, l.prev, l.next = nil, nil, nil
+		l = next
+	}
+	e.notify = nil
+	return due
+}
+
+// runNotify calls the callbacks collected by fireLocked, each counted as a
+// wakeup (what Wait counts when it returns true).
+func runNotify(due []*notifyNode) {
+	for _, n := range due {
+		if n.wakeups != nil {
+			n.wakeups.Add(1)
+		}
+		n.f()
+	}
 }
 
 func newWatchRegistry() *watchRegistry {
@@ -92,10 +166,14 @@ func (r *watchRegistry) get(tp topic, key string, prefix bool) *watchEntry {
 	return e
 }
 
-// release drops a reference; the last one removes a still-open entry.
-func (r *watchRegistry) release(wk watchKey, prefix bool, e *watchEntry) {
+// release drops a reference (and unlinks the set's callback, if any); the
+// last one removes a still-open entry.
+func (r *watchRegistry) release(wk watchKey, prefix bool, e *watchEntry, l *notifyLink) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if l != nil {
+		l.unlink()
+	}
 	if e.refs--; e.refs > 0 {
 		return
 	}
@@ -124,11 +202,12 @@ func (r *watchRegistry) fire(changes []change) {
 		return
 	}
 	var n uint64
+	var due []*notifyNode
 	r.mu.Lock()
 	for _, c := range changes {
 		wk := watchKey{c.topic, c.key}
 		if e, ok := r.exact[wk]; ok {
-			close(e.ch)
+			due = e.fireLocked(due)
 			r.remove(r.exact, wk, false)
 			n++
 		}
@@ -138,7 +217,7 @@ func (r *watchRegistry) fire(changes []change) {
 			}
 			wk := watchKey{c.topic, c.key[:l]}
 			if e, ok := r.prefix[wk]; ok {
-				close(e.ch)
+				due = e.fireLocked(due)
 				// Deleting the current key of the map being ranged over is
 				// allowed.
 				r.remove(r.prefix, wk, true)
@@ -148,21 +227,24 @@ func (r *watchRegistry) fire(changes []change) {
 	}
 	r.mu.Unlock()
 	r.fires.Add(n)
+	runNotify(due)
 }
 
 // fireAll closes every channel (restore: any answer may have changed).
 func (r *watchRegistry) fireAll() {
+	var due []*notifyNode
 	r.mu.Lock()
 	n := uint64(len(r.exact) + len(r.prefix))
 	for _, e := range r.exact {
-		close(e.ch)
+		due = e.fireLocked(due)
 	}
 	for _, e := range r.prefix {
-		close(e.ch)
+		due = e.fireLocked(due)
 	}
 	r.reset()
 	r.mu.Unlock()
 	r.fires.Add(n)
+	runNotify(due)
 }
 
 // size is the number of live entries (tests).
@@ -184,6 +266,7 @@ func (r *watchRegistry) counters() (fires, added uint64) {
 type WatchSet struct {
 	chans   []<-chan struct{}
 	regs    []watchReg     // store watches to release
+	added   int            // channels added with Add (not store watches)
 	wakeups *atomic.Uint64 // the store's counter, set by its first read
 }
 
@@ -193,6 +276,7 @@ type watchReg struct {
 	wk     watchKey
 	prefix bool
 	e      *watchEntry
+	link   notifyLink // on e's list while the set waits with Notify
 }
 
 // NewWatchSet returns an empty set.
@@ -200,7 +284,10 @@ func NewWatchSet() *WatchSet { return &WatchSet{} }
 
 // Add adds a channel of the caller's (e.g. shutdown, leadership lost): Wait
 // returns true when it is closed or receives.
-func (ws *WatchSet) Add(ch <-chan struct{}) { ws.addChan(ch) }
+func (ws *WatchSet) Add(ch <-chan struct{}) {
+	ws.added++
+	ws.addChan(ch)
+}
 
 func (ws *WatchSet) addChan(ch <-chan struct{}) {
 	for _, c := range ws.chans {
@@ -214,7 +301,7 @@ func (ws *WatchSet) addChan(ch <-chan struct{}) {
 // watch takes a reference on the registry's entry for (tp, key).
 func (ws *WatchSet) watch(r *watchRegistry, tp topic, key string, prefix bool, wakeups *atomic.Uint64) {
 	e := r.get(tp, key, prefix)
-	ws.regs = append(ws.regs, watchReg{r, watchKey{tp, key}, prefix, e})
+	ws.regs = append(ws.regs, watchReg{r: r, wk: watchKey{tp, key}, prefix: prefix, e: e})
 	ws.wakeups = wakeups
 	ws.addChan(e.ch)
 }
@@ -225,10 +312,46 @@ func (ws *WatchSet) Close() {
 	if ws == nil {
 		return
 	}
-	for _, g := range ws.regs {
-		g.r.release(g.wk, g.prefix, g.e)
+	for i := range ws.regs {
+		g := &ws.regs[i]
+		g.r.release(g.wk, g.prefix, g.e, &g.link)
 	}
 	ws.regs = nil
+}
+
+// Notify is Wait without a goroutine: f runs once, when one of the set's
+// store watches fires — in the writing goroutine, after the store's locks
+// are released, so f must be quick (wake someone, don't read the store) —
+// or at once, in the caller, if one already fired. Close cancels it (f
+// may still run once if the write was already under way). Each call of f
+// counts as a wakeup, as Wait's true does. The set is used once: call
+// Close after f ran or when giving up. Notify refuses (false) a set with
+// channels from Add, which only Wait can watch; a set with no store
+// watches never calls f.
+func (ws *WatchSet) Notify(f func()) bool {
+	if ws.added > 0 {
+		return false
+	}
+	n := &notifyNode{f: f, wakeups: ws.wakeups}
+	fired := false
+	for i := range ws.regs {
+		g := &ws.regs[i]
+		g.link.n = n
+		g.r.mu.Lock()
+		if g.e.fired {
+			fired = true
+		} else {
+			g.e.link(&g.link)
+		}
+		g.r.mu.Unlock()
+		if fired {
+			break
+		}
+	}
+	if fired && n.done.CompareAndSwap(false, true) {
+		runNotify([]*notifyNode{n})
+	}
+	return true
 }
 
 // Len is the number of distinct channels in the set.

@@ -182,3 +182,81 @@ func TestWatchRelease(t *testing.T) {
 	require.True(t, fired(d))
 	require.Equal(t, 0, h.s.watches.size())
 }
+
+// Notify calls back once, on the first fire of any of the set's watches,
+// counting a wakeup; Close before a fire cancels it; a set whose watch
+// already fired calls back at once; a restore calls everyone back.
+func TestWatchNotify(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(h *harness, ws *WatchSet)
+		act   func(h *harness, ws *WatchSet) // after Notify
+		calls int
+	}{
+		{"write to the key", func(h *harness, ws *WatchSet) { h.s.KVGet(ws, "a/x") },
+			func(h *harness, _ *WatchSet) { h.set("a/x", "2") }, 1},
+		{"two writes, one call", func(h *harness, ws *WatchSet) { h.s.KVGet(ws, "a/x") },
+			func(h *harness, _ *WatchSet) { h.set("a/x", "2"); h.set("a/x", "3") }, 1},
+		{"other keys", func(h *harness, ws *WatchSet) { h.s.KVGet(ws, "a/x") },
+			func(h *harness, _ *WatchSet) { h.set("a/y", "2"); h.set("b", "2") }, 0},
+		{"prefix and key, one call", func(h *harness, ws *WatchSet) { h.s.KVGet(ws, "a/x"); h.s.KVList(ws, "a/") },
+			func(h *harness, _ *WatchSet) { h.set("a/x", "2") }, 1},
+		{"closed first", func(h *harness, ws *WatchSet) { h.s.KVGet(ws, "a/x") },
+			func(h *harness, ws *WatchSet) { ws.Close(); h.set("a/x", "2") }, 0},
+		{"already fired", func(h *harness, ws *WatchSet) { h.s.KVGet(ws, "a/x"); h.set("a/x", "2") },
+			func(*harness, *WatchSet) {}, 1},
+		{"restore", func(h *harness, ws *WatchSet) { h.s.KVGet(ws, "a/x") },
+			func(h *harness, _ *WatchSet) { h.s.watches.fireAll() }, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.set("a/x", "1")
+			ws := NewWatchSet()
+			other := NewWatchSet() // shares the entry, must not be disturbed
+			h.s.KVGet(other, "a/x")
+			tc.setup(h, ws)
+			before := h.s.Stats().Wakeups
+			calls := 0
+			require.True(t, ws.Notify(func() { calls++ }))
+			tc.act(h, ws)
+			require.Equal(t, tc.calls, calls)
+			require.Equal(t, before+uint64(tc.calls), h.s.Stats().Wakeups)
+			ws.Close()
+			other.Close()
+			require.Zero(t, h.s.watches.size(), "every entry released")
+		})
+	}
+	t.Run("refuses Add", func(t *testing.T) {
+		ws := NewWatchSet()
+		ws.Add(make(chan struct{}))
+		require.False(t, ws.Notify(func() {}))
+	})
+}
+
+// Many sets on one key unlink in any order, and a fire calls each
+// remaining one exactly once.
+func TestWatchNotifyMany(t *testing.T) {
+	h := newHarness(t)
+	h.set("k", "1")
+	const n = 100
+	calls := make([]int, n)
+	sets := make([]*WatchSet, n)
+	for i := range sets {
+		sets[i] = NewWatchSet()
+		h.s.KVGet(sets[i], "k")
+		require.True(t, sets[i].Notify(func() { calls[i]++ }))
+	}
+	for i := 0; i < n; i += 3 { // close every third, from the middle of the list too
+		sets[i].Close()
+	}
+	h.set("k", "2")
+	for i := range sets {
+		want := 1
+		if i%3 == 0 {
+			want = 0
+		}
+		require.Equal(t, want, calls[i], "set %d", i)
+		sets[i].Close()
+	}
+	require.Zero(t, h.s.watches.size())
+}

@@ -34,19 +34,30 @@ func dialRaw(ctx context.Context, addr string) (*rawConn, error) {
 func (rc *rawConn) close() { rc.c.Close() }
 
 // get sends GET path and reads the whole response. It returns the status
-// and X-Consul-Index; the body is read and dropped. ctx's end closes the
-// connection (a parked watcher has nothing else to unblock it).
-func (rc *rawConn) get(ctx context.Context, path string) (int, uint64, error) {
+// and X-Consul-Index; the body is read and dropped.
+func (rc *rawConn) get(path string) (int, uint64, error) {
+	return rc.getWait(path, 0)
+}
+
+// getWait is get of path?index=index&wait=10m when index > 0, built
+// without allocating: the watchers' loop runs it 10,000 times per round.
+func (rc *rawConn) getWait(path string, index uint64) (int, uint64, error) {
 	rc.req = append(rc.req[:0], "GET "...)
 	rc.req = append(rc.req, path...)
+	if index > 0 {
+		rc.req = append(rc.req, "?index="...)
+		rc.req = strconv.AppendUint(rc.req, index, 10)
+		rc.req = append(rc.req, "&wait=10m"...)
+	}
 	rc.req = append(rc.req, " HTTP/1.1\r\nHost: agentd\r\nUser-Agent: agentd-bench\r\n\r\n"...)
-	stop := context.AfterFunc(ctx, func() { rc.c.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
 	if _, err := rc.c.Write(rc.req); err != nil {
 		return 0, 0, err
 	}
 	return rc.readResponse()
 }
+
+// interrupt makes a blocked get return at once (with an error).
+func (rc *rawConn) interrupt() { rc.c.SetDeadline(time.Unix(1, 0)) }
 
 var (
 	hdrIndex  = []byte("x-consul-index:")

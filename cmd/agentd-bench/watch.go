@@ -18,6 +18,7 @@ import (
 type watcher struct {
 	c     *rawConn
 	key   string
+	path  string // /v1/kv/<key>
 	index uint64
 }
 
@@ -29,7 +30,7 @@ func armWatchers(ctx context.Context, addr string, keys []string, n int) ([]*wat
 	var wg sync.WaitGroup
 	var firstErr atomic.Value
 	for i := range ws {
-		ws[i] = &watcher{key: keys[i%len(keys)]}
+		ws[i] = &watcher{key: keys[i%len(keys)], path: "/v1/kv/" + keys[i%len(keys)]}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func(w *watcher) {
@@ -39,7 +40,7 @@ func armWatchers(ctx context.Context, addr string, keys []string, n int) ([]*wat
 			if err == nil {
 				w.c = c
 				var code int
-				code, w.index, err = c.get(ctx, "/v1/kv/"+w.key)
+				code, w.index, err = c.get(w.path)
 				if err == nil && code != http.StatusOK {
 					err = fmt.Errorf("GET %s: status %d", w.key, code)
 				}
@@ -61,6 +62,16 @@ func closeWatchers(ws []*watcher) {
 	for _, w := range ws {
 		if w.c != nil {
 			w.c.close()
+		}
+	}
+}
+
+// interruptWatchers makes every watcher's blocked GET return (their loops
+// then see the cancelled context).
+func interruptWatchers(ws []*watcher) {
+	for _, w := range ws {
+		if w.c != nil {
+			w.c.interrupt()
 		}
 	}
 }

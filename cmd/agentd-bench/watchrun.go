@@ -18,7 +18,7 @@ import (
 func (w *watcher) loop(ctx context.Context, sent, spurious, failed *atomic.Int64, onWake func(time.Time)) {
 	for ctx.Err() == nil {
 		sent.Add(1)
-		code, idx, err := w.c.get(ctx, fmt.Sprintf("/v1/kv/%s?index=%d&wait=10m", w.key, w.index))
+		code, idx, err := w.c.getWait(w.path, w.index)
 		t := time.Now()
 		if ctx.Err() != nil {
 			return
@@ -91,11 +91,11 @@ func runWatch(o options) (watchResult, error) {
 	base := st["watches_added"]
 	cpu0, self0 := procCPU(o.pid), selfCPU()
 	for r := 1; r <= o.rounds; r++ {
-		// Every blocking GET registers exactly one watch before it parks,
-		// and every wake one more (the re-read that sees the new index):
-		// round r starts once n + (r-1)*2n watches were handed out and
-		// every watcher has re-sent its GET, i.e. all are parked again.
-		want := n + uint64(r-1)*2*n
+		// Every blocking GET registers exactly one watch before it parks
+		// (a woken query re-reads without a watch once the index moved):
+		// round r starts once every watcher has sent its r-th GET and
+		// r*n watches were handed out, i.e. all are parked again.
+		want := uint64(r) * n
 		sentBy := time.Now().Add(time.Minute)
 		for sent.Load() < int64(r)*int64(len(ws)) {
 			if failed.Load() > 0 || time.Now().After(sentBy) {
@@ -144,6 +144,7 @@ func runWatch(o options) (watchResult, error) {
 	}
 	cpu1, self1 := procCPU(o.pid), selfCPU()
 	cancel()
+	interruptWatchers(ws)
 	wg.Wait() // the watchers' samples are read below
 	rss1, hwm1 := readMem(o.pid)
 	all := merge(parts)
