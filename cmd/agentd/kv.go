@@ -27,7 +27,7 @@ type kvPair struct {
 
 func cmdKV(env *env, args []string) int {
 	if len(args) == 0 {
-		fmt.Fprintln(env.stderr, "Usage: agentd kv <get|put|delete> [options] KEY")
+		fmt.Fprintln(env.stderr, "Usage: agentd kv <get|put|delete|export|import> [options] [KEY|DATA]")
 		return 1
 	}
 	switch args[0] {
@@ -37,6 +37,10 @@ func cmdKV(env *env, args []string) int {
 		return cmdKVPut(env, args[1:])
 	case "delete":
 		return cmdKVDelete(env, args[1:])
+	case "export":
+		return cmdKVExport(env, args[1:])
+	case "import":
+		return cmdKVImport(env, args[1:])
 	}
 	fmt.Fprintf(env.stderr, "unknown kv subcommand %q\n", args[0])
 	return 1

@@ -227,3 +227,76 @@ func TestCLIAgentConfig(t *testing.T) {
 		t.Fatal("agent did not stop after leave")
 	}
 }
+
+// kv export prints Consul's JSON array (tab-indented, base64 values);
+// kv import writes it back, from a file, stdin or the argument, under
+// -prefix, and refuses bad input without writing.
+func TestCLIKVExportImport(t *testing.T) {
+	addr := startAgent(t)
+	h := []string{"-http-addr", addr}
+	kv := func(stdin string, args ...string) (int, string, string) {
+		full := append([]string{"kv", args[0]}, h...)
+		return runCmd(t, stdin, append(full, args[1:]...)...)
+	}
+	code, out, _ := kv("", "export", "app")
+	require.Equal(t, 0, code)
+	require.Equal(t, "[]\n", out, "nothing under the prefix")
+
+	for _, c := range [][]string{{"put", "app/a", "one"}, {"put", "-flags", "42", "app/b/c", "two"}, {"put", "app/dir/", ""}, {"put", "other", "x"}} {
+		code, _, errOut := kv("", c...)
+		require.Equal(t, 0, code, errOut)
+	}
+	code, out, _ = kv("", "export", "/app")
+	require.Equal(t, 0, code)
+	want := "[\n" +
+		"\t{\n\t\t\"key\": \"app/a\",\n\t\t\"flags\": 0,\n\t\t\"value\": \"b25l\"\n\t},\n" +
+		"\t{\n\t\t\"key\": \"app/b/c\",\n\t\t\"flags\": 42,\n\t\t\"value\": \"dHdv\"\n\t},\n" +
+		"\t{\n\t\t\"key\": \"app/dir/\",\n\t\t\"flags\": 0,\n\t\t\"value\": \"\"\n\t}\n" +
+		"]\n"
+	require.Equal(t, want, out)
+	code, all, _ := kv("", "export")
+	require.Equal(t, 0, code)
+	require.Contains(t, all, `"key": "other"`)
+
+	// From a file, under a prefix: keys joined, the directory key keeps
+	// its slash, flags and values kept.
+	file := filepath.Join(t.TempDir(), "kv.json")
+	require.NoError(t, os.WriteFile(file, []byte(out), 0o600))
+	code, got, errOut := kv("", "import", "-prefix", "copy", "@"+file)
+	require.Equal(t, 0, code, errOut)
+	require.Equal(t, "Imported: copy/app/a\nImported: copy/app/b/c\nImported: copy/app/dir/\n", got)
+	code, got, _ = kv("", "get", "-detailed", "copy/app/b/c")
+	require.Equal(t, 0, code)
+	require.Regexp(t, regexp.MustCompile(`(?m)^Flags\s+42$`), got)
+	require.Regexp(t, regexp.MustCompile(`(?m)^Value\s+two$`), got)
+	code, got, _ = kv("", "export", "copy/")
+	require.Equal(t, 0, code)
+	require.Equal(t, strings.ReplaceAll(want, `"app/`, `"copy/app/`), got)
+
+	// From stdin, and inline.
+	code, _, errOut = kv(`[{"key":"in/stdin","flags":1,"value":"aGk="}]`, "import", "-")
+	require.Equal(t, 0, code, errOut)
+	code, _, errOut = kv("", "import", `[{"key":"in/arg","flags":0,"value":"eW8="}]`)
+	require.Equal(t, 0, code, errOut)
+	code, got, _ = kv("", "get", "-recurse", "in/")
+	require.Equal(t, 0, code)
+	require.Equal(t, "in/arg:yo\nin/stdin:hi\n", got)
+
+	for _, tc := range []struct{ name, data, err string }{
+		{"not JSON", "{", "Cannot unmarshal data"},
+		{"bad base64", `[{"key":"in/bad","value":"!!"}]`, "Error base 64 decoding value for key in/bad"},
+		{"missing", "", "Missing DATA argument"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"import"}
+			if tc.data != "" {
+				args = append(args, tc.data)
+			}
+			code, _, errOut := kv("", args...)
+			require.Equal(t, 1, code)
+			require.Contains(t, errOut, tc.err)
+		})
+	}
+	code, _, _ = kv("", "get", "in/bad")
+	require.Equal(t, 1, code, "nothing written")
+}
