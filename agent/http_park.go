@@ -98,7 +98,10 @@ type parkedConn struct {
 	// again would cost a timer update per read).
 	deadline time.Time
 
-	scratch [64]byte // the wait's reads (a local array would escape)
+	// scratch takes the wait's and the idle wait's reads (a local array
+	// would escape): large enough for a watcher's whole next request in
+	// one read.
+	scratch [512]byte
 }
 
 // cutLocked cuts a blocked Read; the caller holds mu.
@@ -278,7 +281,7 @@ func (c *parkedConn) answer(p *parkedQuery) bool {
 // wait. ws is nil when the answer is ready.
 func (a *Agent) reread(q blockingQuery) (queryMeta, *store.WatchSet, error) {
 	ctx := a.blocking.stopCtx
-	if err := a.srv.readBarrier(ctx, q.o.consistency); err != nil {
+	if err := a.barrier(ctx, q.o.consistency); err != nil {
 		return queryMeta{}, nil, err
 	}
 	idx, err := q.read(nil)
