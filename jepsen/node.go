@@ -31,6 +31,8 @@ type node struct {
 	fsm   *kvFSM
 	diskW *simWorker // the handler's disk worker
 
+	sendDec raft.Decoder // decodes what the node sends, for the checkers
+
 	role       raft.Role
 	lead       raft.NodeID
 	leaderTerm raft.Term // the term this node leads, while role == Leader

@@ -78,7 +78,9 @@ func Run(opt Options) (res Result) {
 	}
 	ops := c.history.Operations()
 	if c.check.Err() == nil {
+		checkStart := time.Now()
 		c.linearizable(ops)
+		c.stats.CheckTime = time.Since(checkStart)
 	}
 
 	c.stats.Runs = 1

@@ -26,7 +26,9 @@ const snapshotBackoff = 50 * time.Millisecond
 // checker judges the bytes about to enter the network against what the
 // node has made durable.
 func (t transport) Send(to raft.NodeID, addr string, payload []byte, priority bool) {
-	m, err := raft.DecodeMessage(payload)
+	// The Decoder aliases payload (not modified afterwards) instead of
+	// copying entries: a full decode per send is a tenth of a run.
+	m, err := t.n.sendDec.Decode(payload)
 	if err != nil {
 		t.n.c.check.Fail(check.InternalError, "%s: sending an undecodable message to %s: %v", t.n.id, to, err)
 		return
