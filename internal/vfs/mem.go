@@ -342,7 +342,13 @@ func (f *memFile) Sync() error {
 			return err
 		}
 	}
-	f.ino.durable = append(f.ino.durable[:0:0], f.ino.cur...)
+	// Replaying the unsynced operations onto durable costs what was written
+	// since the last Sync; copying cur would cost the whole file each time
+	// (a simulated WAL segment is fsynced hundreds of times). durable never
+	// shares its array with cur, so it may be changed in place.
+	for _, op := range f.ino.pending {
+		f.ino.durable = applyOp(f.ino.durable, op)
+	}
 	f.ino.pending = nil
 	return nil
 }
