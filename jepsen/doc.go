@@ -109,7 +109,10 @@
 // bugs (earlier-term commit by counting replicas, vote without the log
 // check, vote reply before the vote is durable, truncation without a
 // conflict, a stale-term vote reply counted, a follower committing past
-// the entries a message vouched for). jepsen/plants/run.sh applies each in
+// the entries a message vouched for — together with a leader that probes
+// again from its match index, since the exact conflict-term backtracking
+// hides that follower bug from every schedule; see the plant's header).
+// jepsen/plants/run.sh applies each in
 // a scratch copy and runs seeds in parallel until one fails a safety
 // checker (liveness failures and panics do not count), printing which
 // checker caught it and at which seed.
