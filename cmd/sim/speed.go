@@ -23,7 +23,7 @@ const SpeedTarget = 100
 // if the median simulation-only wall ratio is below SpeedTarget.
 func runSpeed(n int, first uint64) int {
 	var sim, whole, cpu []float64
-	fmt.Printf("%6s %10s %10s %10s %8s %8s %8s\n", "seed", "virtual", "wall", "check", "sim x", "all x", "cpu x")
+	fmt.Printf("%6s %10s %10s %10s %8s %8s %8s %9s %7s %9s\n", "seed", "virtual", "wall", "check", "sim x", "all x", "cpu x", "events", "crashes", "acked ops")
 	for i := range n {
 		seed := first + uint64(i)
 		cpu0 := cpuTime()
@@ -34,8 +34,9 @@ func runSpeed(n int, first uint64) int {
 		xw := ratioOf(st.VirtualTime, st.WallTime)
 		xc := ratioOf(st.VirtualTime, used)
 		sim, whole, cpu = append(sim, xs), append(whole, xw), append(cpu, xc)
-		fmt.Printf("%6d %10v %10v %10v %8.0f %8.0f %8.0f\n", seed, st.VirtualTime.Round(time.Millisecond),
-			st.WallTime.Round(time.Millisecond), st.CheckTime.Round(time.Millisecond), xs, xw, xc)
+		crashes := st.Faults[jepsen.FaultCrash] + st.Faults[jepsen.FaultCrashSnapshot] + st.Faults[jepsen.FaultCrashCompaction] + st.Faults[jepsen.FaultDiskFull]
+		fmt.Printf("%6d %10v %10v %10v %8.0f %8.0f %8.0f %9d %7d %9d\n", seed, st.VirtualTime.Round(time.Millisecond),
+			st.WallTime.Round(time.Millisecond), st.CheckTime.Round(time.Millisecond), xs, xw, xc, st.Events, crashes, st.OpsAcked)
 		if r.Violation != nil {
 			printFailure(os.Stdout, r)
 		}
