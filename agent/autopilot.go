@@ -23,6 +23,11 @@ import (
 // failed for deadServerAfter without a break (a new leader starts
 // counting afresh), checked every autopilotInterval.
 //
+// Unlike Consul, a removed server cannot come back under the same node ID:
+// Raft IDs are never reused (raft/confchange.go). Restarted from its old
+// data dir it is refused (the leader logs how to recover: empty its
+// data_dir and start it again, as a new server).
+//
 // Variables, not constants, so that tests can shorten them before they
 // start agents.
 var (

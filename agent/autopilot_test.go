@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -184,4 +186,18 @@ func slicesContains(ids []raft.NodeID, id raft.NodeID) bool {
 		}
 	}
 	return false
+}
+
+func TestIsReusedID(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("%w: AddNonvoter x: id was removed before; ids are never reused", raft.ErrInvalidConfChange), true},
+		{fmt.Errorf("%w: AddNonvoter x: already a member", raft.ErrInvalidConfChange), false},
+		{errors.New("ids are never reused"), false},
+		{raft.ErrNotLeader, false},
+	} {
+		require.Equal(t, tc.want, isReusedID(tc.err), "%v", tc.err)
+	}
 }

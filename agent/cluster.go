@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/agentd/agentd/internal/clock"
@@ -51,6 +52,10 @@ type cluster struct {
 	gossip *swimdriver.Driver
 	// events nudges the leader's reconcile loop; never blocks.
 	events chan struct{}
+
+	warnMu sync.Mutex
+	// warned: removed servers seen back in the pool, already logged.
+	warned map[raft.NodeID]bool // guarded by warnMu
 }
 
 // startCluster brings up a -bootstrap-expect server: the TCP transport,

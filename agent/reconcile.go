@@ -2,7 +2,9 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/agentd/agentd/raft"
@@ -136,9 +138,39 @@ func (a *Agent) addNewServers(ctx context.Context, members []swim.Member) {
 		}
 		addr := net.JoinHostPort(host, m.Tags["port"])
 		if err := a.srv.drv.AddNonvoter(ctx, id, addr); err != nil {
+			if isReusedID(err) {
+				// Not transient: skip it so it does not block others.
+				if a.cluster.warnRemovedOnce(id) {
+					a.log.Warn("raft: a server that was removed from the configuration (dead-server cleanup or a leave) is back under the same node ID; "+
+						"Raft IDs are never reused, so it cannot rejoin: stop it, empty its data_dir and start it again",
+						"member", m.Name, "id", id)
+				}
+				continue
+			}
 			a.log.Warn("raft: adding a new server failed", "member", m.Name, "error", err)
 			return // one configuration change at a time
 		}
 		a.log.Info("raft: added a new server", "member", m.Name, "addr", addr)
 	}
+}
+
+// isReusedID reports the core's refusal to add back a removed server ID
+// (raft/confchange.go; the core has no sentinel error for it).
+func isReusedID(err error) bool {
+	return errors.Is(err, raft.ErrInvalidConfChange) && strings.Contains(err.Error(), "never reused")
+}
+
+// warnRemovedOnce reports whether id's "removed server is back" warning
+// is due: once per ID per process.
+func (c *cluster) warnRemovedOnce(id raft.NodeID) bool {
+	c.warnMu.Lock()
+	defer c.warnMu.Unlock()
+	if c.warned == nil {
+		c.warned = map[raft.NodeID]bool{}
+	}
+	if c.warned[id] {
+		return false
+	}
+	c.warned[id] = true
+	return true
 }
