@@ -35,10 +35,20 @@
 //	                       never below autopilot.min_quorum (autopilot.go)
 //	tombstone reaping      TombstoneReap after tombstoneTTL
 //
+// # Snapshots
+//
+// Every server, leader or not, checks every raft_snapshot_interval plus up
+// to as much jitter whether raft_snapshot_threshold entries were applied
+// since its last snapshot, and takes one if so (snapshots.go). A
+// /v1/snapshot restore larger than one Raft entry is staged on every server
+// in 512 KiB chunks and committed by one command (http_snapshot.go,
+// store/restore.go).
+//
 // # Observability
 //
 // /v1/agent/self Stats.raft adds snapshots_installed and snapshots_taken
-// (this process's driver counters) and last_contact; X-Consul-LastContact
+// (this process's driver counters), autopilot_removed (dead servers this
+// process removed while leading) and last_contact; X-Consul-LastContact
 // is the follower's time since it last heard from the leader (driver
 // LastContact, polled every contactPoll), 0 on the leader.
 //

@@ -74,7 +74,8 @@ func readRestoreBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
+		// A declared length is a hint, not a promise: reserve at most 64 MiB.
+		buf.Grow(int(min(r.ContentLength, 64<<20)))
 	}
 	_, err := io.Copy(&buf, http.MaxBytesReader(w, r.Body, maxRestoreBytes))
 	return buf.Bytes(), err
