@@ -28,8 +28,10 @@
 // 51–120, 3% 121–200), the swim preset, the base network and the rate and
 // length of each fault from the seed. Run bootstraps the pool (everyone
 // joins the first member), injects faults for the fault phase
-// (nemesis.go), heals everything but crashes, then runs a liveness phase
-// and checks. The liveness phase lasts up to DetectBound + 1 min, but ends
+// (nemesis.go; in StaleWitness runs each crash also pauses another member
+// until it will offer a stale alive of the crashed one), heals everything
+// but crashes (and rejoins, through a live member, any member whose Join
+// never got a reply), then runs a liveness phase and checks. The liveness phase lasts up to DetectBound + 1 min, but ends
 // once the views have converged and stayed so for an accusation window
 // (at least a minute), never before min(DetectBound, 3 min) + 1 min
 // (run.go livenessPhase): DetectBound is a worst case of about 54 min at
@@ -38,11 +40,13 @@
 // # Checkers (check.go), over the History (history.go)
 //
 //  1. detect: every crashed member is declared dead (or absent) at every
-//     member up at the end by DetectBound after the crash (bounds.go:
-//     (2(n−1)+1) probe periods at full awareness plus the longest
-//     suspicion), the bound restarting after each of the observer's own
-//     unhealthy spells; and once dead it is never revived by an alive
-//     claim at or below the incarnation it was declared dead at.
+//     member up at the end by DetectBound after the crash or after its
+//     own start if it joined later (bounds.go: (2(n−1)+1) probe periods
+//     at full awareness, plus 2 for the verification of an unconfirmed
+//     suspicion, plus the longest suspicion), the bound restarting after
+//     each of the observer's own unhealthy spells; and once dead it is
+//     never revived by an alive claim at or below the incarnation it was
+//     declared dead at.
 //  2. no-false-death: no healthy member is declared dead by a healthy
 //     member. Healthy (over the AccuseWindow before the declaration):
 //     not crashed, paused or starved, with at most 10% loss to at least
@@ -66,7 +70,9 @@
 //
 // # Measurements (measure.go, report.go, bench.go)
 //
-// Detection latency (N = 5, 100), dissemination to 99.9% (N = 1000, 0%
+// Detection latency (N = 5, 100; split into first suspicion, suspicion
+// and spread, beside floor.go's model of the probe and suspicion
+// schedule with instant dissemination), dissemination to 99.9% (N = 1000, 0%
 // and 10% loss), and false positives with 10% loss and one starved
 // member with Lifeguard on and off (N = 50, 1 h): cmd/swimsim -measure.
 //
