@@ -95,7 +95,8 @@ func (a *Agent) serveNext(c *parkedConn) *parkedQuery {
 			if ioErr != nil {
 				c.rc.Close() // timeout, reset, EOF, or the agent stopping
 			} else {
-				c.rc.pre = append([]byte(nil), rr.rec...)
+				// Everything read, then what pre still holds.
+				c.rc.pre = append(append([]byte(nil), rr.rec...), c.rc.pre...)
 				a.blocking.ln.resume(c.rc)
 			}
 			rr.release()

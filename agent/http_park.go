@@ -128,9 +128,10 @@ func (a *Agent) park(w http.ResponseWriter, r *http.Request, q blockingQuery, ws
 		rc = &resumedConn{Conn: c}
 	}
 	if n := brw.Reader.Buffered(); n > 0 {
-		// The client sent more (pipelining): its next request.
+		// The client sent more (pipelining): its next request, in front
+		// of what net/http had not read of an earlier pre yet.
 		b, _ := brw.Reader.Peek(n)
-		rc.pre = append(rc.pre[:0:0], b...)
+		rc.pre = append(append([]byte(nil), b...), rc.pre...)
 	}
 	pc := &parkedConn{a: a, rc: rc}
 	go pc.loop(p)

@@ -210,6 +210,35 @@ func TestParkedPipelined(t *testing.T) {
 	require.Equal(t, "second", body)
 }
 
+// Pipelined requests larger than every read buffer, sent while parked,
+// come out whole and in order (some served in place, the rest by net/http).
+func TestParkedPipelinedLarge(t *testing.T) {
+	a := startAgent(t)
+	do(t, "PUT", a.url("/v1/kv/k"), strings.NewReader("0"))
+	c := dialRaw(t, a)
+	head, _ := c.get("/v1/kv/k")
+	idx := headerOf(head, "X-Consul-Index")
+	before := a.store.Stats().WatchesAdded
+	c.send("GET", "/v1/kv/k?index="+idx)
+	waitFor(t, 5*time.Second, func() bool { return a.store.Stats().WatchesAdded > before }, "the query's watch")
+	pad := strings.Repeat("p", 3000)
+	for i := range 4 {
+		_, err := fmt.Fprintf(c.c, "GET /v1/kv/k%d?raw HTTP/1.1\r\nHost: t\r\nX-Pad: %s\r\n\r\n", i, pad)
+		require.NoError(t, err)
+	}
+	for i := range 4 {
+		do(t, "PUT", a.url(fmt.Sprintf("/v1/kv/k%d", i)), strings.NewReader(fmt.Sprint("v", i)))
+	}
+	do(t, "PUT", a.url("/v1/kv/k"), strings.NewReader("1"))
+	head, _ = c.recv()
+	require.NotEqual(t, idx, headerOf(head, "X-Consul-Index"))
+	for i := range 4 {
+		head, body := c.recv()
+		require.Equal(t, "HTTP/1.1 200 OK", head[0])
+		require.Equal(t, fmt.Sprint("v", i), body)
+	}
+}
+
 // A client that leaves while parked frees its connection slot and its
 // watch; stopping the agent answers parked queries at once.
 func TestParkedClientLeavesAndShutdown(t *testing.T) {
