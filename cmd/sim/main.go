@@ -37,6 +37,7 @@ func main() {
 	stopSafety := flag.Bool("stop-on-safety", false, "stop the campaign at the first seed failing a safety checker (liveness failures and panics do not stop it)")
 	floors := flag.Bool("floors", true, "enforce the coverage floors (for -seeds >= 1000 they are as stated; smaller campaigns scale them)")
 	speed := flag.Int("speed", 0, "measure simulated time per wall and CPU second over N seeds of a five-voter cluster, one seed at a time")
+	calm := flag.Bool("calm", false, "with -speed: no faults (the swarm's clients, network delays and disk latency only)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole command to this file")
 	flag.Parse()
 	if os.Getenv("GOGC") == "" {
@@ -64,7 +65,7 @@ func main() {
 	case *failover > 0:
 		osExit(runFailover(*failover, *first, *workers))
 	case *speed > 0:
-		osExit(runSpeed(*speed, *first))
+		osExit(runSpeed(*speed, *first, *calm))
 	case *seed != 0:
 		osExit(runOne(*seed, *tracePath, *verbose))
 	case *seeds > 0:

@@ -19,15 +19,21 @@ const SpeedTarget = 100
 // wall time without the linearizability check (the simulation itself),
 // the whole run's wall time, and the process CPU time the run consumed.
 // On a machine shared with other work the wall figures fall and the CPU
-// figure does not; both are printed so that a reader can tell. It exits 1
-// if the median simulation-only wall ratio is below SpeedTarget.
-func runSpeed(n int, first uint64) int {
+// figure does not; both are printed so that a reader can tell. calm turns
+// every fault off, leaving the cluster under client load alone. It exits
+// 1 if the median simulation-only wall ratio is below SpeedTarget.
+func runSpeed(n int, first uint64, calm bool) int {
 	var sim, whole, cpu []float64
 	fmt.Printf("%6s %10s %10s %10s %8s %8s %8s %9s %7s %9s\n", "seed", "virtual", "wall", "check", "sim x", "all x", "cpu x", "events", "crashes", "acked ops")
 	for i := range n {
 		seed := first + uint64(i)
 		cpu0 := cpuTime()
-		r := jepsen.Run(jepsen.Options{Seed: seed, Tweak: func(s *jepsen.Swarm) { s.Voters = 5 }})
+		r := jepsen.Run(jepsen.Options{Seed: seed, Tweak: func(s *jepsen.Swarm) {
+			s.Voters = 5
+			if calm {
+				calmSwarm(s)
+			}
+		}})
 		used := cpuTime() - cpu0
 		st := r.Stats
 		xs := ratioOf(st.VirtualTime, st.WallTime-st.CheckTime)
@@ -42,12 +48,24 @@ func runSpeed(n int, first uint64) int {
 		}
 	}
 	ms, mw, mc := median(sim), median(whole), median(cpu)
-	fmt.Printf("speed over %d five-voter seeds (median / min): simulation %.0fx / %.0fx, with linearizability check %.0fx / %.0fx, per CPU second %.0fx / %.0fx (target %dx)\n",
-		n, ms, slices.Min(sim), mw, slices.Min(whole), mc, slices.Min(cpu), SpeedTarget)
+	mode := "with faults"
+	if calm {
+		mode = "without faults"
+	}
+	fmt.Printf("speed over %d five-voter seeds %s (median / min): simulation %.0fx / %.0fx, with linearizability check %.0fx / %.0fx, per CPU second %.0fx / %.0fx (target %dx)\n",
+		n, mode, ms, slices.Min(sim), mw, slices.Min(whole), mc, slices.Min(cpu), SpeedTarget)
 	if ms < SpeedTarget {
 		return 1
 	}
 	return 0
+}
+
+// calmSwarm turns off every fault of s.
+func calmSwarm(s *jepsen.Swarm) {
+	s.CrashEvery, s.PauseEvery, s.PartitionEvery, s.SkewEvery, s.SlowDiskEvery, s.MemberEvery, s.DiskFullEvery = 0, 0, 0, 0, 0, 0, 0
+	s.CrashInSnapshotPPM, s.CrashInCompactPPM, s.CrashAfterVotePct, s.CrashAfterAppPPM, s.CrashNewLeaderPct = 0, 0, 0, 0, 0
+	s.IsolateNewLeaderPct, s.IsolateCommitPct = 0, 0
+	s.Net.LossPPM, s.Net.DupPPM, s.Net.ReorderPPM = 0, 0, 0
 }
 
 func ratioOf(virtual, spent time.Duration) float64 {
