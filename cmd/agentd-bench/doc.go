@@ -10,9 +10,15 @@
 //     p50/p99/p999 latency, and a RESULT line for scripts.
 //   - watch: -watchers blocking GETs (one connection each) spread over
 //     -watch-keys keys, then -rounds rounds of one write per key; a
-//     watcher's latency is from the start of its key's PUT to its
-//     response. Reports wake latency percentiles and the agent's peak
-//     VmRSS/VmHWM (-pid). Needs limits.http_max_conns_per_client raised.
+//     watcher's latency is from just before its key's PUT is sent to the
+//     last byte of its answer (so it includes the PUT's own commit), and
+//     every watcher's every wake is a sample. A round starts once every
+//     watcher has sent its next GET and the store has handed out one
+//     watch per blocking GET (/v1/agent/self Stats.store.watches_added):
+//     all are parked again. Reports wake latency percentiles, the agent's
+//     and this tool's CPU during the rounds, and the agent's peak
+//     VmRSS/VmHWM (-pid: the agentd process itself). Needs
+//     limits.http_max_conns_per_client raised.
 //   - idle-watch: -watchers blocking GETs on a/x while -writes PUTs go to
 //     b/*; reports the watchers' early returns and the store's wakeup
 //     counter (/v1/agent/self Stats.store.wakeups) before and after:
@@ -21,7 +27,10 @@
 //     (the filesystem under test); prints the median and p99, so every
 //     comparison records the disk's flush latency of the same run.
 //
-// Only plain net/http: the product's own HTTP API as a client sees it.
+// Only the product's own HTTP API, as a client sees it: net/http clients,
+// except the watchers, which write and parse their HTTP/1.1 by hand
+// (rawconn.go) so that 10,000 of them cost the shared CPU less than the
+// agent they measure.
 // Latencies are kept in full (one slice per client) and sorted once at
 // the end, so percentiles are exact, not bucketed.
 package main
