@@ -23,10 +23,10 @@ import (
 // failed for deadServerAfter without a break (a new leader starts
 // counting afresh), checked every autopilotInterval.
 //
-// Unlike Consul, a removed server cannot come back under the same node ID:
-// Raft IDs are never reused (raft/confchange.go). Restarted from its old
-// data dir it is refused (the leader logs how to recover: empty its
-// data_dir and start it again, as a new server).
+// A removed server cannot come back under the same node ID: Raft IDs are
+// never reused (raft/confchange.go). Restarted from its data dir it finds
+// the leader's configuration without it and rejoins as a new server with
+// a new node ID and empty Raft state (rejoin.go); Consul keeps the ID.
 //
 // Variables, not constants, so that tests can shorten them before they
 // start agents.

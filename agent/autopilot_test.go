@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/consul/api"
 	"github.com/stretchr/testify/require"
 
 	"github.com/agentd/agentd/raft"
@@ -200,4 +201,49 @@ func TestIsReusedID(t *testing.T) {
 	} {
 		require.Equal(t, tc.want, isReusedID(tc.err), "%v", tc.err)
 	}
+}
+
+// A server removed while down rejoins when restarted from its data dir:
+// the leader's configuration no longer names it, so it empties its Raft
+// state, takes a new node ID and is added back as a new server, catching
+// up on everything written meanwhile.
+func TestClusterRemovedServerRejoins(t *testing.T) {
+	oldAfter, oldInterval := deadServerAfter, autopilotInterval
+	deadServerAfter, autopilotInterval = time.Second, 100*time.Millisecond
+	t.Cleanup(func() { deadServerAfter, autopilotInterval = oldAfter, oldInterval })
+
+	agents := startTestCluster(t, 3)
+	leader := leaderOf(t, agents)
+	var dead *Agent
+	for _, a := range agents {
+		if a != leader {
+			dead = a
+			break
+		}
+	}
+	require.NoError(t, dead.Shutdown(context.Background()))
+	waitFor(t, 30*time.Second, func() bool { return leader.autopilotRemoved.Load() == 1 }, "the dead server removed")
+	_, err := apiClient(t, leader).KV().Put(&api.KVPair{Key: "while-away", Value: []byte("v")}, nil)
+	require.NoError(t, err)
+
+	back, err := New(dead.cfg, dead.log)
+	require.NoError(t, err)
+	t.Cleanup(func() { back.Shutdown(context.Background()) })
+	require.NotEqual(t, dead.nodeID, back.nodeID, "a new Raft identity")
+	waitFor(t, 30*time.Second, func() bool {
+		st, err := leader.srv.drv.Status(context.Background())
+		if err != nil {
+			return false
+		}
+		for _, s := range st.Configuration.Servers {
+			if s.ID == raft.NodeID(back.nodeID) {
+				return s.Suffrage == raft.Voter && len(st.Configuration.Servers) == 3
+			}
+		}
+		return false
+	}, "the restarted server a voter again")
+	waitFor(t, 10*time.Second, func() bool {
+		_, e := back.store.KVGet(nil, "while-away")
+		return e != nil
+	}, "the restarted server caught up")
 }

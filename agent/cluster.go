@@ -10,17 +10,16 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/agentd/agentd/internal/clock"
-	"github.com/agentd/agentd/internal/vfs"
 	"github.com/agentd/agentd/raft"
 	"github.com/agentd/agentd/raft/driver"
 	"github.com/agentd/agentd/store"
 	"github.com/agentd/agentd/swim"
 	swimdriver "github.com/agentd/agentd/swim/driver"
 	"github.com/agentd/agentd/transport"
-	"github.com/agentd/agentd/wal"
 )
 
 // RPC methods served to other servers on the TCP transport.
@@ -31,10 +30,13 @@ const (
 	rpcRemove    = "agent.remove"    // server ID → "" (leader removes it from Raft)
 )
 
-// raftState is what a server tells a bootstrapping peer.
+// raftState is what a server tells a bootstrapping or restarting peer.
+// ID and Leader are empty until the server's Raft runs.
 type raftState struct {
 	LastIndex uint64
 	Servers   []raft.Server
+	ID        raft.NodeID // the answering server
+	Leader    raft.NodeID // the leader it knows of
 }
 
 // rpcResult is store.Result on the wire.
@@ -77,26 +79,18 @@ func (a *Agent) startCluster(ctx context.Context, scfg serverConfig) (*server, e
 	scfg.addr = net.JoinHostPort(a.advertiseIP(), port)
 	a.raftAddr = scfg.addr
 
-	dir := filepath.Join(cfg.DataDir, "raft")
-	l, err := wal.Open(vfs.OS{}, filepath.Join(dir, "wal"), walConfig(scfg))
+	st, err := openRaftStorage(cfg.DataDir, scfg)
 	if err != nil {
-		return nil, fmt.Errorf("agent: open raft log: %w", err)
+		return nil, err
 	}
-	snaps, err := wal.OpenSnapshotStore(vfs.OS{}, filepath.Join(dir, "snapshots"), 2)
-	if err != nil {
-		l.Close()
-		return nil, fmt.Errorf("agent: open snapshots: %w", err)
-	}
-	hs, snap, err := l.InitialState()
-	if err != nil {
-		l.Close()
-		return nil, fmt.Errorf("agent: read raft state: %w", err)
-	}
-	lastIndex := l.LastIndex()
-	empty := hs.IsEmpty() && snap.IsEmpty() && lastIndex == 0
+	l := st.log
+	// lastIndex is what a peer hears before our Raft runs (read by the
+	// RPC handler's goroutines).
+	var lastIndex atomic.Uint64
+	lastIndex.Store(uint64(st.lastIndex))
 	tcp.SetRPCHandler(func(method string, req []byte) ([]byte, error) {
 		if method == rpcRaftState {
-			return json.Marshal(a.localRaftState(lastIndex))
+			return json.Marshal(a.localRaftState(raft.Index(lastIndex.Load())))
 		}
 		return a.handleRPC(method, req)
 	})
@@ -105,6 +99,15 @@ func (a *Agent) startCluster(ctx context.Context, scfg serverConfig) (*server, e
 		l.Close()
 		return nil, err
 	}
+	empty := st.empty
+	if !empty && a.removedFromCluster(ctx, c) {
+		if st, err = a.rejoinAsNewServer(c, &scfg, st, port); err != nil {
+			return nil, err
+		}
+		l, empty = st.log, true
+		lastIndex.Store(0)
+	}
+	snaps := st.snaps
 	var peers []raft.Server
 	if empty {
 		conf, join, err := a.awaitBootstrap(ctx, c)
@@ -151,7 +154,8 @@ func (a *Agent) localRaftState(atOpen raft.Index) raftState {
 	if err != nil {
 		return raftState{LastIndex: uint64(max(atOpen, 1))}
 	}
-	return raftState{LastIndex: uint64(max(st.LastIndex, 1)), Servers: st.Configuration.Servers}
+	lead, _, _ := srv.state()
+	return raftState{LastIndex: uint64(max(st.LastIndex, 1)), Servers: st.Configuration.Servers, ID: srv.id, Leader: lead}
 }
 
 // serverTags are Consul's gossip tags for a server.

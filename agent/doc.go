@@ -12,7 +12,9 @@
 //	                     role=consul, dc, port, id, expect, vsn) and talk Raft and RPC
 //	                     over transport.TCP; Raft is bootstrapped once N servers are in
 //	                     the pool and none has Raft state; a server that finds a running
-//	                     cluster naming it joins with an empty log
+//	                     cluster naming it joins with an empty log; a restarted server
+//	                     the leader's configuration no longer names (removed while down)
+//	                     rejoins as a new server: new node ID, empty Raft state (rejoin.go)
 //
 // # Requests
 //

@@ -141,8 +141,8 @@ func (a *Agent) addNewServers(ctx context.Context, members []swim.Member) {
 			if isReusedID(err) {
 				// Not transient: skip it so it does not block others.
 				if a.cluster.warnRemovedOnce(id) {
-					a.log.Warn("raft: a server that was removed from the configuration (dead-server cleanup or a leave) is back under the same node ID; "+
-						"Raft IDs are never reused, so it cannot rejoin: stop it, empty its data_dir and start it again",
+					a.log.Warn("raft: a server that was removed from the configuration (dead-server cleanup or a leave) is back under the same node ID, "+
+						"which Raft never reuses; a restarting server rejoins under a new ID by itself (one with node_id in its configuration needs a new node_id)",
 						"member", m.Name, "id", id)
 				}
 				continue

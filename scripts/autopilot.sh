@@ -2,8 +2,10 @@
 # autopilot.sh: dead-server cleanup (issue 4, leader duties) on real
 # processes. Run 1, 3 servers with defaults: SIGKILL a follower; the leader
 # removes it from `operator raft list-peers` no sooner than 10 s after the
-# kill (Consul's autopilot pass) and within 40 s; then SIGKILL the other
-# follower: with two voters, (2-1)/2 = 0 may go, so both stay listed.
+# kill (Consul's autopilot pass) and within 40 s; restarted from its data
+# dir it rejoins as a new server (new node ID) and becomes a voter; killed
+# again, it is removed again; then SIGKILL the other follower: with two
+# voters, (2-1)/2 = 0 may go, so both stay listed.
 # Run 2, autopilot.min_quorum=3: a killed follower is never removed.
 # Exit 1 on any failure.
 set -u
@@ -47,6 +49,24 @@ peers "${HTTP[lead]}" | sed 's/^/    /'
 check "killed s$f removed from list-peers" $gone "after ${took}s"
 check "not removed before 10 s" "$([ $took -ge 10 ]; echo $?)" "${took}s"
 check "the leader counted it" "$(curl -sf "http://${HTTP[lead]}/v1/agent/self" | grep -q '"autopilot_removed":"1"'; echo $?)"
+# Restarted from its data dir, the removed server rejoins as a new server
+# (a new node ID: Raft IDs are never reused), a voter once caught up.
+old_id=$(grep -o '[0-9a-f-]\{36\}' "$dir/s$f/data/node-id")
+start_server "$dir" "$f"
+back=1
+for _ in $(seq 300); do
+	peers "${HTTP[lead]}" | grep -qE "^s$f .* true " && { back=0; break; }
+	sleep 0.1
+done
+peers "${HTTP[lead]}" | sed 's/^/    /'
+check "restarted s$f is a voter again" $back "node id $old_id -> $(cat "$dir/s$f/data/node-id")"
+kill9 "$f"
+gone=1
+for _ in $(seq 400); do
+	peers "${HTTP[lead]}" | grep -q "^s$f " || { gone=0; break; }
+	sleep 0.1
+done
+check "killed again, s$f is removed again" $gone
 # The leader may have changed; any survivor answers ?stale.
 kill9 "$other"
 sleep 20 # twice the removal delay: nothing may be removed now
