@@ -204,4 +204,34 @@ func TestClusterGracefulLeave(t *testing.T) {
 	// Two servers still have a quorum of the new configuration.
 	_, err := apiClient(t, leader).KV().Put(&api.KVPair{Key: "after-leave", Value: []byte("1")}, nil)
 	require.NoError(t, err)
+
+	// With its node_id fixed by configuration it cannot take a new one:
+	// start-up fails saying so, and nothing is emptied.
+	fixed := leaver.cfg
+	fixed.NodeID = leaver.nodeID
+	_, err = New(fixed, leaver.log)
+	require.ErrorContains(t, err, "Raft IDs are never reused")
+
+	// Started again from its data dir, it rejoins as a new server (its
+	// old Raft ID is never reused) and catches up.
+	back, err := New(leaver.cfg, leaver.log)
+	require.NoError(t, err)
+	t.Cleanup(func() { back.Shutdown(context.Background()) })
+	require.NotEqual(t, leaver.nodeID, back.nodeID)
+	waitFor(t, 30*time.Second, func() bool {
+		st, err := leader.srv.drv.Status(context.Background())
+		if err != nil || len(st.Configuration.Servers) != 3 {
+			return false
+		}
+		for _, s := range st.Configuration.Servers {
+			if s.ID == raft.NodeID(back.nodeID) {
+				return s.Suffrage == raft.Voter
+			}
+		}
+		return false
+	}, "the restarted leaver a voter again")
+	waitFor(t, 10*time.Second, func() bool {
+		_, e := back.store.KVGet(nil, "after-leave")
+		return e != nil
+	}, "the restarted leaver caught up")
 }
