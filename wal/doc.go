@@ -80,9 +80,10 @@
 //     segments holding no live entry are deleted oldest first, with a
 //     directory fsync after each removal so the survivors are always a
 //     suffix of the sequence.
-//   - Reads are served from a bounded entry cache (Config.CacheBytes) or
-//     from the segment by an in-memory index (index -> segment, offset,
-//     term); entry data is never held whole in memory.
+//   - Reads are served from a bounded cache of the newest appended entries
+//     (Config.CacheBytes; one contiguous window, see cache.go) or from the
+//     segment by an in-memory index (index -> segment, offset, term);
+//     entry data is never held whole in memory.
 //
 // # Recovery
 //
