@@ -57,18 +57,11 @@ func (a *Agent) serveBlocking(w http.ResponseWriter, r *http.Request, q blocking
 	}
 	// The wait counts from the request's arrival, as blockingRead's does.
 	deadline := time.Now().Add(blockingTimeout(q.o.wait))
-	if err := a.barrier(r.Context(), q.o.consistency); err != nil {
-		return err
-	}
-	ws := store.NewWatchSet()
-	idx, err := q.read(ws)
+	meta, ws, err := a.firstRead(r.Context(), q)
 	if err != nil {
-		ws.Close()
 		return err
 	}
-	meta := a.queryMeta(idx, q.o.consistency)
-	if idx > q.o.minIndex {
-		ws.Close()
+	if ws == nil {
 		return q.render(w, meta)
 	}
 	if a.park(w, r, q, ws, meta, deadline) {
@@ -91,6 +84,27 @@ func (a *Agent) serveBlocking(w http.ResponseWriter, r *http.Request, q blocking
 		return err // the client left: nobody to answer
 	}
 	return q.render(w, meta)
+}
+
+// firstRead is a blocking query's first run: the barrier, then the read
+// under a new watch set. ws is nil when the answer is ready (the index is
+// past ?index already); otherwise the query waits on ws.
+func (a *Agent) firstRead(ctx context.Context, q blockingQuery) (queryMeta, *store.WatchSet, error) {
+	if err := a.barrier(ctx, q.o.consistency); err != nil {
+		return queryMeta{}, nil, err
+	}
+	ws := store.NewWatchSet()
+	idx, err := q.read(ws)
+	if err != nil {
+		ws.Close()
+		return queryMeta{}, nil, err
+	}
+	meta := a.queryMeta(idx, q.o.consistency)
+	if idx > q.o.minIndex {
+		ws.Close()
+		return meta, nil, nil
+	}
+	return meta, ws, nil
 }
 
 // readOnce runs the consistency barrier and one read watched by a new set

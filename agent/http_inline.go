@@ -86,6 +86,20 @@ func (a *Agent) serveNext(c *parkedConn) *parkedQuery {
 			}
 			c.rc.pre = append(c.rc.pre[:0], c.scratch[:n]...)
 		}
+		if t := c.tmpl; t != nil {
+			if index, n, ok := t.match(c.rc.pre); ok {
+				c.rc.pre = c.rc.pre[n:]
+				p, ok := c.repeat(t, index)
+				switch {
+				case p != nil:
+					return p
+				case !ok || c.isStopped():
+					c.rc.Close()
+					return nil
+				}
+				continue
+			}
+		}
 		rr := requestReaders.Get().(*requestReader)
 		rr.c, rr.deadline, rr.rec, rr.ioErr = c, time.Now().Add(inlineHeaderTimeout), rr.rec[:0], nil
 		rr.br.Reset(rr)
@@ -102,6 +116,7 @@ func (a *Agent) serveNext(c *parkedConn) *parkedQuery {
 			rr.release()
 			return nil
 		}
+		raw := append(c.lastRaw[:0], rr.rec...)
 		rr.release()
 		req.RemoteAddr = c.rc.RemoteAddr().String()
 		w := &inlineWriter{}
@@ -110,8 +125,15 @@ func (a *Agent) serveNext(c *parkedConn) *parkedQuery {
 			return nil
 		}
 		if w.parked != nil {
+			// Its bytes recognise the client's next request (http_repeat.go).
+			if t := newRepeatTemplate(raw, w.parked); t != nil {
+				c.tmpl, c.lastRaw = t, nil
+			} else {
+				c.lastRaw = raw
+			}
 			return w.parked
 		}
+		c.lastRaw = raw
 		if !c.writeResponse(&w.bufResponse) || c.isStopped() {
 			c.rc.Close()
 			return nil

@@ -98,6 +98,12 @@ type parkedConn struct {
 	// again would cost a timer update per read).
 	deadline time.Time
 
+	// tmpl is the last parked request served in place (http_repeat.go);
+	// lastRaw a buffer for the next one's bytes. Only the connection's
+	// goroutine uses them.
+	tmpl    *repeatTemplate
+	lastRaw []byte
+
 	// scratch takes the wait's and the idle wait's reads (a local array
 	// would escape): large enough for a watcher's whole next request in
 	// one read.

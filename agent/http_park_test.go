@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -178,6 +179,11 @@ func TestParkedConnectionKeepsServing(t *testing.T) {
 		require.Contains(t, body, fmt.Sprintf(`"Value":"%s"`, base64.StdEncoding.EncodeToString([]byte(fmt.Sprint(i)))))
 		require.NotEqual(t, idx, headerOf(head, "X-Consul-Index"))
 		idx = headerOf(head, "X-Consul-Index")
+		// Parked from net/http (1), from a request read in place (2), from
+		// a repeated request (3): the same answer as net/http's.
+		wantHead, wantBody := dialRaw(t, a).get("/v1/kv/k")
+		require.Equal(t, wantHead, head, "round %d", i)
+		require.Equal(t, wantBody, body, "round %d", i)
 	}
 	head, body := c.get("/v1/status/leader")
 	require.Equal(t, "HTTP/1.1 200 OK", head[0])
@@ -351,4 +357,49 @@ func TestBufResponseWire(t *testing.T) {
 			require.Equal(t, tc.want, string(b.appendWire(nil, now)))
 		})
 	}
+}
+
+func TestRepeatTemplate(t *testing.T) {
+	req := func(target string) []byte {
+		return []byte("GET " + target + " HTTP/1.1\r\nHost: t\r\n\r\n")
+	}
+	tmpl := newRepeatTemplate(req("/v1/kv/k?index=17&wait=1m"), &parkedQuery{})
+	require.NotNil(t, tmpl)
+	for _, tc := range []struct {
+		name  string
+		in    []byte
+		index uint64
+		ok    bool
+	}{
+		{"new index", req("/v1/kv/k?index=18&wait=1m"), 18, true},
+		{"longer index", req("/v1/kv/k?index=123456&wait=1m"), 123456, true},
+		{"followed by more", append(req("/v1/kv/k?index=5&wait=1m"), "GET /"...), 5, true},
+		{"index 0", req("/v1/kv/k?index=0&wait=1m"), 0, false},
+		{"other key", req("/v1/kv/j?index=18&wait=1m"), 0, false},
+		{"other wait", req("/v1/kv/k?index=18&wait=2m"), 0, false},
+		{"no digits", req("/v1/kv/k?index=&wait=1m"), 0, false},
+		{"overflow", req("/v1/kv/k?index=99999999999999999999&wait=1m"), 0, false},
+		{"cut short", req("/v1/kv/k?index=18&wait=1m")[:30], 0, false},
+		{"other header", []byte("GET /v1/kv/k?index=18&wait=1m HTTP/1.1\r\nHost: u\r\n\r\n"), 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			index, n, ok := tmpl.match(tc.in)
+			require.Equal(t, tc.ok, ok)
+			if ok {
+				require.Equal(t, tc.index, index)
+				require.Equal(t, bytes.Index(tc.in, []byte("\r\n\r\n"))+4, n)
+			}
+		})
+	}
+	for _, target := range []string{
+		"/v1/kv/k",                 // no query
+		"/v1/kv/k?wait=1m",         // no index
+		"/v1/kv/k?index=1&index=2", // twice
+		"/v1/kv/k?xindex=1",        // not the parameter
+		"/v1/kv/k?index=1x",        // not digits only
+		"/v1/kv/index=1?stale",     // in the path
+	} {
+		require.Nil(t, newRepeatTemplate(req(target), &parkedQuery{}), target)
+	}
+	require.NotNil(t, newRepeatTemplate(req("/v1/kv/k?stale&index=3"), &parkedQuery{}))
 }
