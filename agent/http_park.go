@@ -21,9 +21,10 @@ import (
 // the parsed request: 30–40 KB per waiting watcher, 300–400 MB for 10,000.
 // A query that has to wait is parked instead: its HTTP/1.1 connection is
 // hijacked, the handler returns, and one goroutine (parkedConn.loop) owns
-// the connection. It waits in a 1-byte Read, which is how it notices the
-// client leaving (EOF), as net/http's background read does; the Read is
-// cut short (a read deadline in the past) by
+// the connection. It waits in a Read, which is how it notices the client
+// leaving (EOF), as net/http's background read does (bytes that arrive
+// meanwhile are kept for later); the Read is cut short (a read deadline in
+// the past) by
 //
 //	a write to what the query read    the store calls WatchSet.Notify's
 //	                                  callback (no goroutine per watch);
@@ -32,7 +33,8 @@ import (
 //
 // Woken, it re-reads; once the index moved (or on timeout/stop) it writes
 // the answer itself, bytes as net/http would (bufResponse). Then it reads
-// the client's next request (http_inline.go): a blocking KV GET is served
+// the client's next request (http_inline.go; a watcher's repeated request
+// is recognised without parsing, http_repeat.go): a KV GET is served
 // right there — parked again, or answered — and anything else goes back to
 // the HTTP server through the listener (limitedListener.resume) with the
 // bytes already read in front (resumedConn). The per-client connection
