@@ -72,6 +72,12 @@ func (a *Agent) serveBlocking(w http.ResponseWriter, r *http.Request, q blocking
 	defer cancel()
 	defer context.AfterFunc(a.blocking.stopCtx, cancel)()
 	for ws.Wait(ctx) {
+		if ws.Abandoned() {
+			if meta, err = a.readFresh(r.Context(), q.o, q.read); err != nil {
+				return err
+			}
+			break
+		}
 		if meta, err = a.readOnce(r.Context(), q.o, q.read, &ws); err != nil {
 			return err
 		}
@@ -105,6 +111,22 @@ func (a *Agent) firstRead(ctx context.Context, q blockingQuery) (queryMeta, *sto
 		return meta, nil, nil
 	}
 	return meta, ws, nil
+}
+
+// readFresh is the run after a snapshot restore woke a blocking query: it
+// answers at once, whatever the index, as Consul's abandon channel makes
+// it — but with the restored state, where Consul sends back its last
+// result from the store that no longer exists. The index may now be lower
+// than ?index: clients reset then (Consul's documented rule).
+func (a *Agent) readFresh(ctx context.Context, o queryOptions, fn readFunc) (queryMeta, error) {
+	if err := a.barrier(ctx, o.consistency); err != nil {
+		return queryMeta{}, err
+	}
+	idx, err := fn(nil)
+	if err != nil {
+		return queryMeta{}, err
+	}
+	return a.queryMeta(idx, o.consistency), nil
 }
 
 // readOnce runs the consistency barrier and one read watched by a new set
@@ -159,6 +181,9 @@ func (a *Agent) blockingRead(r *http.Request, o queryOptions, fn readFunc) (quer
 			// Timed out, shut down, or the client left: answer with what
 			// we have (the unchanged index).
 			return meta, ctx.Err()
+		}
+		if ws.Abandoned() {
+			return a.readFresh(ctx, o, fn)
 		}
 	}
 }

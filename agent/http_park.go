@@ -266,6 +266,14 @@ func (c *parkedConn) answer(p *parkedQuery) bool {
 	for {
 		res := c.wait(p)
 		p.ws.Close()
+		if res == waitFired && p.ws.Abandoned() {
+			meta, err := c.a.readFresh(c.a.blocking.stopCtx, p.q.o, p.q.read)
+			if err != nil {
+				return c.respond(p, func(http.ResponseWriter) error { return err })
+			}
+			p.meta = meta
+			return c.respond(p, func(w http.ResponseWriter) error { return p.q.render(w, p.meta) })
+		}
 		switch res {
 		case waitGone:
 			return false

@@ -403,3 +403,31 @@ func TestRepeatTemplate(t *testing.T) {
 	}
 	require.NotNil(t, newRepeatTemplate(req("/v1/kv/k?stale&index=3"), &parkedQuery{}))
 }
+
+// A snapshot restore answers blocked queries at once (Consul's abandon
+// channel), with the restored state even when its index is not past
+// ?index — parked, or waiting in the handler (HTTP/1.0 is not parked).
+func TestBlockingRestoreAnswersAtOnce(t *testing.T) {
+	a := startAgent(t)
+	var snap bytes.Buffer // k absent
+	_, err := a.store.Snapshot().WriteTo(&snap)
+	require.NoError(t, err)
+	do(t, "PUT", a.url("/v1/kv/k"), strings.NewReader("0"))
+	for _, proto := range []string{"HTTP/1.1", "HTTP/1.0"} {
+		t.Run(proto, func(t *testing.T) {
+			c := dialRaw(t, a)
+			head, _ := c.get("/v1/kv/k")
+			idx := headerOf(head, "X-Consul-Index")
+			before := a.store.Stats().WatchesAdded
+			_, err := fmt.Fprintf(c.c, "GET /v1/kv/k?index=%s&wait=1m %s\r\nHost: t\r\n\r\n", idx, proto)
+			require.NoError(t, err)
+			waitFor(t, 5*time.Second, func() bool { return a.store.Stats().WatchesAdded > before }, "the query's watch")
+			start := time.Now()
+			require.NoError(t, a.store.Restore(bytes.NewReader(snap.Bytes())))
+			head, _ = c.recv()
+			require.Equal(t, proto+" 404 Not Found", head[0], "the restored store has no k")
+			require.Less(t, time.Since(start), 5*time.Second)
+			do(t, "PUT", a.url("/v1/kv/k"), strings.NewReader("0"))
+		})
+	}
+}

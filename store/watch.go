@@ -46,6 +46,9 @@ type watchRegistry struct {
 
 	fires atomic.Uint64
 	added atomic.Uint64
+	// restores counts fireAll calls (restores), so that a woken set can
+	// tell a restore from a write (WatchSet.Abandoned). Written under mu.
+	restores atomic.Uint64
 }
 
 // watchEntry is one shared channel. refs counts WatchSets holding it;
@@ -144,8 +147,9 @@ func (r *watchRegistry) reset() {
 }
 
 // get returns the entry whose channel the next write to (tp, key) — or to
-// any key under it when prefix — closes, with a reference taken.
-func (r *watchRegistry) get(tp topic, key string, prefix bool) *watchEntry {
+// any key under it when prefix — closes, with a reference taken, and the
+// restore count it belongs to.
+func (r *watchRegistry) get(tp topic, key string, prefix bool) (*watchEntry, uint64) {
 	r.added.Add(1)
 	wk := watchKey{tp, key}
 	r.mu.Lock()
@@ -163,7 +167,7 @@ func (r *watchRegistry) get(tp topic, key string, prefix bool) *watchEntry {
 		}
 	}
 	e.refs++
-	return e
+	return e, r.restores.Load()
 }
 
 // release drops a reference (and unlinks the set's callback, if any); the
@@ -234,6 +238,7 @@ func (r *watchRegistry) fire(changes []change) {
 func (r *watchRegistry) fireAll() {
 	var due []*notifyNode
 	r.mu.Lock()
+	r.restores.Add(1) // before any channel closes: the woken see it
 	n := uint64(len(r.exact) + len(r.prefix))
 	for _, e := range r.exact {
 		due = e.fireLocked(due)
@@ -268,6 +273,10 @@ type WatchSet struct {
 	regs    []watchReg     // store watches to release
 	added   int            // channels added with Add (not store watches)
 	wakeups *atomic.Uint64 // the store's counter, set by its first read
+	// reg and restores: the registry of the first watch and its restore
+	// count then (Abandoned).
+	reg      *watchRegistry
+	restores uint64
 }
 
 // watchReg is one reference a WatchSet holds on a registry entry.
@@ -300,7 +309,10 @@ func (ws *WatchSet) addChan(ch <-chan struct{}) {
 
 // watch takes a reference on the registry's entry for (tp, key).
 func (ws *WatchSet) watch(r *watchRegistry, tp topic, key string, prefix bool, wakeups *atomic.Uint64) {
-	e := r.get(tp, key, prefix)
+	e, restores := r.get(tp, key, prefix)
+	if ws.reg == nil {
+		ws.reg, ws.restores = r, restores
+	}
 	ws.regs = append(ws.regs, watchReg{r: r, wk: watchKey{tp, key}, prefix: prefix, e: e})
 	ws.wakeups = wakeups
 	ws.addChan(e.ch)
@@ -352,6 +364,14 @@ func (ws *WatchSet) Notify(f func()) bool {
 		runNotify([]*notifyNode{n})
 	}
 	return true
+}
+
+// Abandoned reports whether a snapshot restore replaced the store since
+// the set's first watch: Consul's abandon channel, on which a blocked
+// query returns at once instead of reading again and waiting on (its
+// index may now mean nothing). Valid after Wait or Close too.
+func (ws *WatchSet) Abandoned() bool {
+	return ws.reg != nil && ws.reg.restores.Load() != ws.restores
 }
 
 // Len is the number of distinct channels in the set.

@@ -108,9 +108,22 @@ func TestWatchRestoreFiresAll(t *testing.T) {
 	ws1, ws2 := NewWatchSet(), NewWatchSet()
 	h.s.KVGet(ws1, "unrelated")
 	h.s.SessionList(ws2)
+	written := NewWatchSet()
+	h.s.KVGet(written, "a")
+	h.set("a", "2")
 	require.NoError(t, h.s.Restore(&buf))
 	require.True(t, fired(ws1))
 	require.True(t, fired(ws2))
+	// Consul's abandon channel: the restore, not a write, woke them.
+	require.True(t, ws1.Abandoned())
+	require.True(t, ws2.Abandoned())
+	ws1.Close()
+	require.True(t, ws1.Abandoned(), "still after Close")
+	after := NewWatchSet()
+	h.s.KVGet(after, "a")
+	require.False(t, after.Abandoned(), "watching the restored store")
+	require.False(t, NewWatchSet().Abandoned(), "no watch")
+	require.True(t, written.Abandoned(), "fired by a write, then the restore came too")
 }
 
 // Wait wakes a blocked reader and counts the wakeup; concurrent readers
