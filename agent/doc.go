@@ -25,7 +25,12 @@
 // applied an entry of its own term: the barrier run on gaining leadership);
 // ?consistent, and any non-stale read on a follower, after a ReadIndex
 // round. Blocking queries (?index) wait on the store's narrow watches and
-// re-run the read, barrier included, when one fires (http_blocking.go).
+// re-run the read, barrier included, when one fires (http_blocking.go); a
+// snapshot restore answers them at once (Consul's abandon channel). A KV
+// query that has to wait parks its HTTP/1.1 connection rather than hold
+// net/http's goroutines and buffers: one goroutine per watcher, woken by
+// the store's WatchSet.Notify, which also serves the client's next KV GET
+// in place (http_park.go, http_inline.go, http_repeat.go).
 //
 // # Leader duties (run while ready; cancelled on losing leadership)
 //
