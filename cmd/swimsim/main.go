@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/agentd/agentd/internal/parallel"
@@ -38,6 +39,7 @@ func main() {
 	members := flag.Int("members", 0, "pool size (0: drawn per seed, 3..200, mostly small)")
 	preset := flag.String("preset", "", "swim config: lan, local or wan (\"\": drawn per seed)")
 	verbose := flag.Bool("v", false, "print progress lines (and the event trace with -seed)")
+	failfast := flag.Bool("failfast", false, "with -seeds: stop at the first failing seed (runs in flight are aborted)")
 	workers := flag.Int("workers", runtime.GOMAXPROCS(0), "parallel runs")
 	measure := flag.String("measure", "", "measure a figure instead: detect, dissem, fp")
 	trials := flag.Int("trials", 0, "trials of -measure (default per figure)")
@@ -80,13 +82,13 @@ func main() {
 		stop()
 		os.Exit(code)
 	}
-	code := run(*measure, *bench, *minutes, *seed, *seeds, *first, *members, *preset, *trials, *loss, *hours, *workers, *verbose)
+	code := run(*measure, *bench, *minutes, *seed, *seeds, *first, *members, *preset, *trials, *loss, *hours, *workers, *verbose, *failfast)
 	stop()
 	os.Exit(code)
 }
 
 func run(measure string, bench int, minutes float64, seed uint64, seeds int, first uint64, members int, preset string,
-	trials int, loss, hours float64, workers int, verbose bool) int {
+	trials int, loss, hours float64, workers int, verbose, failfast bool) int {
 	switch {
 	case bench > 0:
 		return runBench(first, bench, time.Duration(minutes*float64(time.Minute)))
@@ -95,7 +97,7 @@ func run(measure string, bench int, minutes float64, seed uint64, seeds int, fir
 	case seed != 0:
 		return runOne(swimsim.Options{Seed: seed, Members: members, Preset: preset}, verbose)
 	case seeds > 0:
-		return runCampaign(first, seeds, members, preset, workers, verbose)
+		return runCampaign(first, seeds, members, preset, workers, verbose, failfast)
 	}
 	flag.Usage()
 	return 2
@@ -146,12 +148,30 @@ func runOne(o swimsim.Options, verbose bool) int {
 	})
 }
 
-func runCampaign(first uint64, n, members int, preset string, workers int, verbose bool) int {
+// runCampaign runs seeds first..first+n-1. With failfast (the planted-bug
+// script) it stops at the first failing seed: later seeds are not
+// started and runs in flight are aborted, so a plant that keeps a pool
+// from converging (each run then lasts its full liveness phase) costs one
+// failing run, not a hundred.
+func runCampaign(first uint64, n, members int, preset string, workers int, verbose, failfast bool) int {
 	results := make([]swimsim.Result, n)
 	var printMu sync.Mutex
+	var failed atomic.Bool
+	o := swimsim.Options{Members: members, Preset: preset}
+	if failfast {
+		o.Stop = failed.Load
+	}
 	parallel.For(n, workers, func(i int) {
-		r := swimsim.Run(swimsim.Options{Seed: first + uint64(i), Members: members, Preset: preset})
+		if failed.Load() && failfast {
+			return
+		}
+		o := o
+		o.Seed = first + uint64(i)
+		r := swimsim.Run(o)
 		r.History = nil // keep memory flat over long campaigns
+		if len(r.Violations) > 0 {
+			failed.Store(true)
+		}
 		results[i] = r
 		if verbose {
 			printMu.Lock()
@@ -160,11 +180,21 @@ func runCampaign(first uint64, n, members int, preset string, workers int, verbo
 		}
 	})
 	var s swimsim.Summary
+	var ran []swimsim.Result
+	skipped := 0
 	for _, r := range results {
+		if r.Seed == 0 || r.Aborted {
+			skipped++
+			continue
+		}
 		s.Record(r)
+		ran = append(ran, r)
+	}
+	if skipped > 0 {
+		fmt.Printf("failfast: %d of %d seeds not run or aborted after the first failure\n", skipped, n)
 	}
 	s.Print(os.Stdout)
-	return report(os.Stdout, results, func(seed uint64) swimsim.Options {
+	return report(os.Stdout, ran, func(seed uint64) swimsim.Options {
 		return swimsim.Options{Seed: seed, Members: members, Preset: preset}
 	})
 }

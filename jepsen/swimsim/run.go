@@ -19,6 +19,10 @@ type Options struct {
 	Log io.Writer
 	// Tweak, if set, edits every member's swim.Config after the preset.
 	Tweak func(*swim.Config)
+	// Stop, if set, is polled each simulated second of the liveness
+	// phase; once it returns true the run ends there, unchecked
+	// (Result.Aborted): a campaign that already failed stops early.
+	Stop func() bool
 }
 
 // Result is what one run found.
@@ -41,6 +45,8 @@ type Result struct {
 	Converged  time.Duration
 	Violations []Violation
 	History    *History
+	// Aborted: Options.Stop ended the run before its checks.
+	Aborted bool
 }
 
 // ReplayCommand is the command line that reruns one seed.
@@ -97,13 +103,22 @@ func Run(o Options) Result {
 	// Liveness: see livenessPhase.
 	converged := time.Duration(-1)
 	minLive, maxLive, tail := livenessPhase(&s.h)
+	aborted := false
 	s.runUntil(s.w.Now()+maxLive, time.Second, func() bool {
+		if o.Stop != nil && o.Stop() {
+			aborted = true
+			return true
+		}
 		if converged < 0 && len(checkConvergeNow(s)) == 0 {
 			converged = s.w.Now() - s.h.HealAt
 		}
 		since := s.w.Now() - s.h.HealAt
 		return converged >= 0 && since >= minLive && since >= converged+tail
 	})
+	if aborted {
+		logf("aborted")
+		return Result{Seed: o.Seed, Swarm: sw, Virtual: s.w.Now(), Steps: s.w.Steps(), Faults: nm.counts, Aborted: true}
+	}
 	s.finish()
 	logf("end; converged %v after the heal", converged)
 
