@@ -21,6 +21,9 @@ type blockingQuery struct {
 	o      queryOptions
 	read   readFunc
 	render func(w http.ResponseWriter, m queryMeta) error
+	// kv is set for a single-key KV GET, whose answers parked watchers of
+	// the same key share (kvGetShape); nil otherwise.
+	kv *kvGetShape
 }
 
 // blockingState is the agent's shared state for blocking queries.
@@ -36,11 +39,15 @@ type blockingState struct {
 	// kvJSON shares the encoding of one KV entry among the watchers that one
 	// write wakes together.
 	kvJSON kvJSONCache
+	// answers queues the parked queries whose answers are due, timers
+	// holds their deadlines (http_park_answer.go, http_park_timers.go).
+	answers *answerQueue
+	timers  *parkTimers
 }
 
 func newBlockingState() blockingState {
 	ctx, cancel := context.WithCancel(context.Background())
-	return blockingState{stopCtx: ctx, stop: cancel}
+	return blockingState{stopCtx: ctx, stop: cancel, answers: &answerQueue{}, timers: newParkTimers()}
 }
 
 // serveBlocking answers q on w. Without ?index it reads once. With it, the

@@ -63,7 +63,7 @@ func (r *requestReader) Read(b []byte) (int, error) {
 		n = copy(b, rc.pre)
 		rc.pre = rc.pre[n:]
 	} else {
-		n, err = r.c.read(b, r.deadline, false)
+		n, err = r.c.read(b, r.deadline)
 		if err != nil {
 			r.ioErr = err
 		}
@@ -79,7 +79,7 @@ func (a *Agent) serveNext(c *parkedConn) *parkedQuery {
 	for {
 		if len(c.rc.pre) == 0 {
 			// Idle: wait for the next request, as long as net/http would.
-			n, _ := c.read(c.scratch[:], time.Now().Add(parkIdleTimeout), false)
+			n, _ := c.read(c.scratch[:], time.Now().Add(parkIdleTimeout))
 			if n == 0 {
 				c.rc.Close()
 				return nil

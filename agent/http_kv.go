@@ -100,7 +100,7 @@ func (a *Agent) kvGet(w http.ResponseWriter, r *http.Request, key string) error 
 	}
 	raw := flagSet(q, "raw")
 	var ent *store.KVEntry
-	return a.serveBlocking(w, r, blockingQuery{o: o,
+	return a.serveBlocking(w, r, blockingQuery{o: o, kv: &kvGetShape{key: key, raw: raw, ent: &ent},
 		read: func(ws *store.WatchSet) (uint64, error) {
 			idx, e := a.store.KVGet(ws, key)
 			ent = e

@@ -21,22 +21,27 @@ import (
 // the parsed request: 30–40 KB per waiting watcher, 300–400 MB for 10,000.
 // A query that has to wait is parked instead: its HTTP/1.1 connection is
 // hijacked, the handler returns, and one goroutine (parkedConn.loop) owns
-// the connection. It waits in a Read, which is how it notices the client
-// leaving (EOF), as net/http's background read does (bytes that arrive
-// meanwhile are kept for later); the Read is cut short (a read deadline in
-// the past) by
+// the connection. While the query waits, that goroutine sits in a Read
+// with no deadline, which is how it notices the client leaving (EOF), as
+// net/http's background read does (bytes that arrive meanwhile are kept
+// for later). The wait ends by
 //
 //	a write to what the query read    the store calls WatchSet.Notify's
-//	                                  callback (no goroutine per watch);
-//	the wait's end (wait + jitter)    the read deadline itself;
+//	                                  callback (wake: no goroutine per
+//	                                  watch; it only queues);
+//	the wait's end (wait + jitter)    the agent's one timer for all
+//	                                  parked connections (parkTimers);
 //	the agent stopping                context.AfterFunc on stopCtx.
 //
-// Woken, it re-reads; once the index moved (or on timeout/stop) it writes
-// the answer itself, bytes as net/http would (bufResponse). Then it reads
-// the client's next request (http_inline.go; a watcher's repeated request
-// is recognised without parsing, http_repeat.go): a KV GET is served
-// right there — parked again, or answered — and anything else goes back to
-// the HTTP server through the listener (limitedListener.resume) with the
+// Each queues the connection for an answerer (http_park_answer.go): a
+// small pool that re-reads, renders (once for all the watchers of a key
+// one write woke) and writes the answers, bytes as net/http would
+// (bufResponse) — or parks the query again if nothing moved. The
+// connection's goroutine, still in its Read, then receives the client's
+// next request (http_inline.go; a watcher's repeated request is
+// recognised without parsing, http_repeat.go): a KV GET is served right
+// there — parked again, or answered — and anything else goes back to the
+// HTTP server through the listener (limitedListener.resume) with the
 // bytes already read in front (resumedConn). The per-client connection
 // slot is kept all along.
 //
@@ -83,26 +88,74 @@ type parkedQuery struct {
 	path     string
 }
 
+// connState is where a parked connection is in its cycle. Transitions
+// (all under parkedConn.mu):
+//
+//	busy -> parked              await: the query waits
+//	parked -> answering         a watch fired (wake), the wait expired
+//	                            (expire) or the agent stops (stop): the
+//	                            claimant queues it for an answerer
+//	answering -> parked         the re-read found nothing new (answerer)
+//	answering -> answered       the answer is written (answerer)
+//	answered -> busy            the next request arrived (await)
+//	parked -> gone              the client left (await)
+//
+// Only the connection's goroutine writes in busy; only the answerer in
+// answering. In parked and answered the connection's goroutine waits in a
+// Read without a deadline: no timer update per wake.
+type connState uint8
+
+const (
+	connBusy connState = iota
+	connParked
+	connAnswering
+	connAnswered
+	connGone
+)
+
+// cutReason is why an answered connection's Read was cut short.
+type cutReason uint8
+
+const (
+	cutNone  cutReason = iota
+	cutNext            // the next request is already in pre (pipelined)
+	cutStop            // the agent is stopping
+	cutIdle            // no next request within parkIdleTimeout
+	cutClose           // the answer's write failed
+)
+
 // parkedConn is a hijacked connection and the goroutine that owns it.
 type parkedConn struct {
 	a  *Agent
 	rc *resumedConn
 
-	// mu guards the fields below, so that a wake never cuts a Read it is
-	// not meant for (an idle wait, a request being read).
-	mu        sync.Mutex
-	reading   bool // in a Read that stop may cut
-	wakeable  bool // ... that a watch firing may cut too
-	woken     bool // a watch fired since the wait began
-	stopped   bool // the agent is stopping
-	untilStop func() bool
+	mu sync.Mutex
+	// Guarded by mu:
+	state   connState
+	why     waitResult // answering: why the wait ended
+	p       *parkedQuery
+	cut     cutReason // answered: why the Read was cut (cutNone: it was not)
+	early   bool      // pre got bytes while the query waited
+	gone    bool      // the connection's goroutine saw the client leave while answering
+	left    *sync.Cond
+	stopped bool // the agent is stopping
+	reading bool // busy: in a read (c.read) that stop may cut
+	idleAt  time.Time
 	// deadline is the read deadline last set (setting an unchanged one
 	// again would cost a timer update per read).
 	deadline time.Time
 
+	// at and slot: the connection's entry in the agent's parkTimers (due
+	// at parkEpoch+at; slot -1: none); guarded by parkTimers.mu, changed
+	// only under mu too.
+	at   time.Duration
+	slot int
+
+	untilStop func() bool
+
 	// tmpl is the last parked request served in place (http_repeat.go);
 	// lastRaw a buffer for the next one's bytes. Only the connection's
-	// goroutine uses them.
+	// goroutine uses them, as rc.pre.
 	tmpl    *repeatTemplate
 	lastRaw []byte
 
@@ -141,19 +194,21 @@ func (a *Agent) park(w http.ResponseWriter, r *http.Request, q blockingQuery, ws
 		b, _ := brw.Reader.Peek(n)
 		rc.pre = append(append([]byte(nil), b...), rc.pre...)
 	}
-	pc := &parkedConn{a: a, rc: rc}
+	pc := &parkedConn{a: a, rc: rc, slot: -1}
+	pc.left = sync.NewCond(&pc.mu)
 	go pc.loop(p)
 	return true
 }
 
-// loop owns the connection: it answers p, then serves the connection's
+// loop owns the connection: it parks p, then serves the connection's
 // next requests until one goes back to the HTTP server or the connection
 // ends.
 func (c *parkedConn) loop(p *parkedQuery) {
 	c.untilStop = context.AfterFunc(c.a.blocking.stopCtx, c.stop)
 	defer c.untilStop()
+	defer c.leave()
 	for p != nil {
-		if !c.answer(p) || c.isStopped() {
+		if !c.await(p) || c.isStopped() {
 			c.rc.Close()
 			return
 		}
@@ -161,11 +216,27 @@ func (c *parkedConn) loop(p *parkedQuery) {
 	}
 }
 
-// stop cuts any Read (AfterFunc on the agent's stopCtx).
+// leave takes the connection out of the timers: it is closed, or back
+// with the HTTP server.
+func (c *parkedConn) leave() {
+	c.mu.Lock()
+	c.state = connGone
+	c.a.blocking.timers.remove(c)
+	c.mu.Unlock()
+}
+
+// stop answers a parked query at once, and cuts any Read (AfterFunc on the
+// agent's stopCtx).
 func (c *parkedConn) stop() {
 	c.mu.Lock()
 	c.stopped = true
-	if c.reading {
+	switch {
+	case c.state == connParked:
+		c.claimLocked(waitStopped)
+	case c.state == connAnswered && c.cut == cutNone:
+		c.cut = cutStop
+		c.cutLocked()
+	case c.reading:
 		c.cutLocked()
 	}
 	c.mu.Unlock()
@@ -177,30 +248,63 @@ func (c *parkedConn) isStopped() bool {
 	return c.stopped
 }
 
-// wake cuts the wait's Read (WatchSet.Notify's callback; a late call from
-// an earlier wait only causes a spurious re-read).
+// claimLocked hands a parked query to the answerers; the caller holds mu
+// and has checked that the state is parked.
+func (c *parkedConn) claimLocked(why waitResult) {
+	c.state, c.why = connAnswering, why
+	c.a.blocking.answers.push(c)
+}
+
+// wake is WatchSet.Notify's callback. It runs in the store's writing
+// goroutine (the FSM apply path), so it only queues the connection. A
+// late call from an earlier wait finds the query parked on a newer one
+// and only causes a spurious re-read.
 func (c *parkedConn) wake() {
 	c.mu.Lock()
-	c.woken = true
-	if c.reading && c.wakeable {
-		c.cutLocked()
+	if c.state == connParked {
+		c.claimLocked(waitFired)
 	}
 	c.mu.Unlock()
 }
 
-// errCut is a Read cut short by wake or stop.
+// expire is the connection's parkTimers entry coming due: a parked
+// query's wait is over, or an answered connection idled too long.
+func (c *parkedConn) expire(now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch c.state {
+	case connParked:
+		if now.Before(c.p.deadline) {
+			c.a.blocking.timers.set(c, c.p.deadline)
+			return
+		}
+		c.claimLocked(waitExpired)
+	case connAnswered:
+		if now.Before(c.idleAt) {
+			c.a.blocking.timers.set(c, c.idleAt)
+			return
+		}
+		if c.cut == cutNone {
+			c.cut = cutIdle
+			c.cutLocked()
+		}
+	}
+}
+
+// errCut is a Read cut short by stop.
 var errCut = errors.New("agent: read cut")
 
-// read reads from the connection (not from pre) until deadline; wakeable
-// lets a watch firing cut it. It returns errCut when cut, at once if the
-// cause came first.
-func (c *parkedConn) read(b []byte, deadline time.Time, wakeable bool) (int, error) {
+// read reads from the connection (not from pre) until deadline, for a
+// busy connection (a request being read, the idle wait after an answer
+// written in place). It returns errCut when stop cut it, at once if stop
+// came first.
+func (c *parkedConn) read(b []byte, deadline time.Time) (int, error) {
 	c.mu.Lock()
-	if c.stopped || (wakeable && c.woken) {
+	if c.stopped {
 		c.mu.Unlock()
 		return 0, errCut
 	}
-	c.reading, c.wakeable = true, wakeable
+	c.reading = true
 	if !deadline.Equal(c.deadline) {
 		c.rc.SetReadDeadline(deadline)
 		c.deadline = deadline
@@ -209,7 +313,7 @@ func (c *parkedConn) read(b []byte, deadline time.Time, wakeable bool) (int, err
 	n, err := c.rc.Conn.Read(b)
 	c.mu.Lock()
 	c.reading = false
-	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) && (c.stopped || (wakeable && c.woken)) {
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) && c.stopped {
 		err = errCut
 	}
 	c.mu.Unlock()
@@ -223,72 +327,73 @@ const (
 	waitFired   waitResult = iota // a watch fired: re-read
 	waitExpired                   // the wait (plus jitter) is over
 	waitStopped                   // the agent is stopping
-	waitGone                      // the client left (or misbehaved)
 )
 
-// wait blocks until a watch in p.ws fires, p's deadline passes, the agent
-// stops or the client leaves. Bytes the client sends meanwhile are kept
-// for after the answer, as net/http's background read keeps its byte.
-func (c *parkedConn) wait(p *parkedQuery) waitResult {
+// await parks p and waits until its answer is written and the client's
+// next request arrives (true: its first bytes are in pre), or the
+// connection is done (false). The answer itself is written by an
+// answerer (http_park_answer.go); this goroutine only reads, which is how
+// it notices the client leaving (EOF, as net/http's background read
+// does). Bytes the client sends while the query waits are kept for after
+// the answer.
+func (c *parkedConn) await(p *parkedQuery) bool {
 	c.mu.Lock()
-	c.woken = false
+	c.p, c.state, c.cut, c.early, c.gone = p, connParked, cutNone, len(c.rc.pre) > 0, false
+	if c.stopped {
+		c.claimLocked(waitStopped)
+	} else {
+		c.a.blocking.timers.set(c, p.deadline)
+	}
 	c.mu.Unlock()
 	if !p.ws.Notify(c.wake) {
 		panic("agent: a parked query's watch set has channels Notify cannot watch")
 	}
 	for {
-		n, err := c.read(c.scratch[:], p.deadline, true)
-		switch {
-		case n > 0:
-			if len(c.rc.pre)+n > parkMaxEarlyBytes {
-				return waitGone
-			}
+		c.mu.Lock()
+		if c.state == connAnswered && c.cut != cutNone {
+			next := c.cut == cutNext
+			c.state, c.cut = connBusy, cutNone
+			c.mu.Unlock()
+			return next
+		}
+		if !c.deadline.IsZero() {
+			c.rc.SetReadDeadline(time.Time{})
+			c.deadline = time.Time{}
+		}
+		c.mu.Unlock()
+		n, err := c.rc.Conn.Read(c.scratch[:])
+		c.mu.Lock()
+		if n > 0 && len(c.rc.pre)+n <= parkMaxEarlyBytes {
 			c.rc.pre = append(c.rc.pre, c.scratch[:n]...)
-		case errors.Is(err, errCut):
-			if c.isStopped() {
-				return waitStopped
+			if c.state == connAnswered {
+				c.state, c.cut = connBusy, cutNone
+				c.mu.Unlock()
+				return true
 			}
-			return waitFired
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			if !time.Now().Before(p.deadline) {
-				return waitExpired
-			}
-			// A late cut meant for an earlier Read: wait on.
-		default:
-			return waitGone
+			c.early = true
+			c.mu.Unlock()
+			continue
 		}
-	}
-}
-
-// answer waits for p's answer and writes it. False: nothing was written
-// (the client left, or the write failed); the connection is done.
-func (c *parkedConn) answer(p *parkedQuery) bool {
-	for {
-		res := c.wait(p)
-		p.ws.Close()
-		if res == waitFired && p.ws.Abandoned() {
-			meta, err := c.a.readFresh(c.a.blocking.stopCtx, p.q.o, p.q.read)
-			if err != nil {
-				return c.respond(p, func(http.ResponseWriter) error { return err })
-			}
-			p.meta = meta
-			return c.respond(p, func(w http.ResponseWriter) error { return p.q.render(w, p.meta) })
+		if err != nil && (c.cut != cutNone || errors.Is(err, os.ErrDeadlineExceeded)) {
+			c.mu.Unlock()
+			continue // a cut (handled above), or a busy read's deadline (cleared above)
 		}
-		switch res {
-		case waitGone:
+		// The client left, failed, or sent too much while waiting.
+		switch c.state {
+		case connParked:
+			c.state = connGone
+			c.a.blocking.timers.remove(c)
+			c.mu.Unlock()
+			p.ws.Close()
 			return false
-		case waitExpired, waitStopped:
-			// The last read's answer, with its unchanged index.
-			return c.respond(p, func(w http.ResponseWriter) error { return p.q.render(w, p.meta) })
+		case connAnswering:
+			c.gone = true
+			for c.state == connAnswering {
+				c.left.Wait()
+			}
 		}
-		meta, ws, err := c.a.reread(p.q)
-		if err != nil {
-			return c.respond(p, func(http.ResponseWriter) error { return err })
-		}
-		p.meta, p.ws = meta, ws
-		if ws == nil {
-			return c.respond(p, func(w http.ResponseWriter) error { return p.q.render(w, p.meta) })
-		}
+		c.mu.Unlock()
+		return false
 	}
 }
 
@@ -321,25 +426,32 @@ func (a *Agent) reread(q blockingQuery) (queryMeta, *store.WatchSet, error) {
 	return meta, ws, nil
 }
 
-// respond runs f as the handler would (wrap: errors mapped, a panic is a
-// 500) into a buffer and writes it.
+// respond runs f as the handler would and writes the answer (the
+// connection's goroutine, busy).
 func (c *parkedConn) respond(p *parkedQuery, f func(w http.ResponseWriter) error) bool {
-	var b bufResponse
+	b := c.a.renderParked(p, f)
+	return c.writeResponse(b)
+}
+
+// renderParked runs f as the handler would (wrap: errors mapped, a panic
+// is a 500) into a buffer.
+func (a *Agent) renderParked(p *parkedQuery, f func(w http.ResponseWriter) error) *bufResponse {
+	b := &bufResponse{}
 	func() {
 		defer func() {
 			if v := recover(); v != nil {
-				c.a.panics.Add(1)
-				c.a.log.Error("HTTP handler panic", "method", p.method, "path", p.path, "panic", v)
-				b = bufResponse{}
-				http.Error(&b, "internal error", http.StatusInternalServerError)
+				a.panics.Add(1)
+				a.log.Error("HTTP handler panic", "method", p.method, "path", p.path, "panic", v)
+				*b = bufResponse{}
+				http.Error(b, "internal error", http.StatusInternalServerError)
 			}
 		}()
-		if err := f(&b); err != nil {
-			b = bufResponse{}
-			c.a.writeError(&b, &http.Request{Method: p.method, URL: &url.URL{Path: p.path}}, err)
+		if err := f(b); err != nil {
+			*b = bufResponse{}
+			a.writeError(b, &http.Request{Method: p.method, URL: &url.URL{Path: p.path}}, err)
 		}
 	}()
-	return c.writeResponse(&b)
+	return b
 }
 
 // writeResponse writes b on the connection.
