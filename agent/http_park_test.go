@@ -392,16 +392,19 @@ func TestRepeatTemplate(t *testing.T) {
 		})
 	}
 	for _, target := range []string{
-		"/v1/kv/k",                 // no query
-		"/v1/kv/k?wait=1m",         // no index
-		"/v1/kv/k?index=1&index=2", // twice
-		"/v1/kv/k?xindex=1",        // not the parameter
-		"/v1/kv/k?index=1x",        // not digits only
-		"/v1/kv/index=1?stale",     // in the path
+		"/v1/kv/k",                   // no query
+		"/v1/kv/k?wait=1m",           // no index
+		"/v1/kv/k?index=1&index=2",   // twice
+		"/v1/kv/k?xindex=1",          // not the parameter
+		"/v1/kv/k?index=1x",          // not digits only
+		"/v1/kv/index=1?stale",       // in the path
+		"/v1/kv/k?%69ndex=1&index=2", // a second, escaped index
+		"/v1/kv/k?index=1&a=%zz",     // a query the handler cannot parse
 	} {
 		require.Nil(t, newRepeatTemplate(req(target), &parkedQuery{}), target)
 	}
 	require.NotNil(t, newRepeatTemplate(req("/v1/kv/k?stale&index=3"), &parkedQuery{}))
+	require.Nil(t, newRepeatTemplate([]byte("GET /v1/kv/k?index=3 HTTP/1.1\nHost: t\n\n"), &parkedQuery{}), "bare LF")
 }
 
 // A snapshot restore answers blocked queries at once (Consul's abandon

@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -29,7 +30,7 @@ type repeatTemplate struct {
 // raw's request line does not carry exactly one index=<digits> parameter.
 func newRepeatTemplate(raw []byte, p *parkedQuery) *repeatTemplate {
 	at, end, ok := indexDigits(raw)
-	if !ok {
+	if !ok || !onlyIndex(raw, at, end) {
 		return nil
 	}
 	return &repeatTemplate{raw: raw, at: at, end: end, q: p.q, method: p.method, path: p.path}
@@ -38,9 +39,9 @@ func newRepeatTemplate(raw []byte, p *parkedQuery) *repeatTemplate {
 // indexDigits finds the one index=<digits> parameter in raw's request
 // line.
 func indexDigits(raw []byte) (at, end int, ok bool) {
-	line := raw
-	if i := bytes.Index(raw, []byte("\r\n")); i >= 0 {
-		line = raw[:i]
+	line, _, crlf := bytes.Cut(raw, []byte("\r\n"))
+	if !crlf {
+		return 0, 0, false // a bare-LF request: the general path
 	}
 	q := bytes.IndexByte(line, '?')
 	if q < 0 {
@@ -70,6 +71,20 @@ func indexDigits(raw []byte) (at, end int, ok bool) {
 		return 0, 0, false
 	}
 	return at, end, true
+}
+
+// onlyIndex reports whether the query string parses (as the handler's
+// url.ParseQuery does) to exactly one index, the digits at raw[at:end]:
+// an escaped spelling of the name ("%69ndex=") would otherwise be a
+// second index the handler may have used instead.
+func onlyIndex(raw []byte, at, end int) bool {
+	line, _, ok := bytes.Cut(raw, []byte("\r\n"))
+	qm, sp := bytes.IndexByte(line, '?'), bytes.LastIndexByte(line, ' ')
+	if !ok || qm < 0 || sp < qm {
+		return false
+	}
+	v, err := url.ParseQuery(string(line[qm+1 : sp]))
+	return err == nil && len(v["index"]) == 1 && v["index"][0] == string(raw[at:end])
 }
 
 // match reports whether b starts with the template's request with some
