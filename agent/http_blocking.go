@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/agentd/agentd/raft"
 	"github.com/agentd/agentd/store"
 )
 
@@ -195,14 +196,16 @@ func (a *Agent) blockingRead(r *http.Request, o queryOptions, fn readFunc) (quer
 	}
 }
 
-// queryMeta fills the headers' facts for a read served here.
+// queryMeta fills the headers' facts for a read served here: one look at
+// the server's state (knownLeader and lastContact would take its lock
+// twice more, per wake of every parked watcher).
 func (a *Agent) queryMeta(idx uint64, c Consistency) queryMeta {
-	return queryMeta{
-		index:       idx,
-		knownLeader: a.srv.knownLeader(),
-		lastContact: a.srv.lastContact(),
-		consistency: c,
+	lead, ready, _ := a.srv.state()
+	m := queryMeta{index: idx, knownLeader: lead != raft.None, consistency: c}
+	if !ready {
+		m.lastContact = time.Duration(a.srv.contact.Load()) // as server.lastContact
 	}
+	return m
 }
 
 // barrier is srv.readBarrier with its common case checked first: on the

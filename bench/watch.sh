@@ -8,7 +8,8 @@
 #      (client early returns and the store counter), then a control PUT
 #      to a/x that must wake all of them.
 # Targets: agent RSS < 300 MB, wake p99 < 100 ms, zero wakeups in 3.
-# Environment: WATCHERS (10000), ROUNDS (5), BASE_PORT (25000), BENCH_DIR.
+# Environment: WATCHERS (10000), ROUNDS (5), CASES ("1 2 3": which of the
+# cases above to run), BASE_PORT (25000), BENCH_DIR.
 set -euo pipefail
 cd "$(dirname "$0")"
 source ./lib.sh
@@ -42,6 +43,12 @@ with_agent() {
 run_watch() { "$BIN/agentd-bench" -mode watch -addr "$ADDR" -pid "$AGENT_PID" "$@"; }
 run_idle() { "$BIN/agentd-bench" -mode idle-watch -addr "$ADDR" -pid "$AGENT_PID" "$@"; }
 
-with_agent run_watch -watchers "$WATCHERS" -watch-keys 1 -rounds "$ROUNDS"
-with_agent run_watch -watchers "$WATCHERS" -watch-keys 1000 -rounds "$ROUNDS"
-with_agent run_idle -watchers 1000 -writes 10000 -clients 32
+CASES=${CASES:-1 2 3}
+for c in $CASES; do
+	case $c in
+	1) with_agent run_watch -watchers "$WATCHERS" -watch-keys 1 -rounds "$ROUNDS" ;;
+	2) with_agent run_watch -watchers "$WATCHERS" -watch-keys 1000 -rounds "$ROUNDS" ;;
+	3) with_agent run_idle -watchers 1000 -writes 10000 -clients 32 ;;
+	*) log "unknown case $c" && exit 2 ;;
+	esac
+done
