@@ -31,6 +31,7 @@ func (h *Handler) submitApply(ents []raft.Entry) {
 	}
 	st, fsm := h.applyState, h.deps.FSM
 	results := make([]any, len(ents))
+	early := h.earlyFutures(ents)
 	var (
 		snap    FSMSnapshot
 		meta    raft.SnapshotMeta
@@ -41,7 +42,11 @@ func (h *Handler) submitApply(ents []raft.Entry) {
 		for i := range ents {
 			e := &ents[i]
 			if e.Index <= st.index {
-				// Already covered by a restored snapshot.
+				// Already covered by a restored snapshot: its proposal is
+				// resolved by the handler (Unknown), not here.
+				if early != nil {
+					early[i] = nil
+				}
 				continue
 			}
 			switch e.Type {
@@ -55,6 +60,13 @@ func (h *Handler) submitApply(ents []raft.Entry) {
 				st.conf, st.confIndex = c, e.Index
 			}
 			st.index, st.term = e.Index, e.Term
+		}
+		// The proposers wake now, not after a hop through the handler
+		// goroutine; finishApply's own resolve of these loses quietly.
+		for i, f := range early {
+			if f != nil && confErr == nil {
+				f.tryResolve(Committed, results[i], nil)
+			}
 		}
 		if capture {
 			meta = raft.SnapshotMeta{Index: st.index, Term: st.term, Configuration: st.conf, ConfigIndex: st.confIndex}
@@ -82,6 +94,33 @@ func (h *Handler) submitApply(ents []raft.Entry) {
 	})
 }
 
+// earlyFutures returns, by position in ents, the early futures (see
+// Future.early) of proposals whose entry is in ents with the proposal's
+// term, so the apply worker can resolve them Committed right after
+// applying the batch: the core hands out only committed entries, and a
+// matching term means the entry is the proposal's. (One the job skips as
+// covered by a restored snapshot is left to the handler, as before.) nil
+// when there are none. The futures stay in h.proposals: if the handler
+// stops or loses leadership first, its resolve (Unknown) wins instead.
+// Handler.applied may trail a proposer woken this way by one hand-off.
+func (h *Handler) earlyFutures(ents []raft.Entry) []*Future {
+	if len(h.proposals) == 0 {
+		return nil
+	}
+	var fs []*Future
+	for i := range ents {
+		f := h.proposals[ents[i].Index]
+		if f == nil || !f.early || f.Term != ents[i].Term || ents[i].Index <= h.applied {
+			continue
+		}
+		if fs == nil {
+			fs = make([]*Future, len(ents))
+		}
+		fs[i] = f
+	}
+	return fs
+}
+
 // finishApply runs on the handler goroutine after an apply job: it traces,
 // resolves proposals, tells the core, and serves reads.
 func (h *Handler) finishApply(ents []raft.Entry, results []any) {
@@ -96,9 +135,9 @@ func (h *Handler) finishApply(ents []raft.Entry, results []any) {
 		if f := h.proposals[e.Index]; f != nil {
 			delete(h.proposals, e.Index)
 			if f.Term == e.Term {
-				f.resolve(Committed, results[i], nil)
+				f.settle(Committed, results[i], nil)
 			} else {
-				f.resolve(Failed, nil, ErrProposalFailed)
+				f.settle(Failed, nil, ErrProposalFailed)
 			}
 		}
 	}
@@ -133,7 +172,7 @@ func (h *Handler) resolveProposals(match func(raft.Index) bool, o Outcome, err e
 		}
 	}
 	for _, f := range fs {
-		f.resolve(o, nil, err)
+		f.settle(o, nil, err)
 	}
 }
 

@@ -307,6 +307,7 @@ func (d *Driver) Propose(ctx context.Context, data []byte) (any, raft.Index, err
 		return nil, 0, err
 	}
 	f := newFuture()
+	f.early = true // only Done is waited on: the apply worker may resolve it
 	d.propMu.Lock()
 	if d.propsClosed {
 		d.propMu.Unlock()

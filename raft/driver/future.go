@@ -3,6 +3,7 @@ package driver
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/agentd/agentd/raft"
 )
@@ -47,15 +48,24 @@ func (o Outcome) String() string {
 }
 
 // Future is the eventual outcome of a proposal or a read. It is resolved
-// exactly once, on the handler goroutine; Done may be waited on from any
-// goroutine, the accessors are valid once Done is closed.
+// exactly once, on the handler goroutine — except a Driver proposal's
+// (early), which the apply worker may resolve Committed first (see
+// submitApply); Done may be waited on from any goroutine, the accessors are
+// valid once Done is closed.
 type Future struct {
 	// Index and Term are where a proposal was appended (0 for a read, or a
 	// proposal rejected up front). Index is the read index for a read.
 	Index raft.Index
 	Term  raft.Term
 
-	done     chan struct{}
+	done chan struct{}
+	// early marks a future nobody registers a callback on (Driver.Propose):
+	// the apply worker may resolve it, so that the proposer wakes without
+	// a hop through the handler goroutine. Set before the handler sees f.
+	early bool
+	// claimed is set by the one resolve that wins; only early futures
+	// ever see a second, losing attempt.
+	claimed  atomic.Bool
 	outcome  Outcome
 	result   any
 	err      error
@@ -88,12 +98,31 @@ func (f *Future) OnResolve(cb func(*Future)) {
 }
 
 func (f *Future) resolve(o Outcome, result any, err error) {
-	if f.outcome != Pending {
+	if !f.tryResolve(o, result, err) {
 		panic(fmt.Sprintf("driver: future at index %d resolved twice (%v, then %v)", f.Index, f.outcome, o))
+	}
+}
+
+// settle resolves f unless it is early and the apply worker already did
+// (then the worker's Committed stands: the entry was applied).
+func (f *Future) settle(o Outcome, result any, err error) {
+	if f.early {
+		f.tryResolve(o, result, err)
+		return
+	}
+	f.resolve(o, result, err)
+}
+
+// tryResolve resolves f unless another resolve won; it reports whether
+// this one did. Safe from any goroutine for an early future.
+func (f *Future) tryResolve(o Outcome, result any, err error) bool {
+	if !f.claimed.CompareAndSwap(false, true) {
+		return false
 	}
 	f.outcome, f.result, f.err = o, result, err
 	close(f.done)
 	if f.callback != nil {
 		f.callback(f)
 	}
+	return true
 }

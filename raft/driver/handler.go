@@ -188,7 +188,7 @@ func (h *Handler) proposeFuture(f *Future, fn func() (raft.Index, raft.Term, err
 	if old := h.proposals[idx]; old != nil {
 		// The core reused an index we track: our earlier entry there was
 		// overwritten (we lost and regained leadership unnoticed).
-		old.resolve(Failed, nil, ErrProposalFailed)
+		old.settle(Failed, nil, ErrProposalFailed)
 	}
 	h.proposals[idx] = f
 	h.advance()
