@@ -55,9 +55,10 @@ type Node struct {
 	probeOrder []string // this round's shuffled probe targets
 	probeIdx   int      // next position in probeOrder
 	relays     []*relay // indirect pings in flight
-	// verify lists suspects whose timer ran out on hearsay alone, to be
-	// probed before any other target (expireSuspicions). Entries whose
-	// suspicion has ended since are skipped when taken.
+	// verify lists suspects whose timer ran out unconfirmed and on
+	// hearsay alone, to be probed before any other target
+	// (expireSuspicions). Entries whose suspicion has ended since are
+	// skipped when taken.
 	verify []string
 	pick   []*member // kRandom's reused buffer
 

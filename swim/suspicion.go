@@ -22,9 +22,9 @@ type suspicion struct {
 	// suspicion: we saw the silence, not only heard of it.
 	firstHand bool
 	// verifying is set when the deadline passed without firstHand or
-	// full confirmation: the
-	// member is declared dead only when our verification probe of it
-	// fails (Node.expireSuspicions). deadline is ignored meanwhile.
+	// full confirmation: the member is declared dead only when our
+	// verification probe of it fails (Node.expireSuspicions); deadline
+	// is ignored meanwhile.
 	verifying bool
 }
 
