@@ -48,7 +48,7 @@ type blockingState struct {
 
 func newBlockingState() blockingState {
 	ctx, cancel := context.WithCancel(context.Background())
-	return blockingState{stopCtx: ctx, stop: cancel, answers: &answerQueue{}, timers: newParkTimers()}
+	return blockingState{stopCtx: ctx, stop: cancel, answers: newAnswerQueue(), timers: newParkTimers()}
 }
 
 // serveBlocking answers q on w. Without ?index it reads once. With it, the

@@ -368,6 +368,7 @@ func (c *parkedConn) await(p *parkedQuery) bool {
 			if c.state == connAnswered {
 				c.state, c.cut = connBusy, cutNone
 				c.mu.Unlock()
+				c.a.blocking.answers.awaitIdle()
 				return true
 			}
 			c.early = true

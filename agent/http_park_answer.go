@@ -39,6 +39,29 @@ type answerQueue struct {
 	mu      sync.Mutex
 	due     []*parkedConn // guarded by mu; FIFO
 	running int           // answerers running; guarded by mu
+	idle    *sync.Cond    // on mu: broadcast when the last answerer stops
+}
+
+func newAnswerQueue() *answerQueue {
+	q := &answerQueue{}
+	q.idle = sync.NewCond(&q.mu)
+	return q
+}
+
+// awaitIdle holds a connection's goroutine, which has its client's next
+// request, until the answers due are written: in a burst (one write
+// waking 10,000 watchers) the answers come first and the next requests,
+// which only park again, after, instead of sharing the CPU half and half.
+// It cannot starve: a connection held here parks nothing new, so the
+// queue drains. (10,000 watchers of one key, 4 alternating pairs of 10
+// rounds, load 6.9-7.5: wake p99 264-383 ms with, 341-473 ms without;
+// agent CPU per wake ~10 % higher.)
+func (q *answerQueue) awaitIdle() {
+	q.mu.Lock()
+	for len(q.due) > 0 || q.running > 0 {
+		q.idle.Wait()
+	}
+	q.mu.Unlock()
 }
 
 // push queues c; never blocks (the store's writing goroutine calls it
@@ -63,7 +86,9 @@ func (q *answerQueue) answerer() {
 	for {
 		q.mu.Lock()
 		if len(q.due) == 0 {
-			q.running--
+			if q.running--; q.running == 0 {
+				q.idle.Broadcast()
+			}
 			q.due = q.due[:0]
 			q.mu.Unlock()
 			return
