@@ -83,12 +83,12 @@ func Start(cfg Config, deps DriverDeps) (*Driver, error) {
 			userSoft(s)
 		}
 	}
-	disk, apply, snap := NewGoWorker(d.post), NewGoWorker(d.post), NewGoWorker(d.post)
-	d.workers = []*GoWorker{disk, apply, snap}
+	disk, apply, snap, sync := NewGoWorker(d.post), NewGoWorker(d.post), NewGoWorker(d.post), NewGoWorker(d.post)
+	d.workers = []*GoWorker{disk, apply, snap, sync}
 	h, err := New(cfg, Deps{
 		Log: deps.Log, Snapshots: deps.Snapshots, FSM: deps.FSM,
 		Transport: loopTransport{Transport: deps.Transport, post: d.post},
-		Disk:      disk, Apply: apply, Snap: snap,
+		Disk:      disk, Apply: apply, Snap: snap, Sync: sync,
 	})
 	if err != nil {
 		for _, w := range d.workers {
