@@ -137,6 +137,7 @@ type parkedConn struct {
 	cut     cutReason // answered: why the Read was cut (cutNone: it was not)
 	early   bool      // pre got bytes while the query waited
 	gone    bool      // the connection's goroutine saw the client leave while answering
+	pending bool      // a watch fired while the query was being parked
 	left    *sync.Cond
 	stopped bool // the agent is stopping
 	reading bool // busy: in a read (c.read) that stop may cut
@@ -152,6 +153,14 @@ type parkedConn struct {
 	slot int
 
 	untilStop func() bool
+
+	// nb writes the answers (answering: only the answerer uses it).
+	nb nbWriter
+
+	// pq is the storage of the query parked from a repeated request
+	// (http_repeat.go): no allocation per wake. Reused once answered,
+	// when nothing refers to the previous one any more.
+	pq parkedQuery
 
 	// tmpl is the last parked request served in place (http_repeat.go);
 	// lastRaw a buffer for the next one's bytes. Only the connection's
@@ -256,13 +265,15 @@ func (c *parkedConn) claimLocked(why waitResult) {
 }
 
 // wake is WatchSet.Notify's callback. It runs in the store's writing
-// goroutine (the FSM apply path), so it only queues the connection. A
-// late call from an earlier wait finds the query parked on a newer one
-// and only causes a spurious re-read.
+// goroutine (the FSM apply path), so it only queues the connection — or
+// notes the wake for whoever is parking the query (busy, answering). A
+// late call from an earlier wait only causes a spurious re-read.
 func (c *parkedConn) wake() {
 	c.mu.Lock()
 	if c.state == connParked {
 		c.claimLocked(waitFired)
+	} else {
+		c.pending = true
 	}
 	c.mu.Unlock()
 }
@@ -338,16 +349,24 @@ const (
 // the answer.
 func (c *parkedConn) await(p *parkedQuery) bool {
 	c.mu.Lock()
-	c.p, c.state, c.cut, c.early, c.gone = p, connParked, cutNone, len(c.rc.pre) > 0, false
-	if c.stopped {
-		c.claimLocked(waitStopped)
-	} else {
-		c.a.blocking.timers.set(c, p.deadline)
-	}
+	c.p, c.cut, c.early, c.gone, c.pending = p, cutNone, len(c.rc.pre) > 0, false, false
 	c.mu.Unlock()
+	// Notify before the query is published as parked: nobody else touches
+	// p.ws until then (a watch set is not safe for concurrent use).
 	if !p.ws.Notify(c.wake) {
 		panic("agent: a parked query's watch set has channels Notify cannot watch")
 	}
+	c.mu.Lock()
+	switch {
+	case c.stopped:
+		c.claimLocked(waitStopped)
+	case c.pending:
+		c.claimLocked(waitFired)
+	default:
+		c.state = connParked
+		c.a.blocking.timers.set(c, p.deadline)
+	}
+	c.mu.Unlock()
 	for {
 		c.mu.Lock()
 		if c.state == connAnswered && c.cut != cutNone {
@@ -364,7 +383,7 @@ func (c *parkedConn) await(p *parkedQuery) bool {
 		n, err := c.rc.Conn.Read(c.scratch[:])
 		c.mu.Lock()
 		if n > 0 && len(c.rc.pre)+n <= parkMaxEarlyBytes {
-			c.rc.pre = append(c.rc.pre, c.scratch[:n]...)
+			c.rc.appendPre(c.scratch[:n])
 			if c.state == connAnswered {
 				c.state, c.cut = connBusy, cutNone
 				c.mu.Unlock()
@@ -483,6 +502,19 @@ var wireBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b
 type resumedConn struct {
 	net.Conn
 	pre []byte
+	buf []byte // pre's storage, reused once pre is empty
+}
+
+// appendPre adds b to pre, reusing its storage when pre was consumed (a
+// watcher's next request per wake would otherwise allocate).
+func (c *resumedConn) appendPre(b []byte) {
+	if len(c.pre) == 0 && cap(c.buf) >= len(b) {
+		c.pre = c.buf[:0]
+	}
+	c.pre = append(c.pre, b...)
+	if cap(c.pre) <= 4<<10 {
+		c.buf = c.pre[:0:cap(c.pre)]
+	}
 }
 
 func (c *resumedConn) Read(b []byte) (int, error) {

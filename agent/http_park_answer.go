@@ -150,7 +150,7 @@ func (a *Agent) answerParked(c *parkedConn, wc *wireCache) {
 			break
 		}
 		p.meta = meta
-		if ws != nil && c.repark(ws) {
+		if ws != nil && c.repark(p, ws) {
 			return
 		}
 		fallthrough
@@ -182,7 +182,7 @@ func (a *Agent) answerParked(c *parkedConn, wc *wireCache) {
 // finished by a goroutine of its own with a deadline. copyRest: out is
 // reused once write returns.
 func (c *parkedConn) write(out []byte, copyRest bool) {
-	n, err := tryWrite(c.rc.Conn, out)
+	n, err := c.nb.write(c.rc.Conn, out)
 	if err == nil && n < len(out) {
 		rest := out[n:]
 		if copyRest {
@@ -199,21 +199,38 @@ func (c *parkedConn) write(out []byte, copyRest bool) {
 	c.answered(err == nil)
 }
 
-// repark leaves c's query waiting on ws after a re-read found nothing
+// repark leaves c's query p waiting on ws after a re-read found nothing
 // new (p.meta already updated). False: the agent is stopping or the
 // client left, and ws was closed: answer now (the caller closes p.ws).
-func (c *parkedConn) repark(ws *store.WatchSet) bool {
+func (c *parkedConn) repark(p *parkedQuery, ws *store.WatchSet) bool {
 	c.mu.Lock()
 	if c.stopped || c.gone {
 		c.mu.Unlock()
 		ws.Close()
 		return false
 	}
-	c.state = connParked
-	c.a.blocking.timers.set(c, c.p.deadline)
+	p.ws, c.pending = ws, false
 	c.mu.Unlock()
+	// Notify before the query is published as parked, as await does.
 	if !ws.Notify(c.wake) {
 		panic("agent: a parked query's watch set has channels Notify cannot watch")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.stopped:
+		c.why = waitStopped
+		c.a.blocking.answers.push(c) // still answering: answered again
+	case c.pending:
+		c.why = waitFired
+		c.a.blocking.answers.push(c)
+	case c.gone:
+		c.state = connGone
+		ws.Close()
+		c.left.Broadcast()
+	default:
+		c.state = connParked
+		c.a.blocking.timers.set(c, p.deadline)
 	}
 	return true
 }
@@ -254,32 +271,46 @@ func recycleWire(buf *[]byte, out []byte) {
 	}
 }
 
-// tryWrite writes b to c with one non-blocking attempt and reports how
-// much went: less than len(b) when the socket's buffer is full. A
-// connection without a file descriptor is written normally.
-func tryWrite(c net.Conn, b []byte) (int, error) {
-	if lc, ok := c.(*limitedConn); ok {
-		c = lc.Conn
-	}
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return c.Write(b)
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return c.Write(b)
-	}
-	var n int
-	var werr error
-	err = raw.Write(func(fd uintptr) bool {
-		for {
-			n, werr = syscall.Write(int(fd), b)
-			if werr != syscall.EINTR {
-				break
-			}
+// nbWriter writes to a connection's socket with one non-blocking attempt.
+// Its callback is bound once, and the RawConn kept: raw.Write with a
+// fresh closure, and SyscallConn, would each allocate per answer. Used
+// only by whoever answers the connection (state answering).
+type nbWriter struct {
+	raw syscall.RawConn       // nil: no descriptor, written normally
+	fn  func(fd uintptr) bool // w.attempt, bound once
+	b   []byte                // the attempt's bytes, result and error
+	n   int
+	err error
+}
+
+func (w *nbWriter) attempt(fd uintptr) bool {
+	for {
+		w.n, w.err = syscall.Write(int(fd), w.b)
+		if w.err != syscall.EINTR {
+			return true // never wait for writability: that is the caller's choice
 		}
-		return true
-	})
+	}
+}
+
+// write writes b to c once without blocking and reports how much went:
+// less than len(b) when the socket's buffer is full.
+func (w *nbWriter) write(c net.Conn, b []byte) (int, error) {
+	if w.fn == nil {
+		w.fn = w.attempt
+		if lc, ok := c.(*limitedConn); ok {
+			c = lc.Conn
+		}
+		if sc, ok := c.(syscall.Conn); ok {
+			w.raw, _ = sc.SyscallConn()
+		}
+	}
+	if w.raw == nil {
+		return c.Write(b)
+	}
+	w.b = b
+	err := w.raw.Write(w.fn)
+	n, werr := w.n, w.err
+	w.b = nil
 	if werr == syscall.EAGAIN {
 		return 0, nil
 	}

@@ -113,7 +113,8 @@ func (t *repeatTemplate) match(b []byte) (index uint64, n int, ok bool) {
 func (c *parkedConn) repeat(t *repeatTemplate, index uint64) (*parkedQuery, bool) {
 	q := t.q
 	q.o.minIndex = index
-	p := &parkedQuery{q: q, deadline: time.Now().Add(blockingTimeout(q.o.wait)), method: t.method, path: t.path}
+	p := &c.pq // the last one's answer is written: nothing refers to it
+	*p = parkedQuery{q: q, deadline: time.Now().Add(blockingTimeout(q.o.wait)), method: t.method, path: t.path}
 	meta, ws, err := c.a.firstRead(c.a.blocking.stopCtx, q)
 	if err != nil {
 		return nil, c.respond(p, func(http.ResponseWriter) error { return err })
