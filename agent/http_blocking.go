@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/agentd/agentd/raft"
@@ -44,11 +45,16 @@ type blockingState struct {
 	// holds their deadlines (http_park_answer.go, http_park_timers.go).
 	answers *answerQueue
 	timers  *parkTimers
+	// idle is how long a parked connection whose answer was written waits
+	// for its next request (parkIdleTimeout; tests shorten it).
+	idle *atomic.Int64 // a time.Duration
 }
 
 func newBlockingState() blockingState {
 	ctx, cancel := context.WithCancel(context.Background())
-	return blockingState{stopCtx: ctx, stop: cancel, answers: newAnswerQueue(), timers: newParkTimers()}
+	idle := new(atomic.Int64)
+	idle.Store(int64(parkIdleTimeout))
+	return blockingState{stopCtx: ctx, stop: cancel, answers: newAnswerQueue(), timers: newParkTimers(), idle: idle}
 }
 
 // serveBlocking answers q on w. Without ?index it reads once. With it, the

@@ -79,7 +79,7 @@ func (a *Agent) serveNext(c *parkedConn) *parkedQuery {
 	for {
 		if len(c.rc.pre) == 0 {
 			// Idle: wait for the next request, as long as net/http would.
-			n, _ := c.read(c.scratch[:], time.Now().Add(parkIdleTimeout))
+			n, _ := c.read(c.scratch[:], time.Now().Add(time.Duration(a.blocking.idle.Load())))
 			if n == 0 {
 				c.rc.Close()
 				return nil

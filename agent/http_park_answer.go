@@ -241,12 +241,10 @@ func (c *parkedConn) repark(p *parkedQuery, ws *store.WatchSet) bool {
 func (c *parkedConn) answered(ok bool) {
 	c.mu.Lock()
 	c.state = connAnswered
-	c.idleAt = time.Now().Add(parkIdleTimeout)
-	// If the wait expired, its entry is gone: add one. Otherwise the idle
-	// limit is checked when the last wait's entry comes due (expire), so
-	// an idle connection closes within max(parkIdleTimeout, its last
-	// ?wait plus jitter) — and an answer costs no heap update.
-	c.a.blocking.timers.ensure(c, c.idleAt)
+	c.idleAt = time.Now().Add(time.Duration(c.a.blocking.idle.Load()))
+	// Usually a no-op: the entry is already due earlier (the last idle
+	// limit or wait), and expire moves it on when it comes due.
+	c.a.blocking.timers.set(c, c.idleAt)
 	switch {
 	case !ok:
 		c.cut = cutClose

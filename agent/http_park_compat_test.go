@@ -241,3 +241,54 @@ func TestParkedNetHTTPClientLoop(t *testing.T) {
 		idx = resp.Header.Get("X-Consul-Index")
 	}
 }
+
+// A connection whose answer was written and that sends nothing more is
+// closed after the idle limit — answered on a write (its wait's timer
+// entry still pending) or on the wait's expiry (none left) — and a
+// client that leaves while parked is noticed; the agent then holds no
+// parked goroutine for them.
+func TestParkedIdleAndGone(t *testing.T) {
+	a := startAgent(t)
+	a.blocking.idle.Store(int64(200 * time.Millisecond))
+	do(t, "PUT", a.url("/v1/kv/i"), strings.NewReader("0"))
+	for _, tc := range []struct {
+		name  string
+		query string
+		write bool
+	}{
+		{"answered on a write", "&wait=1m", true},
+		{"answered on expiry", "&wait=50ms", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dialRaw(t, a)
+			head, _ := c.get("/v1/kv/i")
+			idx := headerOf(head, "X-Consul-Index")
+			before := a.store.Stats().WatchesAdded
+			c.send("GET", "/v1/kv/i?index="+idx+tc.query)
+			if tc.write {
+				waitFor(t, 5*time.Second, func() bool { return a.store.Stats().WatchesAdded > before }, "the watch")
+				do(t, "PUT", a.url("/v1/kv/i"), strings.NewReader("x"))
+			}
+			head, _ = c.recv()
+			require.Equal(t, "HTTP/1.1 200 OK", head[0])
+			start := time.Now()
+			c.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			_, err := c.br.ReadByte()
+			require.ErrorIs(t, err, io.EOF, "closed by the agent, not by our deadline")
+			require.GreaterOrEqual(t, time.Since(start), 150*time.Millisecond)
+		})
+	}
+	t.Run("client leaves while parked", func(t *testing.T) {
+		c := dialRaw(t, a)
+		head, _ := c.get("/v1/kv/i")
+		before := a.store.Stats().WatchesAdded
+		c.send("GET", "/v1/kv/i?wait=1m&index="+headerOf(head, "X-Consul-Index"))
+		waitFor(t, 5*time.Second, func() bool { return a.store.Stats().WatchesAdded > before }, "the watch")
+		c.c.Close()
+		waitFor(t, 5*time.Second, func() bool {
+			a.blocking.timers.mu.Lock()
+			defer a.blocking.timers.mu.Unlock()
+			return len(a.blocking.timers.h) == 0
+		}, "the parked connection to leave")
+	})
+}

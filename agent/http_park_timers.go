@@ -25,19 +25,15 @@ func newParkTimers() *parkTimers { return &parkTimers{timerAt: -1} }
 
 // set makes c's entry come due no later than at (adding it if absent);
 // the caller holds c.mu. An entry already due earlier is left alone:
-// expire finds the connection's real deadline later and sets it then. So
-// a watcher that parks again with the same ?wait costs no heap update,
-// only one per wait period.
-func (t *parkTimers) set(c *parkedConn, at time.Time) { t.put(c, at, false) }
-
-// ensure gives c an entry due at at if it has none; the caller holds c.mu.
-func (t *parkTimers) ensure(c *parkedConn, at time.Time) { t.put(c, at, true) }
-
-func (t *parkTimers) put(c *parkedConn, at time.Time, onlyIfAbsent bool) {
+// expire finds the connection's real deadline then and sets it. So a
+// watcher answered and parked again per wake costs no heap update: its
+// entry, at an earlier answer's idle limit or wait, only comes due about
+// once per idle limit.
+func (t *parkTimers) set(c *parkedConn, at time.Time) {
 	d := at.Sub(parkEpoch)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if c.slot >= 0 && (onlyIfAbsent || c.at <= d) {
+	if c.slot >= 0 && c.at <= d {
 		return
 	}
 	c.at = d

@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The timer heap: set only ever brings an entry earlier, ensure only
-// adds, remove drops; the earliest entry is first.
+// The timer heap: set adds an entry or only ever brings it earlier,
+// remove drops it; the earliest entry is first.
 func TestParkTimersHeap(t *testing.T) {
 	t0 := time.Now().Add(time.Hour) // never due during the test
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
@@ -31,10 +31,8 @@ func TestParkTimersHeap(t *testing.T) {
 			1, map[int]int{1: 5}, nil},
 		{"set earlier moves it", func(tm *parkTimers) { tm.set(conns[0], at(1)) },
 			0, map[int]int{0: 1, 1: 5}, nil},
-		{"ensure leaves an entry", func(tm *parkTimers) { tm.ensure(conns[0], at(0)) },
-			0, map[int]int{0: 1}, nil},
-		{"ensure adds", func(tm *parkTimers) { tm.ensure(conns[2], at(3)) },
-			0, map[int]int{2: 3}, nil},
+		{"set adds a third", func(tm *parkTimers) { tm.set(conns[2], at(3)) },
+			0, map[int]int{0: 1, 1: 5, 2: 3}, nil},
 		{"remove", func(tm *parkTimers) { tm.remove(conns[0]); tm.remove(conns[3]) },
 			2, map[int]int{1: 5, 2: 3}, map[int]bool{0: true, 3: true}},
 		{"remove all", func(tm *parkTimers) { tm.remove(conns[1]); tm.remove(conns[2]) },
