@@ -48,14 +48,11 @@ import (
 // Only HTTP/1.1 GETs without a body and without "Connection: close" are
 // parked; anything else waits in its handler (serveBlocking).
 
-// parkWriteTimeout bounds the write of an answer too large to be sure to
-// fit the socket's buffer: a client that stopped reading loses its
-// connection, not a goroutine forever. Smaller answers are written without
-// a deadline (setting one costs a timer update per answer).
-const (
-	parkWriteTimeout  = 30 * time.Second
-	parkDeadlineBytes = 4 << 10
-)
+// parkWriteTimeout bounds the write of what did not fit the socket's
+// buffer at once: a client that stopped reading loses its connection, not
+// a goroutine forever. An answer that fits is written without a deadline
+// (setting one costs a timer update per answer).
+const parkWriteTimeout = 30 * time.Second
 
 // parkIdleTimeout is how long a connection whose answer was written waits
 // for its next request: the HTTP server's IdleTimeout (startHTTP).
@@ -478,18 +475,17 @@ func (a *Agent) renderParked(p *parkedQuery, f func(w http.ResponseWriter) error
 func (c *parkedConn) writeResponse(b *bufResponse) bool {
 	buf := wireBufs.Get().(*[]byte)
 	out := b.appendWire((*buf)[:0], time.Now())
-	big := len(out) > parkDeadlineBytes
-	if big {
+	// One non-blocking attempt; what does not fit (a large answer, or a
+	// client that pipelines requests and reads no answers) gets a
+	// deadline, so this goroutine is never stuck on a client that stopped
+	// reading (net/http's WriteTimeout does the same for its own).
+	n, err := c.nb.write(c.rc.Conn, out)
+	if err == nil && n < len(out) {
 		c.rc.SetWriteDeadline(time.Now().Add(parkWriteTimeout))
-	}
-	_, err := c.rc.Write(out)
-	if big {
+		_, err = c.rc.Conn.Write(out[n:])
 		c.rc.SetWriteDeadline(time.Time{})
 	}
-	if cap(out) <= 64<<10 {
-		*buf = out
-		wireBufs.Put(buf)
-	}
+	recycleWire(buf, out)
 	return err == nil
 }
 
