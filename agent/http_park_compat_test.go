@@ -292,3 +292,70 @@ func TestParkedIdleAndGone(t *testing.T) {
 		}, "the parked connection to leave")
 	})
 }
+
+// Watchers that leave at random moments (parked, being answered, just
+// answered) while writes keep waking the others, then the agent stops:
+// no answer is wrong, nothing deadlocks, every timer entry goes. Run with
+// -race.
+func TestParkedChurn(t *testing.T) {
+	a := startAgent(t)
+	a.blocking.idle.Store(int64(time.Second))
+	do(t, "PUT", a.url("/v1/kv/churn"), strings.NewReader("0"))
+	stop := make(chan struct{})
+	var writes sync.WaitGroup
+	writes.Add(1)
+	go func() {
+		defer writes.Done()
+		for i := 1; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			do(t, "PUT", a.url("/v1/kv/churn"), strings.NewReader(fmt.Sprint(i)))
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := range 24 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.Dial("tcp", a.HTTPAddr())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
+			br := bufio.NewReader(c)
+			idx := "1"
+			for round := 0; round < 20+w; round++ {
+				fmt.Fprintf(c, "GET /v1/kv/churn?index=%s&wait=2s HTTP/1.1\r\nHost: t\r\n\r\n", idx)
+				if (round+w)%9 == 8 {
+					return // leaves with a query parked or being answered
+				}
+				c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Errorf("watcher %d round %d: %v", w, round, err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				next := resp.Header.Get("X-Consul-Index")
+				if resp.StatusCode != 200 || next == "" {
+					t.Errorf("watcher %d: status %d index %q", w, resp.StatusCode, next)
+					return
+				}
+				idx = next
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	writes.Wait()
+	waitFor(t, 10*time.Second, func() bool {
+		a.blocking.timers.mu.Lock()
+		defer a.blocking.timers.mu.Unlock()
+		return len(a.blocking.timers.h) == 0
+	}, "every parked connection to leave")
+}
