@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 
 	"github.com/agentd/agentd/raft/driver"
@@ -58,6 +59,16 @@ func (a *Agent) routes() http.Handler {
 
 	h("GET /v1/snapshot", a.snapshotSave)
 	h("PUT /v1/snapshot", a.snapshotRestore)
+
+	if a.cfg.EnableDebug {
+		// enable_debug, as Consul: Go's profiler (index, cmdline, profile,
+		// symbol, trace and the named profiles under the index).
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "Consul Agent")

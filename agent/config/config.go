@@ -46,6 +46,10 @@ type Config struct {
 	// HTTP connections per client IP; default 200.
 	HTTPMaxConnsPerClient int
 
+	// EnableDebug (enable_debug): serve Go's profiler under /debug/pprof/
+	// on the HTTP API, as Consul does; default false.
+	EnableDebug bool
+
 	RaftSnapshotThreshold int           // raft_snapshot_threshold: entries between snapshots; default 16384
 	RaftSnapshotInterval  time.Duration // raft_snapshot_interval: how often the threshold is checked; default 30s
 	RaftTrailingLogs      int           // raft_trailing_logs: entries kept behind a snapshot; default 10240

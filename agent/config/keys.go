@@ -53,6 +53,7 @@ var keys = map[string]setter{
 
 	"performance.raft_multiplier":      intKey(func(c *Config) *int { return &c.RaftMultiplier }),
 	"limits.http_max_conns_per_client": intKey(func(c *Config) *int { return &c.HTTPMaxConnsPerClient }),
+	"enable_debug":                     boolKey(func(c *Config) *bool { return &c.EnableDebug }),
 
 	"leave_on_terminate":      boolPtrKey(func(c *Config) **bool { return &c.LeaveOnTerminate }),
 	"skip_leave_on_interrupt": boolPtrKey(func(c *Config) **bool { return &c.SkipLeaveOnInterrupt }),
