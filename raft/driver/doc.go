@@ -32,8 +32,8 @@
 //     barrier: stage file → snapshot store (snapshot worker), FSM.Restore
 //     (apply worker, after every earlier apply), LogStore.ApplySnapshot then
 //     Append (disk worker).
-//     Pipelined (Deps.Sync set and the LogStore a pipelinedLog, as Driver
-//     does with *wal.Log): a disk job only writes its batch (Log.Write)
+//     Pipelined (Deps.Sync set and the LogStore a pipelinedLog: Driver
+//     with Config.PipelinePersist over *wal.Log): a disk job only writes its batch (Log.Write)
 //     and hands the fsync to the sync worker; the next batch may be
 //     written while that fsync runs (at most maxUnsynced batches written
 //     and not acknowledged). A batch counts as done only when the fsync

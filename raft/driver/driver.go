@@ -83,8 +83,14 @@ func Start(cfg Config, deps DriverDeps) (*Driver, error) {
 			userSoft(s)
 		}
 	}
-	disk, apply, snap, sync := NewGoWorker(d.post), NewGoWorker(d.post), NewGoWorker(d.post), NewGoWorker(d.post)
-	d.workers = []*GoWorker{disk, apply, snap, sync}
+	disk, apply, snap := NewGoWorker(d.post), NewGoWorker(d.post), NewGoWorker(d.post)
+	d.workers = []*GoWorker{disk, apply, snap}
+	var sync Worker // nil: one disk job (write + fsync) at a time
+	if cfg.PipelinePersist {
+		w := NewGoWorker(d.post)
+		d.workers = append(d.workers, w)
+		sync = w
+	}
 	h, err := New(cfg, Deps{
 		Log: deps.Log, Snapshots: deps.Snapshots, FSM: deps.FSM,
 		Transport: loopTransport{Transport: deps.Transport, post: d.post},
