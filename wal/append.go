@@ -13,11 +13,6 @@ import (
 // commit marker. Builders fill it; writeBatch frames and writes it.
 type batch struct {
 	recs []pendingRecord
-	// deferSync: write without the fsync (Write); syncThrough makes it
-	// durable. Ignored when the batch starts a new segment.
-	deferSync bool
-	// synced is set by writeBatch when it fsynced the batch.
-	synced bool
 }
 
 type pendingRecord struct {
@@ -35,41 +30,16 @@ func (b *batch) add(t recordType, payload []byte) int {
 // one fsync. If ents[0].Index <= LastIndex(), the batch starts with a
 // truncate record, so the replaced entries stay gone after any crash once
 // Append has returned (and if it has not, the old entries are intact).
-// Batches written earlier by Write become durable with it.
 func (l *Log) Append(hs raft.HardState, ents []raft.Entry) error {
-	_, err := l.append(hs, ents, false)
-	return err
-}
-
-// Write is Append in two steps, so that the next batch can be written
-// while this one's fsync runs: Write writes the batch (with its own commit
-// marker) and returns; sync returns once it and every batch written
-// before it are durable — one fsync covers every batch written before it
-// started. Until then readers (LastIndex, Term, Entries, InitialState) do
-// not see the batch, and a crash may drop or tear it, and any later one.
-// A batch that replaces entries (or starts a new segment) is written and
-// synced before Write returns, like Append. Calls to Write are serialised
-// with every other write; sync may run concurrently with them.
-func (l *Log) Write(hs raft.HardState, ents []raft.Entry) (sync func() error, err error) {
-	gen, err := l.append(hs, ents, true)
-	if err != nil {
-		return nil, err
-	}
-	return func() error { return l.syncThrough(gen) }, nil
-}
-
-// append writes one batch; with deferSync and no truncation it leaves the
-// fsync to syncThrough and returns the batch's number (l.written).
-func (l *Log) append(hs raft.HardState, ents []raft.Entry, deferSync bool) (uint64, error) {
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
 	if err := l.failedErr(); err != nil {
-		return 0, err
+		return err
 	}
 	if hs.IsEmpty() && len(ents) == 0 {
-		return l.written, nil
+		return nil
 	}
-	b := batch{deferSync: deferSync}
+	var b batch
 	truncate := false
 	if len(ents) > 0 {
 		i0 := ents[0].Index
@@ -81,16 +51,14 @@ func (l *Log) append(hs raft.HardState, ents []raft.Entry, deferSync bool) (uint
 				panic(fmt.Sprintf("wal: appended entries not contiguous: %d at position %d after %d", ents[k].Index, k, i0))
 			}
 			if n := entryFixedLen + len(ents[k].Data); n > int(l.cfg.MaxRecordBytes) {
-				return 0, fmt.Errorf("wal: entry %d is %d bytes, over MaxRecordBytes %d", ents[k].Index, n, l.cfg.MaxRecordBytes)
+				return fmt.Errorf("wal: entry %d is %d bytes, over MaxRecordBytes %d", ents[k].Index, n, l.cfg.MaxRecordBytes)
 			}
 		}
 		if i0 <= l.idx.lastIndex() && i0 <= l.snap.Index {
 			panic(fmt.Sprintf("wal: append at index %d would replace entries covered by snapshot %d", i0, l.snap.Index))
 		}
 		if i0 <= l.idx.lastIndex() {
-			// Readers see a replacement only once durable, and they
-			// are told nothing in between: written and synced now.
-			truncate, b.deferSync = true, false
+			truncate = true
 			b.add(recTruncate, encodeIndexTerm(i0-1, 0))
 		}
 	}
@@ -103,11 +71,8 @@ func (l *Log) append(hs raft.HardState, ents []raft.Entry, deferSync bool) (uint
 		l.scratch = appendEntryPayload(l.scratch, &ents[k])
 		b.add(recEntry, l.scratch[start:len(l.scratch):len(l.scratch)])
 	}
-	if !hs.IsEmpty() {
-		l.whs = hs // restated by a new segment's header (writeBatch)
-	}
 	if err := l.writeBatch(&b); err != nil {
-		return 0, err
+		return err
 	}
 
 	l.mu.Lock()
@@ -115,6 +80,9 @@ func (l *Log) append(hs raft.HardState, ents []raft.Entry, deferSync bool) (uint
 	if truncate {
 		l.mustIndex(l.idx.truncateAfter(ents[0].Index - 1))
 		l.cache.dropOutside(l.idx.first, l.idx.lastIndex())
+	}
+	if !hs.IsEmpty() {
+		l.hs = hs
 	}
 	active := l.segs[len(l.segs)-1]
 	first := len(b.recs) - len(ents) // writeBatch may have prepended a segment header
@@ -137,52 +105,7 @@ func (l *Log) append(hs raft.HardState, ents []raft.Entry, deferSync bool) (uint
 		}
 		l.cache.put(e)
 	}
-	if !b.synced {
-		return l.written, nil
-	}
-	l.publishLocked(l.written, l.idx.lastIndex(), l.whs)
-	return l.written, nil
-}
-
-// syncThrough returns once batch gen (numbered by l.written) is durable.
-// Callers queue on smu: the one that gets it fsyncs every batch written
-// so far, so the others usually find their batch covered.
-func (l *Log) syncThrough(gen uint64) error {
-	l.smu.Lock()
-	defer l.smu.Unlock()
-	if err := l.failedErr(); err != nil {
-		return err
-	}
-	if l.synced.Load() >= gen {
-		return nil
-	}
-	// Everything written so far is in the active segment: a new segment
-	// is only started after the old one was synced (writeBatch).
-	l.wmu.Lock()
-	target, last, hs := l.written, l.idx.lastIndex(), l.whs
-	active := l.segs[len(l.segs)-1]
-	end := active.size
-	l.wmu.Unlock()
-	if err := active.f.Sync(); err != nil {
-		return l.fail(fmt.Errorf("sync %s: %w", active.path, err))
-	}
-	active.durable.Store(end)
-	l.mu.Lock()
-	l.publishLocked(target, last, hs)
-	l.mu.Unlock()
 	return nil
-}
-
-// publishLocked shows readers the state after batch gen, durable now, with
-// last the log's last index and hs its hard state then (unless a later
-// batch was published already: fsyncs may return out of order). Called
-// with mu held.
-func (l *Log) publishLocked(gen uint64, last raft.Index, hs raft.HardState) {
-	if gen <= l.synced.Load() {
-		return
-	}
-	l.synced.Store(gen)
-	l.durLast, l.hs = last, hs
 }
 
 // ApplySnapshot durably records meta as the latest snapshot. If the log
@@ -190,8 +113,6 @@ func (l *Log) publishLocked(gen uint64, last raft.Index, hs raft.HardState) {
 // the whole log is discarded. Whole segments left without live entries
 // are deleted.
 func (l *Log) ApplySnapshot(meta raft.SnapshotMeta) error {
-	l.smu.Lock() // no Write batch is being synced (it may lie in a segment about to be removed)
-	defer l.smu.Unlock()
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
 	if err := l.failedErr(); err != nil {
@@ -217,7 +138,6 @@ func (l *Log) ApplySnapshot(meta raft.SnapshotMeta) error {
 		l.idx.reset(meta.Index, meta.Term)
 	}
 	l.cache.dropOutside(l.idx.first, l.idx.lastIndex())
-	l.publishLocked(l.written, l.idx.lastIndex(), l.whs)
 	l.mu.Unlock()
 	return l.removeDeadSegments()
 }
@@ -227,8 +147,6 @@ func (l *Log) ApplySnapshot(meta raft.SnapshotMeta) error {
 // Compact with a lower index to keep trailing entries for slow followers
 // (like Consul's raft_trailing_logs).
 func (l *Log) RecordSnapshot(meta raft.SnapshotMeta) error {
-	l.smu.Lock() // no Write batch is being synced (it may lie in a segment about to be removed)
-	defer l.smu.Unlock()
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
 	if err := l.failedErr(); err != nil {
@@ -247,7 +165,6 @@ func (l *Log) RecordSnapshot(meta raft.SnapshotMeta) error {
 	}
 	l.mu.Lock()
 	l.snap = meta
-	l.publishLocked(l.written, l.idx.lastIndex(), l.whs)
 	l.mu.Unlock()
 	return nil
 }
@@ -255,8 +172,6 @@ func (l *Log) RecordSnapshot(meta raft.SnapshotMeta) error {
 // Compact discards entries with index <= i, which must not exceed
 // Snapshot().Index. Whole segments left without live entries are deleted.
 func (l *Log) Compact(i raft.Index) error {
-	l.smu.Lock() // no Write batch is being synced (it may lie in a segment about to be removed)
-	defer l.smu.Unlock()
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
 	if err := l.failedErr(); err != nil {
@@ -276,7 +191,6 @@ func (l *Log) Compact(i raft.Index) error {
 	l.mu.Lock()
 	l.mustIndex(l.idx.compact(i, l.idx.term(i)))
 	l.cache.dropOutside(l.idx.first, l.idx.lastIndex())
-	l.publishLocked(l.written, l.idx.lastIndex(), l.whs)
 	l.mu.Unlock()
 	return l.removeDeadSegments()
 }
@@ -305,8 +219,8 @@ func (l *Log) writeBatch(b *batch) error {
 		if !l.snap.IsEmpty() {
 			head.add(recSnapshot, encodeSnapshot(snapNote, l.snap))
 		}
-		if !l.whs.IsEmpty() {
-			head.add(recHardState, encodeHardState(l.whs))
+		if !l.hs.IsEmpty() {
+			head.add(recHardState, encodeHardState(l.hs))
 		}
 		b.recs = append(head.recs, b.recs...)
 		active = seg
@@ -314,29 +228,12 @@ func (l *Log) writeBatch(b *batch) error {
 		start = active.size
 	}
 
-	if cut && len(l.segs) > 0 && l.synced.Load() < l.written {
-		// Batches Write left unsynced in the old segment must be durable
-		// before the new segment holds anything: recovery tolerates a
-		// torn tail only in the final segment.
-		old := l.segs[len(l.segs)-1]
-		if err := old.f.Sync(); err != nil {
-			return l.fail(fmt.Errorf("sync %s: %w", old.path, err))
-		}
-		old.durable.Store(old.size)
-	}
-	// Everything before durable was made durable before this batch is
-	// written; the commit marker records it when unsynced batches lie in
-	// between, so that recovery can tell their tear from corruption.
-	durable := start
-	if !cut {
-		durable = active.durable.Load()
-	}
 	buf := l.buf[:0]
 	for k := range b.recs {
 		b.recs[k].off = start + int64(len(buf))
 		buf = appendRecord(buf, b.recs[k].t, b.recs[k].payload)
 	}
-	commit := commitMarker{batchStart: start, records: uint32(len(b.recs)), crc: crc32.Checksum(buf, castagnoli), durableEnd: durable}
+	commit := commitMarker{batchStart: start, records: uint32(len(b.recs)), crc: crc32.Checksum(buf, castagnoli)}
 	buf = appendRecord(buf, recCommit, commit.encode())
 	l.buf = buf
 
@@ -367,13 +264,8 @@ func (l *Log) writeBatch(b *batch) error {
 		// SegmentBytes or in a version 1 segment, extends the file).
 		return l.fail(fmt.Errorf("write %s at %d: %w", active.path, start, err))
 	}
-	l.written++
-	b.synced = cut || !b.deferSync
-	if b.synced {
-		if err := active.f.Sync(); err != nil {
-			return l.fail(fmt.Errorf("sync %s: %w", active.path, err))
-		}
-		active.durable.Store(start + int64(len(buf)))
+	if err := active.f.Sync(); err != nil {
+		return l.fail(fmt.Errorf("sync %s: %w", active.path, err))
 	}
 	if cut {
 		if err := l.fs.SyncDir(l.dir); err != nil {

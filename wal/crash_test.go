@@ -116,82 +116,6 @@ type crashMachine struct {
 	m     logModel
 	term  raft.Term
 	crash int // crashes so far, for messages
-	// pending are the batches Write wrote whose sync was not called yet,
-	// oldest first, each with the model as of after it: a crash may keep
-	// any prefix of them.
-	pending []pendingWrite
-}
-
-type pendingWrite struct {
-	sync  func() error
-	after logModel
-}
-
-// writer is the model as writers see it: m plus the pending batches.
-func (c *crashMachine) writer() logModel {
-	if k := len(c.pending); k > 0 {
-		return c.pending[k-1].after
-	}
-	return c.m
-}
-
-// drawWrite draws a batch against the writer's view of the log.
-func (c *crashMachine) drawWrite(t *rapid.T) (raft.HardState, []raft.Entry, logModel) {
-	acked := c.m
-	c.m = c.writer()
-	hs, es := c.drawEntries(t)
-	after := c.m.append(hs, es)
-	c.m = acked
-	return hs, es, after
-}
-
-// flush syncs every pending batch (operations drawn against m need it).
-func (c *crashMachine) flush(t *rapid.T) {
-	if k := len(c.pending); k > 0 {
-		if err := c.pending[k-1].sync(); err != nil {
-			t.Fatalf("sync: %v", err)
-		}
-		c.m, c.pending = c.pending[k-1].after, nil
-	}
-}
-
-// Write writes a batch without waiting for its fsync (Log.Write). One that
-// replaces entries is synced before Write returns, with all before it.
-func (c *crashMachine) Write(t *rapid.T) {
-	hs, es, after := c.drawWrite(t)
-	replaces := len(es) > 0 && es[0].Index <= c.writer().last()
-	sync, err := c.l.Write(hs, es)
-	if err != nil {
-		t.Fatalf("write: %v", err)
-	}
-	if replaces || after.diff(c.l) == "" {
-		// Synced before Write returned (it replaced entries, or started
-		// a new segment), with every batch before it.
-		c.m, c.pending = after, nil
-		return
-	}
-	c.pending = append(c.pending, pendingWrite{sync: sync, after: after})
-}
-
-// Sync makes a random pending batch durable, and every one before it
-// (maybe more).
-func (c *crashMachine) Sync(t *rapid.T) {
-	if len(c.pending) == 0 {
-		t.Skip("nothing pending")
-	}
-	k := rapid.IntRange(0, len(c.pending)-1).Draw(t, "syncBatch")
-	if err := c.pending[k].sync(); err != nil {
-		t.Fatalf("sync: %v", err)
-	}
-	// The fsync covered batch k and maybe later ones (written before it
-	// started): readers see one of those states.
-	for j := k; j < len(c.pending); j++ {
-		if c.pending[j].after.diff(c.l) == "" {
-			c.m, c.pending = c.pending[j].after, c.pending[j+1:]
-			return
-		}
-	}
-	t.Fatalf("after sync of pending batch %d of %d: readers see %s", k, len(c.pending), c.pending[k].after.diff(c.l))
 }
 
 func (c *crashMachine) reopen(t *rapid.T) {
@@ -233,14 +157,11 @@ func (c *crashMachine) drawEntries(t *rapid.T) (raft.HardState, []raft.Entry) {
 }
 
 func (c *crashMachine) Append(t *rapid.T) {
-	hs, es, after := c.drawWrite(t)
+	hs, es := c.drawEntries(t)
 	if err := c.l.Append(hs, es); err != nil {
 		t.Fatalf("append: %v", err)
 	}
-	if hs.IsEmpty() && len(es) == 0 {
-		return // nothing written, nothing synced
-	}
-	c.m, c.pending = after, nil // durable with every batch written before
+	c.m = c.m.append(hs, es)
 }
 
 func (c *crashMachine) drawSnapshot(t *rapid.T) (raft.SnapshotMeta, bool) {
@@ -264,7 +185,6 @@ func (c *crashMachine) drawSnapshot(t *rapid.T) (raft.SnapshotMeta, bool) {
 }
 
 func (c *crashMachine) ApplySnapshot(t *rapid.T) {
-	c.flush(t)
 	meta, ok := c.drawSnapshot(t)
 	if !ok {
 		t.Skip("no snapshot index available")
@@ -278,7 +198,6 @@ func (c *crashMachine) ApplySnapshot(t *rapid.T) {
 // LocalSnapshot records a snapshot of entries the log holds, then keeps
 // some trailing entries (RecordSnapshot + Compact).
 func (c *crashMachine) LocalSnapshot(t *rapid.T) {
-	c.flush(t)
 	if c.m.last() <= c.m.snap.Index || c.m.last() < c.m.first {
 		t.Skip("nothing new to snapshot")
 	}
@@ -294,7 +213,6 @@ func (c *crashMachine) LocalSnapshot(t *rapid.T) {
 }
 
 func (c *crashMachine) Compact(t *rapid.T) {
-	c.flush(t)
 	if c.m.snap.Index+1 < c.m.first {
 		t.Skip("nothing to compact")
 	}
@@ -305,21 +223,11 @@ func (c *crashMachine) Compact(t *rapid.T) {
 	c.m = c.m.compact(i)
 }
 
-// Crash loses power: the recovered log must be the acknowledged state
-// plus any prefix of the pending batches (each may be dropped or torn
-// independently, and one lost makes every later one lost).
 func (c *crashMachine) Crash(t *rapid.T) {
 	c.reopen(t)
-	d := c.m.diff(c.l)
-	for k := 0; d != "" && k < len(c.pending); k++ {
-		if c.pending[k].after.diff(c.l) == "" {
-			c.m, d = c.pending[k].after, ""
-		}
+	if d := c.m.diff(c.l); d != "" {
+		t.Fatalf("crash %d: after recovery: %s", c.crash, d)
 	}
-	if d != "" {
-		t.Fatalf("crash %d: after recovery (%d batches pending): %s", c.crash, len(c.pending), d)
-	}
-	c.pending = nil
 }
 
 // FaultyOp arms a disk fault (torn write, failed fsync, failed directory
@@ -327,7 +235,6 @@ func (c *crashMachine) Crash(t *rapid.T) {
 // failed, crashes: the recovered state must be the state before the
 // operation or after it, never anything else.
 func (c *crashMachine) FaultyOp(t *rapid.T) {
-	c.flush(t)
 	kind := rapid.SampledFrom([]string{"write", "sync", "syncdir"}).Draw(t, "fault")
 	after := rapid.IntRange(0, 2).Draw(t, "faultAfter")
 	calls := 0
@@ -405,7 +312,6 @@ func (c *crashMachine) FaultyOp(t *rapid.T) {
 	}
 }
 
-// Check: readers see exactly the durable state, never a pending batch.
 func (c *crashMachine) Check(t *rapid.T) {
 	if d := c.m.diff(c.l); d != "" {
 		t.Fatalf("live state: %s", d)
@@ -413,8 +319,7 @@ func (c *crashMachine) Check(t *rapid.T) {
 }
 
 // TestCrashProperty: over random appends (with hard states and suffix
-// truncations), writes whose fsync is deferred (Write, synced later, out of
-// order, or never), snapshots, compactions, crashes at any point and disk
+// truncations), snapshots, compactions, crashes at any point and disk
 // faults mid-operation, recovery yields exactly the acknowledged state:
 // every acknowledged record, no garbage, no truncated record.
 //
@@ -433,8 +338,6 @@ func TestCrashProperty(t *testing.T) {
 		c.m = logModel{first: 1}
 		t.Repeat(map[string]func(*rapid.T){
 			"Append":        c.Append,
-			"Write":         c.Write,
-			"Sync":          c.Sync,
 			"ApplySnapshot": c.ApplySnapshot,
 			"LocalSnapshot": c.LocalSnapshot,
 			"Compact":       c.Compact,

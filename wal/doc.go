@@ -54,7 +54,6 @@
 //	6 Compact        index u64 | term u64 (entries <= index are discarded;
 //	                 term is that entry's)
 //	7 Commit         batchStart u64 | records u32 | batchCRC u32
-//	                 [| durableEnd u64]  (24-byte form, see below)
 //
 // A batch is a run of records ended by a Commit record; batchStart is the
 // segment offset of the batch's first record, records counts the records
@@ -62,14 +61,6 @@
 // batchStart up to the Commit record. A batch is written with one write
 // and made durable with one fsync; a record counts only once its batch's
 // Commit is read back intact.
-//
-// Log.Write writes a batch without waiting for its fsync, so the next
-// batch can be written while it runs. Such a batch may be written while
-// earlier batches of the segment are not yet durable; its Commit then
-// takes the 24-byte form whose durableEnd is the end of the segment's
-// durable prefix at that moment (the 16-byte form means durableEnd =
-// batchStart: everything before the batch was durable). Recovery uses it
-// to tell a crash's tear of unsynced batches from damage to synced ones.
 //
 // Every segment's first batch starts with SegmentHeader, then Compact
 // (first-1, its term) stating the log's base, then Snapshot (note) and
@@ -85,12 +76,6 @@
 //     and one directory fsync).
 //     Truncate is present when ents[0].Index <= LastIndex(): replaced
 //     entries vanish atomically with the batch that replaces them.
-//   - Write(hs, ents) + sync: the same batch, fsynced later; one fsync
-//     covers every batch written before it started. Readers see a batch
-//     only once synced (LastIndex, Term, Entries, InitialState). A batch
-//     that truncates, or opens a new segment, is synced inside Write; a
-//     new segment is opened only after the old one was synced, so unsynced
-//     batches only ever lie in the final segment.
 //   - ApplySnapshot, RecordSnapshot, Compact: one batch each; then
 //     segments holding no live entry are deleted oldest first, with a
 //     directory fsync after each removal so the survivors are always a
@@ -110,10 +95,7 @@
 // type, CRC, padding or commit, i.e. any non-zero byte after the last
 // complete Commit — is a torn tail only if it lies in the final segment
 // and no complete commit marker (a Commit record whose own CRC is intact)
-// that proves the damaged batch durable follows it: a marker claiming
-// that batch, or a later one whose durableEnd lies past the damaged
-// batch's start (a later batch written while the damaged one was still
-// unsynced proves nothing: a crash may drop or tear any unsynced write) (every aligned offset after the damage is tried, since a
+// follows it (every aligned offset after the damage is tried, since a
 // torn length breaks the record chain). A torn batch followed by zeros is
 // such a torn tail. A torn tail is repaired by overwriting it with zeros
 // (up to its last non-zero byte, not truncating, so the segment keeps its

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 
 	"github.com/agentd/agentd/internal/vfs"
 	"github.com/agentd/agentd/raft"
@@ -26,10 +25,9 @@ func IsFatal(err error) bool { return errors.Is(err, ErrFailed) }
 
 // Log is a segmented write-ahead log implementing raft.LogStore.
 //
-// Lock order: smu before wmu before mu. Readers take only mu; writers hold
-// wmu for the whole operation (disk I/O included, except the fsync of a
-// Write batch, done under smu alone) and take mu only to publish a change
-// once it is durable, so reads never wait for an fsync.
+// Lock order: wmu before mu. Readers take only mu; writers hold wmu for
+// the whole operation (disk I/O included) and take mu only to publish a
+// change once it is durable, so reads never wait for an fsync.
 type Log struct {
 	fs  vfs.FS
 	dir string
@@ -43,28 +41,11 @@ type Log struct {
 	// prep is the next segment being zero-filled in the background, nil
 	// when none (Config.PrepareSegments).
 	prep *prepared
-	// written numbers the batches written (Open's repair included); whs
-	// is the hard state as of the last one, durable or not (a new
-	// segment's header restates it).
-	written uint64
-	whs     raft.HardState
-
-	// smu serialises the fsyncs of Write batches (syncThrough) with each
-	// other and with the operations that remove segments.
-	smu sync.Mutex
-	// synced is the last batch whose effects readers see: durable. Written
-	// under mu (publishLocked), read anywhere. Invariant: synced <= written.
-	synced atomic.Uint64
 
 	// mu guards the state readers see. Only writers holding wmu modify
 	// idx, hs, snap and segs, so a writer may read them without mu.
-	mu sync.Mutex
-	// idx and cache hold every written entry, durable or not (writers
-	// need them); readers see only up to durLast.
-	// Invariant: durLast <= idx.lastIndex().
-	idx     logIndex
-	durLast raft.Index
-	// hs is the durable hard state (whs may be newer).
+	mu     sync.Mutex
+	idx    logIndex
 	hs     raft.HardState
 	snap   raft.SnapshotMeta
 	segs   []*segment // ordered by seq; the last one is active (appended to)
@@ -107,7 +88,7 @@ func Open(fsys vfs.FS, dir string, cfg Config) (*Log, error) {
 	l := &Log{
 		fs: fsys, dir: dir, cfg: cfg,
 		nextSeq: maxSeq + 1,
-		idx:     r.idx, durLast: r.idx.lastIndex(), hs: r.hs, whs: r.hs, snap: r.snap,
+		idx:     r.idx, hs: r.hs, snap: r.snap,
 		segs:  segs,
 		cache: newEntryCache(cfg.CacheBytes),
 	}
@@ -115,12 +96,10 @@ func Open(fsys vfs.FS, dir string, cfg Config) (*Log, error) {
 		if err := l.writeBatch(&batch{}); err != nil {
 			return nil, err
 		}
-		l.synced.Store(l.written)
 		return l, nil
 	}
 	// Reopen the active segment for appending.
 	active := segs[len(segs)-1]
-	active.durable.Store(active.size) // recovered (and any repair fsynced)
 	active.f.Close()
 	if active.f, err = fsys.OpenAppend(active.path); err != nil {
 		l.closeFiles()
@@ -131,8 +110,6 @@ func Open(fsys vfs.FS, dir string, cfg Config) (*Log, error) {
 
 // Close releases the files. Later calls fail.
 func (l *Log) Close() error {
-	l.smu.Lock()
-	defer l.smu.Unlock()
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
 	l.mu.Lock()
@@ -176,7 +153,7 @@ func (l *Log) FirstIndex() raft.Index {
 func (l *Log) LastIndex() raft.Index {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.durLast
+	return l.idx.lastIndex()
 }
 
 // Snapshot returns the latest durable snapshot's metadata.
@@ -195,7 +172,7 @@ func (l *Log) Term(i raft.Index) (raft.Term, error) {
 		return 0, l.failed
 	case i+1 < l.idx.first:
 		return 0, raft.ErrCompacted
-	case i > l.durLast:
+	case i > l.idx.lastIndex():
 		return 0, raft.ErrUnavailable
 	}
 	return l.idx.term(i), nil
@@ -212,7 +189,7 @@ func (l *Log) Entries(lo, hi raft.Index, maxBytes uint64) ([]raft.Entry, error) 
 		return nil, l.failed
 	case lo < l.idx.first:
 		return nil, raft.ErrCompacted
-	case hi > l.durLast+1:
+	case hi > l.idx.lastIndex()+1:
 		return nil, raft.ErrUnavailable
 	case lo > hi:
 		panic(fmt.Sprintf("wal: Entries(%d, %d): lo > hi", lo, hi))

@@ -213,59 +213,34 @@ func decodeIndexTerm(b []byte) (raft.Index, raft.Term, error) {
 	return raft.Index(binary.LittleEndian.Uint64(b[0:])), raft.Term(binary.LittleEndian.Uint64(b[8:])), nil
 }
 
-// commit: batchStart u64 | records u32 | batchCRC u32 [| durableEnd u64].
-// The long form is written only when durableEnd < batchStart: the batch
-// was written while earlier batches of the segment were not yet durable
-// (Log.Write). The short form means durableEnd == batchStart.
+// commit: batchStart u64 | records u32 | batchCRC u32.
 type commitMarker struct {
 	batchStart int64  // segment offset of the batch's first record
 	records    uint32 // records in the batch, not counting the commit
 	crc        uint32 // CRC32C of the bytes [batchStart, commit offset)
-	// durableEnd: every byte of the segment before it was durable when
-	// the batch was written. Invariant: durableEnd <= batchStart.
-	durableEnd int64
 }
 
-const (
-	commitPayloadLen     = 16
-	commitLongPayloadLen = 24
-)
+const commitPayloadLen = 16
 
 func (c commitMarker) encode() []byte {
-	n := commitPayloadLen
-	if c.durableEnd < c.batchStart {
-		n = commitLongPayloadLen
-	}
-	b := make([]byte, n)
+	b := make([]byte, commitPayloadLen)
 	binary.LittleEndian.PutUint64(b[0:], uint64(c.batchStart))
 	binary.LittleEndian.PutUint32(b[8:], c.records)
 	binary.LittleEndian.PutUint32(b[12:], c.crc)
-	if n == commitLongPayloadLen {
-		binary.LittleEndian.PutUint64(b[16:], uint64(c.durableEnd))
-	}
 	return b
 }
 
 func decodeCommit(b []byte) (commitMarker, error) {
-	if len(b) != commitPayloadLen && len(b) != commitLongPayloadLen {
+	if len(b) != commitPayloadLen {
 		return commitMarker{}, fmt.Errorf("%w: commit of %d bytes", errBadFormat, len(b))
 	}
 	start := binary.LittleEndian.Uint64(b[0:])
 	if start > math.MaxInt64 {
 		return commitMarker{}, fmt.Errorf("%w: commit batch start %d", errBadFormat, start)
 	}
-	c := commitMarker{
+	return commitMarker{
 		batchStart: int64(start),
 		records:    binary.LittleEndian.Uint32(b[8:]),
 		crc:        binary.LittleEndian.Uint32(b[12:]),
-		durableEnd: int64(start),
-	}
-	if len(b) == commitLongPayloadLen {
-		d := binary.LittleEndian.Uint64(b[16:])
-		if d >= start {
-			return commitMarker{}, fmt.Errorf("%w: commit durable end %d not before batch start %d", errBadFormat, d, start)
-		}
-		c.durableEnd = int64(d)
-	}
-	return c, nil
+	}, nil
 }

@@ -223,19 +223,15 @@ func (r *replay) scan(seg *segment, data []byte, final bool) (int64, error) {
 }
 
 // laterCommit reports whether a complete commit marker — a commit record
-// whose own checksum is intact — lies after bad and proves that the batch
-// starting at committed (the one holding bad) was durable: it claims that
-// very batch, or a later batch written once the segment was durable past
-// committed (its durableEnd). Then the damage at bad is not a torn tail
-// (the definition: any bad checksum at or before a complete
-// commit marker is corruption). A later batch whose durableEnd is at or
-// before committed was written while that batch's fsync was still
-// pending (Log.Write), so neither was acknowledged and both may be torn.
-// Candidates are tried at every aligned offset, since the damage may have
-// broken the length chain.
+// whose own checksum is intact — lies after bad and claims a batch that
+// starts at or after committed. Then the damage at bad is not a torn tail:
+// the marker was written after the bytes at bad, so they were durable too
+// (the definition: any bad checksum at or before a complete commit
+// marker is corruption). Candidates are tried at every aligned offset,
+// since the damage may have broken the length chain.
 func laterCommit(data []byte, bad, committed int64, maxRec uint32) bool {
 	for p := bad + align; p+headerLen+commitPayloadLen <= int64(len(data)); p += align {
-		if recordType(data[p+4]) != recCommit || (data[p] != commitPayloadLen && data[p] != commitLongPayloadLen) {
+		if recordType(data[p+4]) != recCommit || data[p] != commitPayloadLen {
 			continue
 		}
 		t, payload, _, err := decodeRecord(data[p:], maxRec)
@@ -246,9 +242,7 @@ func laterCommit(data []byte, bad, committed int64, maxRec uint32) bool {
 		if err != nil || c.batchStart < committed || c.batchStart > p {
 			continue
 		}
-		if c.batchStart == committed || c.durableEnd > committed {
-			return true
-		}
+		return true
 	}
 	return false
 }

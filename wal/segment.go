@@ -3,7 +3,6 @@ package wal
 import (
 	"fmt"
 	"path/filepath"
-	"sync/atomic"
 
 	"github.com/agentd/agentd/internal/vfs"
 	"github.com/agentd/agentd/raft"
@@ -21,9 +20,6 @@ type segment struct {
 	// size is the end of the last complete batch: for the active segment,
 	// where the next batch goes. Guarded by Log.wmu.
 	size int64
-	// durable is the end of the segment's durable prefix: batches before
-	// it were fsynced. Written by whoever fsynced (under wmu or smu).
-	durable atomic.Int64
 }
 
 func segmentName(seq uint64, first raft.Index) string {

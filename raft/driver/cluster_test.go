@@ -224,8 +224,8 @@ func poll(t testing.TB, timeout time.Duration, cond func() bool, why func() stri
 	}
 }
 
-func testClusterReplicatesAndRestarts(t *testing.T, open storage, tweak func(*driver.Config)) {
-	c := newCluster(t, 3, open, tweak)
+func testClusterReplicatesAndRestarts(t *testing.T, open storage) {
+	c := newCluster(t, 3, open, nil)
 	want := c.proposeMany("a", 1000, 16)
 	c.converged(want)
 
@@ -246,37 +246,27 @@ func testClusterReplicatesAndRestarts(t *testing.T, open storage, tweak func(*dr
 }
 
 func TestClusterMemoryStorage(t *testing.T) {
-	testClusterReplicatesAndRestarts(t, memStorage(), nil)
+	testClusterReplicatesAndRestarts(t, memStorage())
 }
 
 func TestClusterWALOnMemFS(t *testing.T) {
-	testClusterReplicatesAndRestarts(t, walStorage(vfs.NewMem(), "data", wal.TestConfig()), nil)
-}
-
-// TestClusterWALPipelined: the same with Config.PipelinePersist (writes
-// overlap fsyncs; run with -race).
-func TestClusterWALPipelined(t *testing.T) {
-	testClusterReplicatesAndRestarts(t, walStorage(vfs.NewMem(), "data", wal.TestConfig()),
-		func(cfg *driver.Config) { cfg.PipelinePersist = true })
+	testClusterReplicatesAndRestarts(t, walStorage(vfs.NewMem(), "data", wal.TestConfig()))
 }
 
 // TestClusterSnapshotCatchUp: a node cut off while the others snapshot and
 // compact past it catches up by InstallSnapshot.
 func TestClusterSnapshotCatchUp(t *testing.T) {
 	for _, tc := range []struct {
-		name     string
-		open     storage
-		pipeline bool
+		name string
+		open storage
 	}{
-		{"memory", memStorage(), false},
-		{"wal", walStorage(vfs.NewMem(), "data", wal.TestConfig()), false},
-		{"wal-pipelined", walStorage(vfs.NewMem(), "data", wal.TestConfig()), true},
+		{"memory", memStorage()},
+		{"wal", walStorage(vfs.NewMem(), "data", wal.TestConfig())},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCluster(t, 3, tc.open, func(cfg *driver.Config) {
 				cfg.SnapshotThreshold = 50
 				cfg.TrailingLogs = 10
-				cfg.PipelinePersist = tc.pipeline
 			})
 			want := c.proposeMany("a", 20, 2)
 			c.converged(want)

@@ -24,12 +24,6 @@ type Config struct {
 	// MaxPersistBatchBytes bounds the entry bytes merged into one disk job
 	// (group commit); at least one Ready is always taken.
 	MaxPersistBatchBytes uint64
-	// PipelinePersist (Driver only) writes the next batch while the
-	// previous batch's fsync runs, when the LogStore supports it
-	// (*wal.Log; see Deps.Sync). It raises the fsync rate per node: a win
-	// when each node has its own disk, not measurably so with three nodes
-	// sharing one (BENCHMARKS.md, Raft section 5).
-	PipelinePersist bool
 	// OnFatal is called once, on the handler goroutine, when a LogStore or
 	// SnapshotStore write fails; the handler has already stopped.
 	// Production: log and exit; simulation: crash the node. Nil panics.

@@ -14,8 +14,7 @@
 // elsewhere (a goroutine, or later on virtual time) and whose done callback
 // comes back on the handler goroutine:
 //
-//	disk worker      LogStore.Append (or Write) / ApplySnapshot / RecordSnapshot / Compact
-//	sync worker      optional: the fsync of a batch the disk worker wrote (pipelined)
+//	disk worker      LogStore.Append / ApplySnapshot / RecordSnapshot / Compact
 //	apply worker     FSM.Apply, FSM.Snapshot (capture), FSM.Restore
 //	snapshot worker  writing snapshot files (local ones, and received ones
 //	                 copied from the transport's staging file)
@@ -32,16 +31,8 @@
 //     barrier: stage file → snapshot store (snapshot worker), FSM.Restore
 //     (apply worker, after every earlier apply), LogStore.ApplySnapshot then
 //     Append (disk worker).
-//     Pipelined (Deps.Sync set and the LogStore a pipelinedLog: Driver
-//     with Config.PipelinePersist over *wal.Log): a disk job only writes its batch (Log.Write)
-//     and hands the fsync to the sync worker; the next batch may be
-//     written while that fsync runs (at most maxUnsynced batches written
-//     and not acknowledged). A batch counts as done only when the fsync
-//     covering it returned; sync jobs finish in order. A barrier waits
-//     until no batch is in flight. The simulator does not set Deps.Sync.
-//  3. After a disk job's done (pipelined: its sync's done): the
-//     MessagesAfterPersist of each merged Ready in order, then
-//     Node.Persisted(mark) for each, in order.
+//  3. After a disk job's done: MessagesAfterPersist of each merged Ready in
+//     order, then Node.Persisted(mark) for each, in order.
 //  4. CommittedEntries go to the apply worker as soon as the Ready is
 //     taken (the core only hands out entries that are durable locally, or,
 //     on a leader with raft.Config.ApplyBeforeLocalDurable, committed on a
@@ -51,7 +42,7 @@
 //
 // # Invariants
 //
-//	a MessagesAfterPersist message leaves only after the disk job holding its Ready completed (pipelined: its fsync)
+//	a MessagesAfterPersist message leaves only after the disk job holding its Ready completed
 //	disk jobs complete in Ready order; Persisted marks are acknowledged in that order
 //	FSM.Restore never interleaves with FSM.Apply (both run on the apply worker)
 //	the snapshot file for index i is durable before the log records a snapshot at i

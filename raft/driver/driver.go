@@ -85,16 +85,10 @@ func Start(cfg Config, deps DriverDeps) (*Driver, error) {
 	}
 	disk, apply, snap := NewGoWorker(d.post), NewGoWorker(d.post), NewGoWorker(d.post)
 	d.workers = []*GoWorker{disk, apply, snap}
-	var sync Worker // nil: one disk job (write + fsync) at a time
-	if cfg.PipelinePersist {
-		w := NewGoWorker(d.post)
-		d.workers = append(d.workers, w)
-		sync = w
-	}
 	h, err := New(cfg, Deps{
 		Log: deps.Log, Snapshots: deps.Snapshots, FSM: deps.FSM,
 		Transport: loopTransport{Transport: deps.Transport, post: d.post},
-		Disk:      disk, Apply: apply, Snap: snap, Sync: sync,
+		Disk:      disk, Apply: apply, Snap: snap,
 	})
 	if err != nil {
 		for _, w := range d.workers {

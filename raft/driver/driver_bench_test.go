@@ -27,8 +27,7 @@ import (
 // tmpfs). AGENTD_BENCH_DIRS=dir1,dir2,dir3 puts node i's WAL under dir i
 // instead, e.g. three separate filesystems so that the three fsyncs do not
 // share one journal. AGENTD_BENCH_APPLY_AHEAD=1 turns on
-// raft.Config.ApplyBeforeLocalDurable; AGENTD_BENCH_PIPELINE=0|1 sets
-// Config.PipelinePersist (unset: the default). See BENCHMARKS.md.
+// raft.Config.ApplyBeforeLocalDurable. See BENCHMARKS.md.
 
 // countingFS counts file and directory fsyncs.
 type countingFS struct {
@@ -81,16 +80,11 @@ func walOnDirs(fsys vfs.FS, dirs []string) storage {
 // benchCluster runs 3 Drivers over transport.Mem on the given storage
 // (nil: the real WAL on benchDirs) and waits for a leader.
 func benchCluster(b *testing.B, open storage) (*cluster, *atomic.Int64) {
-	return benchClusterN(b, 3, open)
-}
-
-// benchClusterN is benchCluster with n nodes.
-func benchClusterN(b *testing.B, n int, open storage) (*cluster, *atomic.Int64) {
 	syncs := &atomic.Int64{}
 	if open == nil {
 		open = walOnDirs(countingFS{vfs.OS{}, syncs}, benchDirs(b))
 	}
-	c := newCluster(b, n, open, func(cfg *driver.Config) {
+	c := newCluster(b, 3, open, func(cfg *driver.Config) {
 		cfg.SnapshotThreshold = 1 << 30 // no snapshots inside the measurement
 		// Ticks only drive heartbeats and elections here; slow ones keep a
 		// CPU-starved shared machine from changing leader mid-measurement.
@@ -98,12 +92,6 @@ func benchClusterN(b *testing.B, n int, open storage) (*cluster, *atomic.Int64) 
 		// AGENTD_BENCH_APPLY_AHEAD=1: the leader applies entries committed
 		// on the followers before its own write returns (thesis §10.2.1).
 		cfg.Raft.ApplyBeforeLocalDurable = os.Getenv("AGENTD_BENCH_APPLY_AHEAD") == "1"
-		switch os.Getenv("AGENTD_BENCH_PIPELINE") {
-		case "0":
-			cfg.PipelinePersist = false
-		case "1":
-			cfg.PipelinePersist = true
-		}
 	})
 	c.leader()
 	c.propose([]byte("warm-up"))
@@ -143,15 +131,8 @@ func BenchmarkProposeSerial(b *testing.B) {
 }
 
 // BenchmarkPropose128: 128 concurrent closed-loop proposers, real WAL.
-func BenchmarkPropose128(b *testing.B) { benchPropose128(b, 3) }
-
-// BenchmarkPropose128OneNode: the same on a one-node cluster, whose only
-// fsyncs are its own: how one node's disk pipeline does when no other
-// node shares its disk (the three nodes of Propose128 share one).
-func BenchmarkPropose128OneNode(b *testing.B) { benchPropose128(b, 1) }
-
-func benchPropose128(b *testing.B, nodes int) {
-	c, syncs := benchClusterN(b, nodes, nil)
+func BenchmarkPropose128(b *testing.B) {
+	c, syncs := benchCluster(b, nil)
 	l := c.leader()
 	data := make([]byte, 128)
 	ctx := context.Background()
@@ -176,8 +157,8 @@ func benchPropose128(b *testing.B, nodes int) {
 	el := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/el.Seconds(), "ops/s")
-	// Counted on all nodes: fsyncs per committed entry per node.
-	b.ReportMetric(float64(syncs.Load()-s0)/float64(b.N)/float64(nodes), "fsyncs/entry/node")
+	// Counted on all three nodes: fsyncs per committed entry per node.
+	b.ReportMetric(float64(syncs.Load()-s0)/float64(b.N)/3, "fsyncs/entry/node")
 }
 
 // BenchmarkFdatasync measures a 128-byte append + fdatasync in the

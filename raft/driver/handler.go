@@ -17,26 +17,13 @@ type Deps struct {
 	// Disk runs LogStore writes; Apply runs the FSM; Snap writes snapshot
 	// files. All three must be FIFO (see Worker).
 	Disk, Apply, Snap Worker
-	// Sync, optional, runs the fsyncs of batches the disk worker wrote
-	// without one, so that the next batch is written while the previous
-	// one's fsync runs (pipelined persistence; used only when Log is a
-	// pipelinedLog, e.g. *wal.Log). FIFO; its Submit must be safe to call
-	// from within a Disk job.
-	Sync Worker
-}
-
-// pipelinedLog is a LogStore that can write a batch and make it durable
-// in two steps (wal.Log.Write): sync returns once the batch and every one
-// written before it are durable; until then Storage reads do not show it.
-type pipelinedLog interface {
-	Write(hs raft.HardState, ents []raft.Entry) (sync func() error, err error)
 }
 
 // Stats counts what the handler dropped or did; read it with Handler.Stats.
 type Stats struct {
 	BadMessages   uint64 // payloads DecodeMessage rejected
 	StepErrors    uint64 // messages the core rejected
-	DiskJobs      uint64 // LogStore.Append (or pipelined Write) calls
+	DiskJobs      uint64 // LogStore.Append calls (each one fsync)
 	PersistedEnts uint64 // entries made durable
 	Snapshots     uint64 // local snapshots taken
 	Installed     uint64 // received snapshots installed
@@ -62,14 +49,6 @@ type Handler struct {
 	// one disk job (or a snapshot install sequence) is in flight.
 	persistQ   []persistItem
 	persisting bool
-	// On the pipelined path (pipe != nil): writing is true while a write
-	// job is on the disk worker; unacked are the batches submitted for
-	// writing and not yet acknowledged durable, oldest first.
-	// Invariant: len(unacked) <= maxUnsynced; !persisting while unacked
-	// is non-empty (a barrier waits for them).
-	pipe    pipelinedLog
-	writing bool
-	unacked [][]persistItem
 	// diskHS is the last HardState handed to the disk; lazyHS a newer one
 	// differing only in Commit, acknowledged without a write and carried by
 	// the next Append (Commit may be persisted lazily).

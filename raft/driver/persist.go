@@ -36,10 +36,7 @@ func (h *Handler) pumpPersist() bool {
 		return false
 	}
 	head := h.persistQ[0]
-	busy := h.writing || len(h.unacked) > 0
 	switch {
-	case (head.snapshot != nil || head.localSnap != nil) && busy:
-		return false // a barrier waits for every pipelined batch
 	case head.snapshot != nil:
 		h.persistQ = h.persistQ[1:]
 		h.persisting = true
@@ -51,28 +48,19 @@ func (h *Handler) pumpPersist() bool {
 	default:
 		n := h.batchLen()
 		batch := h.persistQ[:n:n]
+		h.persistQ = h.persistQ[n:]
 		hs, ents := mergeBatch(batch)
 		if len(ents) == 0 && (hs.IsEmpty() || (hs.Term == h.diskHS.Term && hs.Vote == h.diskHS.Vote)) {
 			// Only the commit index changed. It may be persisted lazily
 			// (raft.HardState): acknowledge without an fsync and let the
-			// next Append carry it. Acknowledged right away if nothing is
-			// in flight, else right after the last batch in flight, so
-			// the marks stay in order.
-			h.persistQ = h.persistQ[n:]
+			// next Append carry it. Nothing earlier is in flight, so the
+			// marks stay in order.
 			if !hs.IsEmpty() {
 				h.lazyHS = hs
-			}
-			if k := len(h.unacked); k > 0 {
-				h.unacked[k-1] = append(h.unacked[k-1], batch...)
-				return true
 			}
 			h.acknowledge(batch)
 			return true
 		}
-		if h.writing || len(h.unacked) >= maxUnsynced {
-			return false
-		}
-		h.persistQ = h.persistQ[n:]
 		if hs.IsEmpty() {
 			hs = h.lazyHS
 		}
@@ -80,19 +68,11 @@ func (h *Handler) pumpPersist() bool {
 		if !hs.IsEmpty() {
 			h.diskHS = hs
 		}
-		if h.pipe != nil {
-			h.submitWrite(batch, hs, ents)
-			return true
-		}
 		h.persisting = true
 		h.submitAppend(batch, hs, ents)
 	}
 	return true
 }
-
-// maxUnsynced bounds the batches written but not yet acknowledged durable
-// on the pipelined path (Deps.Sync).
-const maxUnsynced = 8
 
 // batchLen is how many leading queue items merge into one Append: plain
 // Readys, up to MaxPersistBatchBytes of entries (at least one).
@@ -157,59 +137,6 @@ func (h *Handler) submitAppend(batch []persistItem, hs raft.HardState, ents []ra
 		h.tracePersist(hs, ents, 0)
 		h.persisting = false
 		h.acknowledge(batch)
-	})
-}
-
-// submitWrite is the pipelined Append (Deps.Sync set, the log a
-// pipelinedLog): the disk worker writes the batch without its fsync and
-// hands the fsync to the sync worker, then the next batch may be written
-// while that fsync runs. The batch is acknowledged only when the fsync
-// that covers it returned; sync jobs complete in order, so the marks stay
-// in order.
-func (h *Handler) submitWrite(batch []persistItem, hs raft.HardState, ents []raft.Entry) {
-	h.stats.DiskJobs++
-	h.writing = true
-	h.unacked = append(h.unacked, batch)
-	var werr, serr error
-	h.deps.Disk.Submit(func() {
-		var sync func() error
-		sync, werr = h.pipe.Write(hs, ents)
-		if werr != nil {
-			werr = fmt.Errorf("driver: write %d entries: %w", len(ents), werr)
-			return
-		}
-		h.deps.Sync.Submit(func() {
-			if serr = sync(); serr != nil {
-				serr = fmt.Errorf("driver: sync %d entries: %w", len(ents), serr)
-			}
-		}, func() {
-			h.Batch(func() {
-				if h.stopped {
-					return
-				}
-				if serr != nil {
-					h.fatal(serr)
-					return
-				}
-				h.stats.PersistedEnts += uint64(len(ents))
-				h.tracePersist(hs, ents, 0)
-				done := h.unacked[0]
-				h.unacked[0] = nil
-				h.unacked = h.unacked[1:]
-				h.acknowledge(done)
-			})
-		})
-	}, func() {
-		h.Batch(func() {
-			if h.stopped {
-				return
-			}
-			if werr != nil {
-				h.fatal(werr)
-				return
-			}
-			h.writing = false
-		})
 	})
 }
 

@@ -68,9 +68,6 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 		proposals:     make(map[raft.Index]*Future),
 		lastSnapIndex: st.index,
 	}
-	if pl, ok := deps.Log.(pipelinedLog); ok && deps.Sync != nil {
-		h.pipe = pl
-	}
 	h.diskHS, _, _ = deps.Log.InitialState()
 	h.refreshAddrs()
 	return h, nil
