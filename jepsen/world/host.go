@@ -28,6 +28,7 @@ type Host struct {
 	diskSlow    int64    // multiplier for slow-disk faults, >= 1
 	diskQ       []func() // waiting for the current batch to finish
 	diskBusy    bool     // a batch is in flight
+	diskSpare   []func() // empty slice of the last finished batch, reused by the next
 	fs          *vfs.Mem // the host's disk; survives crashes as vfs.Mem allows
 
 	onDatagram func(from string, b []byte)
@@ -154,12 +155,16 @@ func (h *Host) Disk(fn func()) {
 
 func (h *Host) startDisk() {
 	batch := h.diskQ
-	h.diskQ = nil
+	// The next batch fills the previous batch's slice (it is done with):
+	// two slices alternate instead of a new one per batch.
+	h.diskQ, h.diskSpare = h.diskSpare, nil
 	h.diskBusy = true
 	h.Go(h.diskLatency*time.Duration(h.diskSlow), func() {
 		for _, fn := range batch {
 			fn()
 		}
+		clear(batch) // drop the closures
+		h.diskSpare = batch[:0]
 		h.diskBusy = false
 		if len(h.diskQ) > 0 {
 			h.startDisk()

@@ -41,6 +41,8 @@ type Network struct {
 	nBlock  int           // number of cut links
 	stats   NetStats
 	streams uint64 // stream ids issued
+
+	free []*datagram // delivered or dropped datagrams, for reuse
 }
 
 type link struct{ from, to string }
@@ -134,18 +136,55 @@ func (h *Host) Send(to string, b []byte) {
 			n.stats.Reordered++
 			d += time.Duration(n.r.Int64N(int64(n.cfg.ReorderDelay)))
 		}
-		dst.Go(d, func() {
-			if n.Blocked(from, to) {
-				n.stats.Blocked++
-				return
-			}
-			if dst.onDatagram == nil {
-				return
-			}
-			n.stats.Delivered++
-			dst.onDatagram(from, b)
-		})
+		dg := n.newDatagram()
+		dg.from, dg.to, dg.b = from, to, b
+		h.w.scheduleEvent(&dg.ev, h.w.now+d, dst)
 	}
+}
+
+// datagram is one copy of a datagram in flight: its delivery event and
+// what it carries, in one allocation that is reused once it is delivered
+// or dropped (a datagram event is never handed out, so nothing else can
+// hold it).
+type datagram struct {
+	ev       Event // ev.dg points back here; ev.host is the receiver
+	from, to string
+	b        []byte
+}
+
+func (n *Network) newDatagram() *datagram {
+	var dg *datagram
+	if k := len(n.free); k > 0 {
+		dg = n.free[k-1]
+		n.free[k-1] = nil
+		n.free = n.free[:k-1]
+	} else {
+		dg = &datagram{}
+	}
+	dg.ev.dg = dg
+	return dg
+}
+
+// recycle returns a delivered or dropped datagram to the free list.
+func (n *Network) recycle(dg *datagram) {
+	*dg = datagram{}
+	n.free = append(n.free, dg)
+}
+
+// deliver hands a due datagram to its receiver, unless the link was cut
+// meanwhile or the receiver has no handler.
+func (n *Network) deliver(dg *datagram) {
+	dst, from, to, b := dg.ev.host, dg.from, dg.to, dg.b
+	n.recycle(dg) // before the handler, which may send and reuse it
+	if n.Blocked(from, to) {
+		n.stats.Blocked++
+		return
+	}
+	if dst.onDatagram == nil {
+		return
+	}
+	n.stats.Delivered++
+	dst.onDatagram(from, b)
 }
 
 func (n *Network) chance(ppm int) bool { return ppm > 0 && n.r.IntN(1_000_000) < ppm }
