@@ -42,7 +42,11 @@ func (w *simWorker) next() {
 	w.busy = true
 	j := w.queue[0]
 	w.queue[0] = simJob{}
-	w.queue = w.queue[1:]
+	if len(w.queue) == 1 {
+		w.queue = w.queue[:0] // empty: refill from the front, not past the end
+	} else {
+		w.queue = w.queue[1:]
+	}
 	n := w.n
 	var d = n.host.DiskLatency()
 	if !w.disk {

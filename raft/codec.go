@@ -278,6 +278,13 @@ func (r *reader) uvarintField(what, suffix string) uint64 {
 	if r.err != nil {
 		return 0
 	}
+	if r.off < len(r.buf) && r.buf[r.off] < 0x80 {
+		// Most fields (IDs' lengths, small terms, flags-like counts) fit
+		// in one byte: skip the general loop.
+		v := r.buf[r.off]
+		r.off++
+		return uint64(v)
+	}
 	v, n := binary.Uvarint(r.buf[r.off:])
 	if n <= 0 {
 		if n == 0 {

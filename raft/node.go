@@ -285,6 +285,11 @@ func (n *Node) send(m Message) {
 	case MsgVote, MsgVoteResp, MsgPreVoteResp, MsgAppResp, MsgHeartbeatResp:
 		n.msgsAfterPersist = append(n.msgsAfterPersist, m)
 	default:
+		if n.msgs == nil && n.role == Leader {
+			// A leader mostly broadcasts: room for one message per peer
+			// up front instead of growing 1, 2, 4.
+			n.msgs = make([]Message, 0, len(n.prs))
+		}
 		n.msgs = append(n.msgs, m)
 	}
 }

@@ -24,6 +24,15 @@ func (h *Handler) queuePersist(rd raft.Ready) {
 	for i := range rd.Entries {
 		it.entryBytes += rd.Entries[i].Size()
 	}
+	if len(h.persistQ) == cap(h.persistQ) {
+		// The queue is consumed from the front (pumpPersist reslices it),
+		// so plain append would reallocate every item or two; give the
+		// new array room for a run of Readys. Batches in flight keep
+		// their old array.
+		q := make([]persistItem, len(h.persistQ), len(h.persistQ)+16)
+		copy(q, h.persistQ)
+		h.persistQ = q
+	}
 	h.persistQ = append(h.persistQ, it)
 }
 
