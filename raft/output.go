@@ -23,7 +23,10 @@ func (n *Node) Ready() Ready {
 	}
 	var rd Ready
 	if ss := n.softState(); ss != n.prevSoft {
-		rd.SoftState = &ss
+		// A copy declared here: &ss itself would move ss to the heap on
+		// every Ready, changed or not.
+		changed := ss
+		rd.SoftState = &changed
 		n.prevSoft = ss
 	}
 	if hs := n.hardState(); hs != n.prevHard {
