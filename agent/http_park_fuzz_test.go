@@ -16,7 +16,7 @@ import (
 // parkedConn on it reads only the fuzz input.
 type eofConn struct{ net.Conn }
 
-func (eofConn) Read([]byte) (int, error)         { return 0, io.EOF }
+func (eofConn) Read([]byte) (int, error)        { return 0, io.EOF }
 func (eofConn) SetReadDeadline(time.Time) error { return nil }
 
 // fuzzTemplateRaw is a watcher's blocking GET, the template of the repeat
