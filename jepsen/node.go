@@ -17,10 +17,11 @@ import (
 // (simio.go) and transport (transport.go). Everything of the process is
 // rebuilt from the disk on every restart.
 type node struct {
-	c    *cluster
-	id   raft.NodeID
-	addr string
-	host *world.Host
+	starts int // processes started, for driver.Config.ReadContextBase
+	c      *cluster
+	id     raft.NodeID
+	addr   string
+	host   *world.Host
 
 	bootConf *raft.Configuration // written to the empty log at first start
 
@@ -96,6 +97,7 @@ func (n *node) config() driver.Config {
 	cfg.OnFatal = n.onFatal
 	cfg.OnSoftState = n.onSoftState
 	cfg.Tracer = tracer{n}
+	cfg.ReadContextBase = uint64(n.starts) << 32 // distinct per incarnation
 	return cfg
 }
 
@@ -104,6 +106,7 @@ func (n *node) config() driver.Config {
 // made durable, and driver.New restores the state machine.
 func (n *node) start() {
 	n.dying, n.syncArm, n.fullArm, n.diskFull = false, 0, false, false
+	n.starts++
 	if err := n.openDisk(); err != nil {
 		if n.dying { // power lost again during recovery
 			n.powerLoss()

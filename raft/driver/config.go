@@ -21,6 +21,15 @@ type Config struct {
 	// ReadTimeoutTicks fails a ReadIndex request not served within this many
 	// ticks (0: 2 * Raft.ElectionTicks).
 	ReadTimeoutTicks int
+	// ReadContextBase: this process's ReadIndex contexts are
+	// ReadContextBase+1, +2, ... A restarted node must not reuse an earlier
+	// incarnation's contexts: the leader's late answer to the old process's
+	// request would be taken for the new one's and serve it a stale read
+	// index (found by the simulator with reads on followers: a follower
+	// restarted within one term returned a value older than an
+	// acknowledged write). Driver fills it from crypto/rand when zero; the
+	// simulator passes its restart count << 32.
+	ReadContextBase uint64
 	// MaxPersistBatchBytes bounds the entry bytes merged into one disk job
 	// (group commit); at least one Ready is always taken.
 	MaxPersistBatchBytes uint64

@@ -2,6 +2,8 @@ package driver
 
 import (
 	"context"
+	cryptorand "crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"runtime"
@@ -82,6 +84,11 @@ func Start(cfg Config, deps DriverDeps) (*Driver, error) {
 		if userSoft != nil {
 			userSoft(s)
 		}
+	}
+	if cfg.ReadContextBase == 0 {
+		var b [8]byte
+		_, _ = cryptorand.Read(b[:])                             // never fails (crypto/rand: panics rather than return an error)
+		cfg.ReadContextBase = binary.BigEndian.Uint64(b[:]) >> 1 // room to count up
 	}
 	disk, apply, snap := NewGoWorker(d.post), NewGoWorker(d.post), NewGoWorker(d.post)
 	d.workers = []*GoWorker{disk, apply, snap}

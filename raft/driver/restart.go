@@ -68,6 +68,7 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 		proposals:     make(map[raft.Index]*Future),
 		lastSnapIndex: st.index,
 	}
+	h.reads.next = cfg.ReadContextBase
 	h.diskHS, _, _ = deps.Log.InitialState()
 	h.refreshAddrs()
 	return h, nil
