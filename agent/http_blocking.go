@@ -113,6 +113,12 @@ func (a *Agent) firstRead(ctx context.Context, q blockingQuery) (queryMeta, *sto
 	if err := a.barrier(ctx, q.o.consistency); err != nil {
 		return queryMeta{}, nil, err
 	}
+	return a.watchedRead(q)
+}
+
+// watchedRead runs q under a new watch set, returned for the wait; ws is
+// nil (and the set closed) when the answer is ready or the read failed.
+func (a *Agent) watchedRead(q blockingQuery) (queryMeta, *store.WatchSet, error) {
 	ws := store.NewWatchSet()
 	idx, err := q.read(ws)
 	if err != nil {

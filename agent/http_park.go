@@ -430,17 +430,7 @@ func (a *Agent) reread(q blockingQuery) (queryMeta, *store.WatchSet, error) {
 	if idx > q.o.minIndex {
 		return a.queryMeta(idx, q.o.consistency), nil, nil
 	}
-	ws := store.NewWatchSet()
-	if idx, err = q.read(ws); err != nil {
-		ws.Close()
-		return queryMeta{}, nil, err
-	}
-	meta := a.queryMeta(idx, q.o.consistency)
-	if idx > q.o.minIndex {
-		ws.Close()
-		return meta, nil, nil
-	}
-	return meta, ws, nil
+	return a.watchedRead(q)
 }
 
 // respond runs f as the handler would and writes the answer (the
