@@ -25,6 +25,8 @@ type options struct {
 	writes    int
 	pid       int
 
+	kernelStamps bool
+
 	dir    string
 	fsyncs int
 }
@@ -47,6 +49,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 5, "watch mode: rounds of one write per watched key")
 	flag.IntVar(&o.writes, "writes", 10000, "idle-watch mode: PUTs to b/* while watchers wait on a/x")
 	flag.IntVar(&o.pid, "pid", 0, "watch modes: agentd PID whose VmRSS/VmHWM to report (0: skip)")
+	flag.BoolVar(&o.kernelStamps, "rx-timestamps", false, "watch mode: a wake's time is the kernel's receive timestamp of the answer (SO_TIMESTAMPNS), not the clock read after the watcher's goroutine has read it")
 	flag.StringVar(&o.dir, "dir", ".", "fsync mode: directory on the filesystem under test")
 	flag.IntVar(&o.fsyncs, "fsyncs", 1000, "fsync mode: appends+fdatasync to time")
 	flag.Parse()

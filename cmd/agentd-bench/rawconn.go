@@ -5,7 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-
+	"io"
 	"net"
 	"strconv"
 	"time"
@@ -17,18 +17,40 @@ import (
 // server it measures. It understands exactly what a KV GET returns: a
 // status line, headers, and a Content-Length body (no chunking, no 1xx).
 type rawConn struct {
-	c   net.Conn
-	br  *bufio.Reader
-	req []byte // reused request buffer
+	c     net.Conn
+	br    *bufio.Reader
+	req   []byte       // reused request buffer
+	stamp *stampReader // with kernel receive timestamps, else nil
 }
 
-func dialRaw(ctx context.Context, addr string) (*rawConn, error) {
+// dialRaw connects to addr; with kernelStamps its reads keep the kernel's
+// receive timestamp (see stampReader).
+func dialRaw(ctx context.Context, addr string, kernelStamps bool) (*rawConn, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	return &rawConn{c: c, br: bufio.NewReaderSize(c, 1024)}, nil
+	rc := &rawConn{c: c}
+	var r io.Reader = c
+	if kernelStamps {
+		if rc.stamp, err = newStampReader(c); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("rx timestamps: %w", err)
+		}
+		r = rc.stamp
+	}
+	rc.br = bufio.NewReaderSize(r, 1024)
+	return rc, nil
+}
+
+// received is when the last response's final bytes arrived: the kernel's
+// receive timestamp with kernel stamps, else now.
+func (rc *rawConn) received() time.Time {
+	if rc.stamp != nil && !rc.stamp.last.IsZero() {
+		return rc.stamp.last
+	}
+	return time.Now()
 }
 
 func (rc *rawConn) close() { rc.c.Close() }

@@ -24,7 +24,7 @@ type watcher struct {
 
 // armWatchers opens one connection per watcher and learns each key's
 // index with a plain GET, at most 256 dials at a time.
-func armWatchers(ctx context.Context, addr string, keys []string, n int) ([]*watcher, error) {
+func armWatchers(ctx context.Context, addr string, keys []string, n int, kernelStamps bool) ([]*watcher, error) {
 	ws := make([]*watcher, n)
 	sem := make(chan struct{}, 256)
 	var wg sync.WaitGroup
@@ -36,7 +36,7 @@ func armWatchers(ctx context.Context, addr string, keys []string, n int) ([]*wat
 		go func(w *watcher) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			c, err := dialRaw(ctx, addr)
+			c, err := dialRaw(ctx, addr, kernelStamps)
 			if err == nil {
 				w.c = c
 				var code int

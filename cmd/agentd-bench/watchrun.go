@@ -19,7 +19,7 @@ func (w *watcher) loop(ctx context.Context, sent, spurious, failed *atomic.Int64
 	for ctx.Err() == nil {
 		sent.Add(1)
 		code, idx, err := w.c.getWait(w.path, w.index)
-		t := time.Now()
+		t := w.c.received()
 		if ctx.Err() != nil {
 			return
 		}
@@ -65,7 +65,7 @@ func runWatch(o options) (watchResult, error) {
 		return watchResult{}, err
 	}
 	armStart := time.Now()
-	ws, err := armWatchers(ctx, addr, keys, o.watchers)
+	ws, err := armWatchers(ctx, addr, keys, o.watchers, o.kernelStamps)
 	if err != nil {
 		return watchResult{}, err
 	}
@@ -174,7 +174,7 @@ func runIdleWatch(o options) (idleResult, error) {
 	if err != nil {
 		return idleResult{}, err
 	}
-	ws, err := armWatchers(ctx, addr, []string{"a/x"}, o.watchers)
+	ws, err := armWatchers(ctx, addr, []string{"a/x"}, o.watchers, false)
 	if err != nil {
 		return idleResult{}, err
 	}
