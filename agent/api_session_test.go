@@ -50,13 +50,13 @@ func TestAPISessions(t *testing.T) {
 	_, err = se.Destroy(id, nil)
 	require.NoError(t, err, "destroy is idempotent")
 
-	// TTL bounds.
+	// TTL bounds and Behavior: Consul refuses them in its RPC, a 500.
 	for _, ttl := range []string{"10ms", "25h", "bogus"} {
 		_, _, err := se.Create(&api.SessionEntry{TTL: ttl}, nil)
-		require.ErrorContains(t, err, "400", ttl)
+		require.ErrorContains(t, err, "500", ttl)
 	}
 	_, _, err = se.Create(&api.SessionEntry{Behavior: "explode"}, nil)
-	require.ErrorContains(t, err, "400")
+	require.ErrorContains(t, err, "500 (Invalid Behavior setting 'explode')")
 	_, _, err = se.Create(&api.SessionEntry{Node: "no-such-node"}, nil)
 	require.Error(t, err)
 }

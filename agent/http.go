@@ -8,9 +8,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/pprof"
+	"slices"
 	"strings"
 
 	"github.com/agentd/agentd/raft/driver"
+	"github.com/agentd/agentd/store"
 )
 
 // Request body limits. kv_max_value_size and txn_max_req_len are Raft's
@@ -25,40 +27,54 @@ const (
 // returns an error for the shared error mapping.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// routes builds the API mux. KV keys may contain anything ("a//b", "..");
-// they bypass ServeMux, which would clean such paths with a redirect.
+// route is one endpoint as Consul registers it: the methods it allows
+// (anything else is a 405 listing them, OPTIONS answers with the list) and
+// whether it takes ?dc (the request is for a datacenter's servers; this
+// agent knows no other datacenter).
+type route struct {
+	methods []string
+	h       handlerFunc
+	dc      bool
+}
+
+// routes builds the API mux. Patterns are Consul's: an exact path, or a
+// prefix ending in "/" whose remainder is the handler's argument (empty
+// included: the handler answers Consul's "Missing ..." 400). KV keys may
+// contain anything ("a//b", ".."); they bypass ServeMux, which would clean
+// such paths with a redirect.
 func (a *Agent) routes() http.Handler {
 	mux := http.NewServeMux()
-	h := func(pattern string, f handlerFunc) { mux.Handle(pattern, a.wrap(f)) }
+	get, put := []string{http.MethodGet}, []string{http.MethodPut}
+	for pattern, rt := range map[string]route{
+		"/v1/txn": {methods: put, h: a.txn, dc: true},
 
-	h("PUT /v1/txn", a.txn)
-	h("POST /v1/txn", a.txn)
+		"/v1/session/create":   {methods: put, h: a.sessionCreate, dc: true},
+		"/v1/session/destroy/": {methods: put, h: a.sessionDestroy, dc: true},
+		"/v1/session/renew/":   {methods: put, h: a.sessionRenew, dc: true},
+		"/v1/session/info/":    {methods: get, h: a.sessionInfo, dc: true},
+		"/v1/session/node/":    {methods: get, h: a.sessionNode, dc: true},
+		"/v1/session/list":     {methods: get, h: a.sessionList, dc: true},
 
-	h("PUT /v1/session/create", a.sessionCreate)
-	h("PUT /v1/session/destroy/{id}", a.sessionDestroy)
-	h("PUT /v1/session/renew/{id}", a.sessionRenew)
-	h("GET /v1/session/info/{id}", a.sessionInfo)
-	h("GET /v1/session/node/{node}", a.sessionNode)
-	h("GET /v1/session/list", a.sessionList)
+		"/v1/status/leader": {methods: get, h: a.statusLeader, dc: true},
+		"/v1/status/peers":  {methods: get, h: a.statusPeers, dc: true},
 
-	h("GET /v1/status/leader", a.statusLeader)
-	h("GET /v1/status/peers", a.statusPeers)
+		"/v1/agent/self":         {methods: get, h: a.agentSelf},
+		"/v1/agent/members":      {methods: get, h: a.agentMembers},
+		"/v1/agent/join/":        {methods: put, h: a.agentJoin},
+		"/v1/agent/leave":        {methods: put, h: a.agentLeave},
+		"/v1/agent/force-leave/": {methods: put, h: a.agentForceLeave},
 
-	h("GET /v1/agent/self", a.agentSelf)
-	h("GET /v1/agent/members", a.agentMembers)
-	h("PUT /v1/agent/join/{addr}", a.agentJoin)
-	h("PUT /v1/agent/leave", a.agentLeave)
-	h("PUT /v1/agent/force-leave/{node}", a.agentForceLeave)
+		"/v1/operator/raft/configuration": {methods: get, h: a.raftConfiguration, dc: true},
+		"/v1/operator/raft/peer":          {methods: []string{http.MethodDelete}, h: a.raftRemovePeer, dc: true},
 
-	h("GET /v1/operator/raft/configuration", a.raftConfiguration)
-	h("DELETE /v1/operator/raft/peer", a.raftRemovePeer)
+		"/v1/catalog/nodes":       {methods: get, h: a.catalogNodes, dc: true},
+		"/v1/catalog/datacenters": {methods: get, h: a.catalogDatacenters},
+		"/v1/health/node/":        {methods: get, h: a.healthNode, dc: true},
 
-	h("GET /v1/catalog/nodes", a.catalogNodes)
-	h("GET /v1/catalog/datacenters", a.catalogDatacenters)
-	h("GET /v1/health/node/{node}", a.healthNode)
-
-	h("GET /v1/snapshot", a.snapshotSave)
-	h("PUT /v1/snapshot", a.snapshotRestore)
+		"/v1/snapshot": {methods: []string{http.MethodGet, http.MethodPut}, h: a.snapshot, dc: true},
+	} {
+		mux.Handle(pattern, a.wrap(rt))
+	}
 
 	if a.cfg.EnableDebug {
 		// enable_debug, as Consul: Go's profiler (index, cmdline, profile,
@@ -69,12 +85,9 @@ func (a *Agent) routes() http.Handler {
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
+	mux.HandleFunc("/", index)
 
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, "Consul Agent")
-	})
-
-	kv := a.wrap(a.kv)
+	kv := a.wrap(route{methods: []string{http.MethodGet, http.MethodPut, http.MethodDelete}, h: a.kv, dc: true})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/v1/kv/") || r.URL.Path == "/v1/kv" {
 			kv.ServeHTTP(w, r)
@@ -84,10 +97,31 @@ func (a *Agent) routes() http.Handler {
 	})
 }
 
-// wrap maps a handler's error to Consul's status codes and plain-text
-// bodies, and turns a panic into a 500 rather than a dropped connection
-// (the fuzz target checks that none happens).
-func (a *Agent) wrap(f handlerFunc) http.Handler {
+// index answers "/" as Consul without its UI, and any unknown path with
+// Consul's 404 hint.
+func index(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == "/":
+		fmt.Fprint(w, "Consul Agent: UI disabled. To enable, set ui_config.enabled=true in the agent configuration and restart.")
+	case strings.Contains(r.URL.Path, "/v1/"):
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprintln(w, "Invalid URL path: not a recognized HTTP API endpoint")
+	default:
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprintln(w, "Invalid URL path: if attempting to use the HTTP API, ensure the path starts with '/v1/'")
+	}
+}
+
+// errNoDCPath is Consul's answer for a ?dc it has no route to.
+var errNoDCPath = errors.New("No path to datacenter")
+
+// wrap checks the method as Consul (OPTIONS lists the allowed methods,
+// another method is a 405 listing them, HEAD included), refuses another
+// datacenter, maps a handler's error to Consul's status codes and
+// plain-text bodies, and turns a panic into a 500 rather than a dropped
+// connection (the fuzz target checks that none happens).
+func (a *Agent) wrap(rt route) http.Handler {
+	allow := strings.Join(append([]string{http.MethodOptions}, rt.methods...), ",")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if p := recover(); p != nil {
@@ -99,10 +133,43 @@ func (a *Agent) wrap(f handlerFunc) http.Handler {
 				http.Error(w, "internal error", http.StatusInternalServerError)
 			}
 		}()
-		if err := f(w, r); err != nil {
+		if r.Method == http.MethodOptions {
+			w.Header().Set("Allow", allow)
+			return
+		}
+		if !slices.Contains(rt.methods, r.Method) {
+			w.Header().Set("Allow", allow)
+			a.writeError(w, r, errStatus(http.StatusMethodNotAllowed, "method %s not allowed", r.Method))
+			return
+		}
+		if rt.dc {
+			if dc := r.URL.Query().Get("dc"); dc != "" && dc != a.cfg.Datacenter {
+				a.writeError(w, r, errNoDCPath)
+				return
+			}
+		}
+		if err := rt.h(w, r); err != nil {
 			a.writeError(w, r, err)
 		}
 	})
+}
+
+// pathArg is the part of the request path after an endpoint's prefix
+// (Consul's strings.TrimPrefix): a session ID, a node name, an address.
+func pathArg(r *http.Request, prefix string) string {
+	return strings.TrimPrefix(r.URL.Path, prefix)
+}
+
+// rejectedPrefix starts a store rejection's text; Consul's messages are
+// what follows it.
+var rejectedPrefix = store.ErrRejected.Error() + ": "
+
+// rejection is the HTTP error for a command the state store refused:
+// Consul answers 500 with the state store's message. The text is matched,
+// not the type: a write forwarded to the leader brings its error back as
+// text.
+func rejection(err error) error {
+	return statusError{code: http.StatusInternalServerError, msg: strings.TrimPrefix(err.Error(), rejectedPrefix)}
 }
 
 // statusError is an error with its HTTP status.

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -26,19 +27,19 @@ func toKVPair(e *store.KVEntry) kvPair {
 		Session: e.Session, CreateIndex: e.CreateIndex, ModifyIndex: e.ModifyIndex}
 }
 
-// kv serves /v1/kv/<key>. The key is everything after the prefix,
-// unescaped, with no cleaning: any bytes clients use are allowed.
+// kv serves /v1/kv/<key> (GET, PUT and DELETE: wrap refuses the rest).
+// The key is everything after the prefix, unescaped, with no cleaning: any
+// bytes clients use are allowed.
 func (a *Agent) kv(w http.ResponseWriter, r *http.Request) error {
 	key := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/v1/kv"), "/")
 	switch r.Method {
-	case http.MethodGet, http.MethodHead:
+	case http.MethodGet:
 		return a.kvGet(w, r, key)
 	case http.MethodPut:
 		return a.kvPut(w, r, key)
 	case http.MethodDelete:
 		return a.kvDelete(w, r, key)
 	}
-	w.Header().Set("Allow", "GET, PUT, DELETE")
 	return errStatus(http.StatusMethodNotAllowed, "method %s not allowed", r.Method)
 }
 
@@ -51,9 +52,9 @@ func (a *Agent) kvGet(w http.ResponseWriter, r *http.Request, key string) error 
 	// The closures below outlive the handler when the query is parked
 	// (http_park.go): they capture only what they need, never r or q.
 	switch {
-	case flagSet(q, "keys"):
+	case present(q, "keys"):
 		sep := q.Get("separator")
-		if _, ok := q["separator"]; !ok {
+		if !present(q, "separator") {
 			sep = q.Get("seperator") // Consul still accepts the old spelling
 		}
 		var keys []string
@@ -74,7 +75,7 @@ func (a *Agent) kvGet(w http.ResponseWriter, r *http.Request, key string) error 
 				}
 				return writeJSON(w, keys)
 			}})
-	case flagSet(q, "recurse"):
+	case present(q, "recurse"):
 		var ents []*store.KVEntry
 		return a.serveBlocking(w, r, blockingQuery{o: o,
 			read: func(ws *store.WatchSet) (uint64, error) {
@@ -98,7 +99,7 @@ func (a *Agent) kvGet(w http.ResponseWriter, r *http.Request, key string) error 
 	if key == "" {
 		return errBadRequestf("Missing key name")
 	}
-	raw := flagSet(q, "raw")
+	raw := present(q, "raw")
 	var ent *store.KVEntry
 	return a.serveBlocking(w, r, blockingQuery{o: o, kv: &kvGetShape{key: key, raw: raw, ent: &ent},
 		read: func(ws *store.WatchSet) (uint64, error) {
@@ -132,7 +133,8 @@ func (a *Agent) kvGet(w http.ResponseWriter, r *http.Request, key string) error 
 }
 
 // parseUintParam reads an optional uint64 parameter; present reports
-// whether it was given.
+// whether it was given. A malformed number is Consul's 500 with the
+// parser's message (Consul returns strconv's error as is).
 func parseUintParam(q url.Values, name string) (v uint64, present bool, err error) {
 	s, ok := q[name]
 	if !ok {
@@ -140,7 +142,7 @@ func parseUintParam(q url.Values, name string) (v uint64, present bool, err erro
 	}
 	v, err = strconv.ParseUint(firstOf(s), 10, 64)
 	if err != nil {
-		return 0, true, errBadRequestf("Invalid %s value %q", name, firstOf(s))
+		return 0, true, errStatus(http.StatusInternalServerError, "%v", err)
 	}
 	return v, true, nil
 }
@@ -152,11 +154,40 @@ func firstOf(s []string) string {
 	return s[0]
 }
 
+// conflictingFlags is Consul's 400 when more than one of flags is given.
+func conflictingFlags(q url.Values, flags ...string) error {
+	n := 0
+	for _, f := range flags {
+		if present(q, f) {
+			n++
+		}
+	}
+	if n > 1 {
+		return errBadRequestf("Conflicting flags: %s\n", q.Encode())
+	}
+	return nil
+}
+
+// kvValueTooLarge is Consul's 413 for a KV value over kv_max_value_size.
+func kvValueTooLarge(length int64) error {
+	const see = "See https://developer.hashicorp.com/docs/agent/config/config-files#kv_max_value_size."
+	if length < 0 { // chunked: cut while reading, the length is unknown
+		return errStatus(http.StatusRequestEntityTooLarge, "Request body too large, max size: %d bytes. %s", maxKVValueBytes, see)
+	}
+	return errStatus(http.StatusRequestEntityTooLarge, "Request body(%d bytes) too large, max size: %d bytes. %s", length, maxKVValueBytes, see)
+}
+
 func (a *Agent) kvPut(w http.ResponseWriter, r *http.Request, key string) error {
+	q := r.URL.Query()
+	if _, err := parseQueryOptions(q); err != nil {
+		return err // Consul parses the read options of every KV request
+	}
 	if key == "" {
 		return errBadRequestf("Missing key name")
 	}
-	q := r.URL.Query()
+	if err := conflictingFlags(q, "cas", "acquire", "release"); err != nil {
+		return err
+	}
 	op := &store.KVOp{Verb: store.KVSet, Key: key}
 	flags, _, err := parseUintParam(q, "flags")
 	if err != nil {
@@ -167,30 +198,28 @@ func (a *Agent) kvPut(w http.ResponseWriter, r *http.Request, key string) error 
 	if err != nil {
 		return err
 	}
-	_, hasAcquire := q["acquire"]
-	_, hasRelease := q["release"]
-	n := 0
-	for _, b := range []bool{hasCAS, hasAcquire, hasRelease} {
-		if b {
-			n++
-		}
-	}
-	if n > 1 {
-		return errBadRequestf("Conflicting flags: %s", r.URL.RawQuery)
-	}
 	switch {
 	case hasCAS:
 		op.Verb, op.Index = store.KVCAS, cas
-	case hasAcquire:
+	case present(q, "acquire"):
 		op.Verb, op.Session = store.KVLock, q.Get("acquire")
-	case hasRelease:
+	case present(q, "release"):
 		op.Verb, op.Session = store.KVUnlock, q.Get("release")
+		if op.Session == "" {
+			// The state store's refusal in Consul (for a lock the store
+			// refuses it here too).
+			return errStatus(http.StatusInternalServerError, "missing session")
+		}
 	}
-	if (hasAcquire || hasRelease) && op.Session == "" {
-		return errBadRequestf("Missing session ID")
+	if r.ContentLength > maxKVValueBytes {
+		return kvValueTooLarge(r.ContentLength)
 	}
 	body, err := readBody(w, r, maxKVValueBytes)
 	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return kvValueTooLarge(-1)
+		}
 		return err
 	}
 	op.Value = body
@@ -199,23 +228,26 @@ func (a *Agent) kvPut(w http.ResponseWriter, r *http.Request, key string) error 
 		return err
 	}
 	if res.Err != nil {
-		return errStatus(http.StatusInternalServerError, "%v", res.Err)
+		return rejection(res.Err)
 	}
 	return writeJSON(w, res.OK)
 }
 
 func (a *Agent) kvDelete(w http.ResponseWriter, r *http.Request, key string) error {
 	q := r.URL.Query()
-	recurse := flagSet(q, "recurse")
+	if _, err := parseQueryOptions(q); err != nil {
+		return err
+	}
+	if err := conflictingFlags(q, "recurse", "cas"); err != nil {
+		return err
+	}
+	recurse := present(q, "recurse")
+	if key == "" && !recurse {
+		return errBadRequestf("Missing key name")
+	}
 	cas, hasCAS, err := parseUintParam(q, "cas")
 	if err != nil {
 		return err
-	}
-	if recurse && hasCAS {
-		return errBadRequestf("Conflicting flags: %s", r.URL.RawQuery)
-	}
-	if key == "" && !recurse {
-		return errBadRequestf("Missing key name")
 	}
 	op := &store.KVOp{Verb: store.KVDelete, Key: key}
 	switch {
@@ -229,7 +261,7 @@ func (a *Agent) kvDelete(w http.ResponseWriter, r *http.Request, key string) err
 		return err
 	}
 	if res.Err != nil {
-		return errStatus(http.StatusInternalServerError, "%v", res.Err)
+		return rejection(res.Err)
 	}
 	return writeJSON(w, res.OK)
 }

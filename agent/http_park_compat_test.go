@@ -80,7 +80,8 @@ func TestParkedClientVariants(t *testing.T) {
 		{name: "keys separator", target: "/v1/kv/c/?keys&separator=/&index={i}", write: "c/n"},
 		{name: "recurse", target: "/v1/kv/c?recurse&index={i}", write: "c/k"},
 		{name: "missing key created", target: "/v1/kv/c/new?index={i}", write: "c/new"},
-		{name: "HEAD", method: "HEAD", target: "/v1/kv/c/k?index={i}", write: "c/k"},
+		// No HEAD: Consul answers it with a 405 before any read
+		// (TestHTTPConsulCompat), so it never parks.
 		{name: "HTTP/1.0", proto: "HTTP/1.0", target: "/v1/kv/c/k?index={i}", write: "c/k", closes: true},
 		{name: "connection close", target: "/v1/kv/c/k?index={i}", headers: "Connection: close\r\n", write: "c/k", closes: true},
 		{name: "expect continue", target: "/v1/kv/c/k?index={i}", headers: "Expect: 100-continue\r\n", write: "c/k"},

@@ -72,19 +72,11 @@ func isBadRequest(err error) bool {
 	return errors.As(err, &b)
 }
 
-// flagSet reports a boolean query parameter. As Consul, presence is enough
-// (`?stale`, `?stale=`, `?passing=1`); an explicit false or 0 turns it off.
-func flagSet(q url.Values, name string) bool {
-	vs, ok := q[name]
-	if !ok {
-		return false
-	}
-	if len(vs) > 0 {
-		if b, err := strconv.ParseBool(vs[0]); err == nil {
-			return b
-		}
-	}
-	return true
+// present reports a flag parameter. As Consul, presence is all that
+// counts: `?stale`, `?stale=`, `?recurse=1` and `?recurse=false` are all set.
+func present(q url.Values, name string) bool {
+	_, ok := q[name]
+	return ok
 }
 
 // parseQueryOptions reads ?index, ?wait, ?stale, ?consistent, ?leader and
@@ -108,21 +100,22 @@ func parseQueryOptions(q url.Values) (queryOptions, error) {
 			o.wait = min(d, maxQueryTime)
 		}
 	}
-	stale := flagSet(q, "stale")
+	stale := present(q, "stale")
 	if s := q.Get("max_stale"); s != "" {
-		if _, err := time.ParseDuration(s); err != nil {
+		d, err := time.ParseDuration(s)
+		if err != nil {
 			return o, errBadRequestf("Invalid max_stale value %q", s)
 		}
-		stale = true
+		stale = stale || d > 0
 	}
-	consistent := flagSet(q, "consistent")
+	consistent := present(q, "consistent")
 	switch {
 	case stale && consistent:
 		return o, errBadRequestf("Cannot specify ?stale with ?consistent, conflicting semantics.")
 	case stale:
 		o.consistency = ConsistencyStale
 	case consistent:
-		if flagSet(q, "cached") {
+		if present(q, "cached") {
 			return o, errBadRequestf("Cannot specify ?cached with ?consistent, conflicting semantics.")
 		}
 		o.consistency = ConsistencyConsistent

@@ -3,7 +3,6 @@ package agent
 import (
 	"encoding/json"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/agentd/agentd/store"
@@ -11,14 +10,15 @@ import (
 
 // Session limits, as Consul's.
 const (
-	sessionTTLMax        = 24 * time.Hour
-	defaultLockDelay     = 15 * time.Second
-	maxLockDelay         = 60 * time.Second
-	lockDelayMinThresold = 1000 // a bare LockDelay number below this is seconds
+	sessionTTLMax         = 24 * time.Hour
+	defaultLockDelay      = 15 * time.Second
+	lockDelayMinThreshold = 1000 // a LockDelay below 1000ns is taken as seconds
 )
 
 // sessionJSON is Consul's session JSON: LockDelay in nanoseconds, TTL as
-// given; Checks repeats NodeChecks for older clients.
+// given, NodeChecks never null (an empty list is "no checks"), and the
+// deprecated Checks omitted (Consul keeps it only for a non-default list
+// given in Checks; agentd folds that into NodeChecks).
 type sessionJSON struct {
 	ID            string
 	Name          string
@@ -26,7 +26,7 @@ type sessionJSON struct {
 	LockDelay     time.Duration
 	Behavior      string
 	TTL           string
-	Checks        []string
+	Checks        []string `json:",omitempty"`
 	NodeChecks    []string
 	ServiceChecks []serviceCheckJSON
 	CreateIndex   uint64
@@ -35,14 +35,17 @@ type sessionJSON struct {
 
 type serviceCheckJSON struct {
 	ID        string
-	Namespace string `json:",omitempty"`
+	Namespace string
 }
 
 func toSessionJSON(s *store.Session) sessionJSON {
 	out := sessionJSON{
 		ID: s.ID, Name: s.Name, Node: s.Node, LockDelay: s.LockDelay, Behavior: string(s.Behavior),
-		TTL: s.TTL, Checks: s.NodeChecks, NodeChecks: s.NodeChecks,
+		TTL: s.TTL, NodeChecks: s.NodeChecks,
 		CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex,
+	}
+	if out.NodeChecks == nil {
+		out.NodeChecks = []string{}
 	}
 	for _, c := range s.ServiceChecks {
 		out.ServiceChecks = append(out.ServiceChecks, serviceCheckJSON{ID: c.ID, Namespace: c.Namespace})
@@ -59,7 +62,8 @@ func toSessionsJSON(ss []*store.Session) []sessionJSON {
 }
 
 // sessionCreateRequest is the create body. LockDelay is a duration string
-// or a number (nanoseconds, or seconds when below 1000, as Consul).
+// or a number of nanoseconds; either below 1000ns is taken as seconds, as
+// Consul.
 type sessionCreateRequest struct {
 	Name          string
 	Node          string
@@ -80,7 +84,7 @@ func parseLockDelay(raw json.RawMessage) (time.Duration, error) {
 	if json.Unmarshal(raw, &s) == nil {
 		v, err := time.ParseDuration(s)
 		if err != nil {
-			return 0, errBadRequestf("Request decode failed: invalid LockDelay %q", s)
+			return 0, errBadRequestf("Request decode failed: %v", err)
 		}
 		d = v
 	} else {
@@ -89,16 +93,19 @@ func parseLockDelay(raw json.RawMessage) (time.Duration, error) {
 			return 0, errBadRequestf("Request decode failed: invalid LockDelay %s", raw)
 		}
 		d = time.Duration(n)
-		if d < lockDelayMinThresold {
-			d *= time.Second
-		}
 	}
-	if d < 0 || d > maxLockDelay {
-		return 0, errBadRequestf("Invalid LockDelay %v: must be between 0s and %v", d, maxLockDelay)
+	if d < 0 {
+		return 0, errBadRequestf("Request decode failed: negative LockDelay %v", d)
+	}
+	if d < lockDelayMinThreshold {
+		d *= time.Second
 	}
 	return d, nil
 }
 
+// sessionCreate creates a session with Consul's defaults: this agent's
+// node, serfHealth, lock-delay 15s, behavior release, no TTL. A refused
+// Behavior or TTL is Consul's 500 (its RPC's error), with its message.
 func (a *Agent) sessionCreate(w http.ResponseWriter, r *http.Request) error {
 	var req sessionCreateRequest
 	if err := decodeJSONBody(w, r, maxSmallBody, &req); err != nil {
@@ -108,25 +115,25 @@ func (a *Agent) sessionCreate(w http.ResponseWriter, r *http.Request) error {
 	if s.Node == "" {
 		s.Node = a.cfg.NodeName
 	}
-	switch s.Behavior {
-	case "":
-		s.Behavior = store.BehaviorRelease
-	case store.BehaviorRelease, store.BehaviorDelete:
-	default:
-		return errBadRequestf("Invalid Behavior setting '%s'", req.Behavior)
-	}
 	d, err := parseLockDelay(req.LockDelay)
 	if err != nil {
 		return err
 	}
 	s.LockDelay = d
+	switch s.Behavior {
+	case "":
+		s.Behavior = store.BehaviorRelease
+	case store.BehaviorRelease, store.BehaviorDelete:
+	default:
+		return errStatus(http.StatusInternalServerError, "Invalid Behavior setting '%s'", req.Behavior)
+	}
 	if s.TTL != "" {
 		ttl, err := time.ParseDuration(s.TTL)
 		if err != nil {
-			return errBadRequestf("Request decode failed: invalid TTL %q", s.TTL)
+			return errStatus(http.StatusInternalServerError, "Session TTL '%s' invalid: %v", s.TTL, err)
 		}
 		if ttl != 0 && (ttl < a.cfg.SessionTTLMin || ttl > sessionTTLMax) {
-			return errBadRequestf("Invalid Session TTL '%s', must be between [%v=%v]", s.TTL, a.cfg.SessionTTLMin, sessionTTLMax)
+			return errStatus(http.StatusInternalServerError, "Invalid Session TTL '%d', must be between [%v=%v]", ttl, a.cfg.SessionTTLMin, sessionTTLMax)
 		}
 		if ttl == 0 {
 			s.TTL = ""
@@ -149,32 +156,25 @@ func (a *Agent) sessionCreate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if res.Err != nil {
-		return errStatus(http.StatusInternalServerError, "%v", res.Err)
+		return rejection(res.Err)
 	}
 	a.sessions.reset(s.ID, s.TTL)
 	return writeJSON(w, map[string]string{"ID": s.ID})
 }
 
-// validSessionID accepts what a UUID looks like; anything else is a 400
-// (Consul: a malformed UUID is an error, an unknown one is not).
-func validSessionID(id string) error {
-	if len(id) != 36 || strings.Count(id, "-") != 4 {
-		return errBadRequestf("Session ID must be a valid UUID, got %q", id)
-	}
-	return nil
-}
-
+// sessionDestroy destroys a session; an unknown ID is not an error (Consul
+// looks IDs up as plain strings: a malformed one is just unknown).
 func (a *Agent) sessionDestroy(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	if err := validSessionID(id); err != nil {
-		return err
+	id := pathArg(r, "/v1/session/destroy/")
+	if id == "" {
+		return errBadRequestf("Missing session")
 	}
 	res, err := a.apply(r.Context(), &store.SessionDestroy{ID: id})
 	if err != nil {
 		return err
 	}
 	if res.Err != nil {
-		return errStatus(http.StatusInternalServerError, "%v", res.Err)
+		return rejection(res.Err)
 	}
 	a.sessions.clear(id)
 	return writeJSON(w, true)
@@ -183,9 +183,12 @@ func (a *Agent) sessionDestroy(w http.ResponseWriter, r *http.Request) error {
 // sessionRenew restarts the session's TTL timer on the leader. It is not
 // a Raft write: timers are leader state, rebuilt at full TTL on failover.
 func (a *Agent) sessionRenew(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	if err := validSessionID(id); err != nil {
+	if _, err := parseQueryOptions(r.URL.Query()); err != nil {
 		return err
+	}
+	id := pathArg(r, "/v1/session/renew/")
+	if id == "" {
+		return errBadRequestf("Missing session")
 	}
 	if err := a.srv.readBarrier(r.Context(), ConsistencyLeader); err != nil {
 		return err
@@ -211,7 +214,10 @@ func (a *Agent) sessionRenew(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *Agent) sessionInfo(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
+	id := pathArg(r, "/v1/session/info/")
+	if id == "" {
+		return errBadRequestf("Missing session")
+	}
 	return a.sessionRead(w, r, func(ws *store.WatchSet) (uint64, []*store.Session) {
 		idx, s := a.store.SessionGet(ws, id)
 		if s == nil {
@@ -222,7 +228,10 @@ func (a *Agent) sessionInfo(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *Agent) sessionNode(w http.ResponseWriter, r *http.Request) error {
-	node := r.PathValue("node")
+	node := pathArg(r, "/v1/session/node/")
+	if node == "" {
+		return errBadRequestf("Missing node name")
+	}
 	return a.sessionRead(w, r, func(ws *store.WatchSet) (uint64, []*store.Session) {
 		return a.store.NodeSessions(ws, node)
 	})

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 
 	"github.com/agentd/agentd/store"
 )
@@ -23,6 +22,14 @@ const maxRestoreBytes = 1 << 30
 // (a leader change, a timeout); a staged chunk's retry is a no-op.
 const restoreChunkRetries = 3
 
+// snapshot serves /v1/snapshot: GET saves, PUT restores.
+func (a *Agent) snapshot(w http.ResponseWriter, r *http.Request) error {
+	if r.Method == http.MethodPut {
+		return a.snapshotRestore(w, r)
+	}
+	return a.snapshotSave(w, r)
+}
+
 // snapshotSave streams the store's state (agentd's own format, not
 // Consul's archive) from a leader-consistent view.
 func (a *Agent) snapshotSave(w http.ResponseWriter, r *http.Request) error {
@@ -35,7 +42,8 @@ func (a *Agent) snapshotSave(w http.ResponseWriter, r *http.Request) error {
 	}
 	sn := a.store.Snapshot()
 	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("X-Consul-Index", strconv.FormatUint(max(sn.Index(), 1), 10))
+	// The read headers go out before the body, as Consul's.
+	setMeta(w, a.queryMeta(sn.Index(), o.consistency))
 	_, err = sn.WriteTo(w)
 	return err
 }

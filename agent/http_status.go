@@ -11,6 +11,10 @@ import (
 	"github.com/agentd/agentd/store"
 )
 
+// buildDate is Config.BuildDate in /v1/agent/self (RFC 3339): Consul's
+// value when its build sets none.
+const buildDate = "1970-01-01T00:00:01Z"
+
 // raftStatus returns the local Raft status.
 func (a *Agent) raftStatus(ctx context.Context) (raft.Status, error) {
 	return a.srv.drv.Status(ctx)
@@ -208,7 +212,7 @@ func (a *Agent) agentSelf(w http.ResponseWriter, r *http.Request) error {
 		"Config": map[string]any{
 			"Datacenter": a.cfg.Datacenter, "PrimaryDatacenter": a.cfg.Datacenter,
 			"NodeName": a.cfg.NodeName, "NodeID": a.nodeID, "Server": a.cfg.Server,
-			"Revision": Revision, "Version": Version,
+			"Revision": Revision, "Version": Version, "BuildDate": buildDate,
 		},
 		"DebugConfig": map[string]any{
 			"DevMode": a.cfg.DevMode, "DataDir": a.cfg.DataDir, "HTTPAddr": a.HTTPAddr(),
@@ -258,7 +262,7 @@ func (a *Agent) leaderAddr(st raft.Status) string {
 
 // agentJoin joins the gossip pool through addr (default port serf_lan).
 func (a *Agent) agentJoin(w http.ResponseWriter, r *http.Request) error {
-	addr := r.PathValue("addr")
+	addr := pathArg(r, "/v1/agent/join/")
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		if net.ParseIP(addr) == nil {
 			return errBadRequestf("Invalid address %q", addr)
@@ -285,7 +289,7 @@ func (a *Agent) agentLeave(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *Agent) agentForceLeave(w http.ResponseWriter, r *http.Request) error {
-	node := r.PathValue("node")
+	node := pathArg(r, "/v1/agent/force-leave/")
 	if node == a.cfg.NodeName {
 		return errBadRequestf("Cannot force leave the local node")
 	}
@@ -352,10 +356,13 @@ type healthCheckJSON struct {
 }
 
 func (a *Agent) healthNode(w http.ResponseWriter, r *http.Request) error {
-	node := r.PathValue("node")
 	o, err := parseQueryOptions(r.URL.Query())
 	if err != nil {
 		return err
+	}
+	node := pathArg(r, "/v1/health/node/")
+	if node == "" {
+		return errBadRequestf("Missing node name")
 	}
 	var checks []*store.Check
 	meta, err := a.blockingRead(r, o, func(ws *store.WatchSet) (uint64, error) {

@@ -1,9 +1,12 @@
 package agent
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/agentd/agentd/store"
 )
@@ -47,12 +50,20 @@ type txnResponse struct {
 // (409 with the errors). A transaction of reads only is served locally
 // with the request's consistency mode and read headers.
 func (a *Agent) txn(w http.ResponseWriter, r *http.Request) error {
+	const see = "See https://www.consul.io/docs/agent/config/config-files#txn_max_req_len."
+	if r.ContentLength > maxTxnBytes {
+		return errStatus(http.StatusRequestEntityTooLarge, "Request body(%d bytes) too large, max size: %d bytes. %s", r.ContentLength, maxTxnBytes, see)
+	}
 	body, err := readBody(w, r, maxTxnBytes)
 	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errStatus(http.StatusRequestEntityTooLarge, "Request body too large, max size: %d bytes. %s", maxTxnBytes, see)
+		}
 		return err
 	}
 	var req []txnOp
-	if err := json.Unmarshal(body, &req); err != nil {
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&req); err != nil {
 		return errBadRequestf("Failed to parse body: %v", err)
 	}
 	if len(req) > maxTxnOps {
@@ -87,7 +98,7 @@ func (a *Agent) txn(w http.ResponseWriter, r *http.Request) error {
 		return json.NewEncoder(w).Encode(txnResponse{Errors: errs})
 	}
 	var result *store.TxnResult
-	if reads && len(ops) > 0 {
+	if reads {
 		o, err := parseQueryOptions(r.URL.Query())
 		if err != nil {
 			return err
@@ -101,14 +112,18 @@ func (a *Agent) txn(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		setMeta(w, meta)
+		// A read-only txn reports staleness, but not an index or a
+		// consistency: it never blocks (as Consul's).
+		h := w.Header()
+		h.Set("X-Consul-KnownLeader", strconv.FormatBool(meta.knownLeader))
+		h.Set("X-Consul-LastContact", strconv.FormatInt(max(meta.lastContact.Milliseconds(), 0), 10))
 	} else {
 		res, err := a.apply(r.Context(), &store.Txn{Ops: ops})
 		if err != nil {
 			return err
 		}
 		if res.Err != nil {
-			return errStatus(http.StatusInternalServerError, "%v", res.Err)
+			return rejection(res.Err)
 		}
 		result = res.Txn
 		if result == nil {
@@ -128,8 +143,7 @@ func writeTxnResult(w http.ResponseWriter, res *store.TxnResult) error {
 		w.WriteHeader(http.StatusConflict)
 		return json.NewEncoder(w).Encode(out)
 	}
-	out.Results = []txnResultJSON{}
-	for _, r := range res.Results {
+	for _, r := range res.Results { // none (deletes only): null, as Consul
 		if r.KV != nil {
 			p := toKVPair(r.KV)
 			out.Results = append(out.Results, txnResultJSON{KV: &p})

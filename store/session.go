@@ -2,6 +2,7 @@ package store
 
 import (
 	"slices"
+	"time"
 )
 
 // sessionCreate inserts s after Consul's checks: the node exists, every
@@ -55,6 +56,10 @@ func (x *tx) sessionCreate(s Session) error {
 	return nil
 }
 
+// MaxLockDelay caps the lock-delay an invalidated session imposes
+// (Consul's structs.MaxLockDelay).
+const MaxLockDelay = 60 * time.Second
+
 // sessionDestroy invalidates session id: each held key gets the session's
 // lock-delay (from the command's time) and is released or deleted per
 // Behavior. An unknown id changes nothing.
@@ -71,9 +76,12 @@ func (x *tx) sessionDestroy(id string) {
 		held = append(held, p.b)
 		return true
 	})
+	// As Consul, a session keeps the LockDelay it was given and the delay
+	// applied is capped here.
+	delay := min(s.LockDelay, MaxLockDelay)
 	for _, key := range held {
-		if s.LockDelay > 0 && !x.now.IsZero() {
-			x.mut(bitLockDelays).lockDelays.Set(lockDelay{Key: key, Until: x.now.Add(s.LockDelay)})
+		if delay > 0 && !x.now.IsZero() {
+			x.mut(bitLockDelays).lockDelays.Set(lockDelay{Key: key, Until: x.now.Add(delay)})
 		}
 		e, found := x.kvGet(key)
 		if !found || e.Session != id {

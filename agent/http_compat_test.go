@@ -1,0 +1,208 @@
+package agent
+
+// Consul's exact answers for the cases its own handlers special-case:
+// methods (405 and OPTIONS), unknown paths, ?dc, missing path arguments,
+// flag parsing, the KV lock verbs' edge cases, session JSON and txn
+// limits. Each expectation was checked against Consul's agent/ and
+// agent/consul/ sources.
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestHTTPConsulCompat(t *testing.T) {
+	a := startAgent(t)
+	code, _, sid := do(t, "PUT", a.url("/v1/session/create"), nil)
+	require.Equal(t, 200, code)
+	var created struct{ ID string }
+	require.NoError(t, json.Unmarshal([]byte(sid), &created))
+	code, _, _ = do(t, "PUT", a.url("/v1/kv/held?acquire="+created.ID), strings.NewReader("v"))
+	require.Equal(t, 200, code)
+	code, _, _ = do(t, "PUT", a.url("/v1/kv/plain"), strings.NewReader("p"))
+	require.Equal(t, 200, code)
+	tooBig := strings.Repeat("x", maxKVValueBytes+1)
+	other := "00000000-0000-0000-0000-000000000001"
+
+	for _, tc := range []struct {
+		name, method, path, body string
+		code                     int
+		// want is the exact body when set; has a substring of it.
+		want, has string
+		header    map[string]string
+	}{
+		// Methods: Consul's wrap lists OPTIONS first, comma-separated.
+		{name: "options kv", method: "OPTIONS", path: "/v1/kv/plain", code: 200, want: "", header: map[string]string{"Allow": "OPTIONS,GET,PUT,DELETE"}},
+		{name: "post kv", method: "POST", path: "/v1/kv/plain", code: 405, want: "method POST not allowed", header: map[string]string{"Allow": "OPTIONS,GET,PUT,DELETE"}},
+		{name: "head kv", method: "HEAD", path: "/v1/kv/plain", code: 405, want: ""},
+		{name: "delete leader", method: "DELETE", path: "/v1/status/leader", code: 405, want: "method DELETE not allowed", header: map[string]string{"Allow": "OPTIONS,GET"}},
+		{name: "post txn", method: "POST", path: "/v1/txn", body: "[]", code: 405, header: map[string]string{"Allow": "OPTIONS,PUT"}},
+		{name: "get session create", method: "GET", path: "/v1/session/create", code: 405, want: "method GET not allowed"},
+		{name: "options snapshot", method: "OPTIONS", path: "/v1/snapshot", code: 200, header: map[string]string{"Allow": "OPTIONS,GET,PUT"}},
+
+		// Unknown paths.
+		{name: "unknown v1", method: "GET", path: "/v1/nothing", code: 404, want: "Invalid URL path: not a recognized HTTP API endpoint\n"},
+		{name: "unknown non-v1", method: "GET", path: "/nothing", code: 404, want: "Invalid URL path: if attempting to use the HTTP API, ensure the path starts with '/v1/'\n"},
+		{name: "exact path with suffix", method: "GET", path: "/v1/status/leader/x", code: 404},
+
+		// Missing path arguments.
+		{name: "info no id", method: "GET", path: "/v1/session/info/", code: 400, want: "Missing session"},
+		{name: "destroy no id", method: "PUT", path: "/v1/session/destroy/", code: 400, want: "Missing session"},
+		{name: "renew no id", method: "PUT", path: "/v1/session/renew/", code: 400, want: "Missing session"},
+		{name: "node no name", method: "GET", path: "/v1/session/node/", code: 400, want: "Missing node name"},
+		{name: "health node no name", method: "GET", path: "/v1/health/node/", code: 400, want: "Missing node name"},
+		{name: "put no key", method: "PUT", path: "/v1/kv/", code: 400, want: "Missing key name"},
+		{name: "delete no key", method: "DELETE", path: "/v1/kv/", code: 400, want: "Missing key name"},
+
+		// Another datacenter: Consul has no route to it.
+		{name: "kv other dc", method: "GET", path: "/v1/kv/plain?dc=dc2", code: 500, want: "No path to datacenter"},
+		{name: "kv put other dc", method: "PUT", path: "/v1/kv/plain?dc=dc2", code: 500, want: "No path to datacenter"},
+		{name: "leader other dc", method: "GET", path: "/v1/status/leader?dc=dc2", code: 500, want: "No path to datacenter"},
+		{name: "peers other dc", method: "GET", path: "/v1/status/peers?dc=dc2", code: 500, want: "No path to datacenter"},
+		{name: "session list other dc", method: "GET", path: "/v1/session/list?dc=dc2", code: 500, want: "No path to datacenter"},
+		{name: "txn other dc", method: "PUT", path: "/v1/txn?dc=dc2", body: "[]", code: 500, want: "No path to datacenter"},
+		{name: "snapshot other dc", method: "GET", path: "/v1/snapshot?dc=dc2", code: 500, want: "No path to datacenter"},
+		{name: "own dc", method: "GET", path: "/v1/kv/plain?dc=dc1&raw", code: 200, want: "p"},
+		{name: "agent self ignores dc", method: "GET", path: "/v1/agent/self?dc=dc2", code: 200},
+
+		// Flags: presence counts; numbers that do not parse are Consul's 500.
+		{name: "recurse=false recurses", method: "GET", path: "/v1/kv/pla?recurse=false", code: 200, has: `"Key":"plain"`},
+		{name: "bad cas", method: "PUT", path: "/v1/kv/plain?cas=x", code: 500, want: `strconv.ParseUint: parsing "x": invalid syntax`},
+		{name: "bad delete cas", method: "DELETE", path: "/v1/kv/plain?cas=-1", code: 500, want: `strconv.ParseUint: parsing "-1": invalid syntax`},
+		{name: "conflicting put", method: "PUT", path: "/v1/kv/plain?release=x&cas=1", code: 400, want: "Conflicting flags: cas=1&release=x\n"},
+		{name: "conflicting delete", method: "DELETE", path: "/v1/kv/plain?recurse&cas=0", code: 400, want: "Conflicting flags: cas=0&recurse=\n"},
+		{name: "bad wait on put", method: "PUT", path: "/v1/kv/plain?wait=x", code: 400, want: "Invalid wait time"},
+
+		// Locks.
+		{name: "acquire empty session", method: "PUT", path: "/v1/kv/l?acquire=", code: 500, want: "missing session"},
+		{name: "release empty session", method: "PUT", path: "/v1/kv/l?release=", code: 500, want: "missing session"},
+		{name: "acquire unknown session", method: "PUT", path: "/v1/kv/l?acquire=bogus", code: 500, want: `invalid session "bogus"`},
+		{name: "release by non-holder", method: "PUT", path: "/v1/kv/held?release=" + other, code: 200, want: "false"},
+		{name: "release of a missing key", method: "PUT", path: "/v1/kv/nokey?release=" + other, code: 200, want: "false"},
+		{name: "re-acquire by holder", method: "PUT", path: "/v1/kv/held?acquire=" + created.ID, body: "v2", code: 200, want: "true"},
+		{name: "unlocked key has no Session field", method: "GET", path: "/v1/kv/plain", code: 200, has: `"Flags":0,"Value":"cA==","CreateIndex"`},
+
+		// Sizes.
+		{name: "kv value too large", method: "PUT", path: "/v1/kv/big", body: tooBig, code: 413,
+			want: fmt.Sprintf("Request body(%d bytes) too large, max size: %d bytes. See https://developer.hashicorp.com/docs/agent/config/config-files#kv_max_value_size.", len(tooBig), maxKVValueBytes)},
+		{name: "txn too many ops", method: "PUT", path: "/v1/txn", body: "[" + strings.Repeat(`{"KV":{"Verb":"get","Key":"x"}},`, maxTxnOps) + `{"KV":{"Verb":"get","Key":"x"}}]`, code: 413,
+			want: fmt.Sprintf("Transaction contains too many operations (%d > %d)", maxTxnOps+1, maxTxnOps)},
+		{name: "txn empty body", method: "PUT", path: "/v1/txn", code: 400, want: "Failed to parse body: EOF"},
+		{name: "txn empty list", method: "PUT", path: "/v1/txn", body: "[]", code: 200, want: `{"Results":null,"Errors":null}`},
+		{name: "txn deletes only", method: "PUT", path: "/v1/txn", body: `[{"KV":{"Verb":"delete","Key":"gone"}}]`, code: 200, want: `{"Results":null,"Errors":null}`},
+		{name: "txn conflict shape", method: "PUT", path: "/v1/txn", body: `[{"KV":{"Verb":"check-not-exists","Key":"plain"}}]`, code: 409,
+			want: `{"Results":null,"Errors":[{"OpIndex":0,"What":"key \"plain\" exists"}]}` + "\n"},
+
+		// Sessions.
+		{name: "renew unknown", method: "PUT", path: "/v1/session/renew/" + other, code: 404, want: "Session id '" + other + "' not found"},
+		{name: "info unknown", method: "GET", path: "/v1/session/info/" + other, code: 200, want: "[]"},
+		{name: "info malformed", method: "GET", path: "/v1/session/info/xyz", code: 200, want: "[]"},
+		{name: "node unknown", method: "GET", path: "/v1/session/node/nobody", code: 200, want: "[]"},
+		{name: "bad behavior", method: "PUT", path: "/v1/session/create", body: `{"Behavior":"explode"}`, code: 500, want: "Invalid Behavior setting 'explode'"},
+		{name: "unparsable ttl", method: "PUT", path: "/v1/session/create", body: `{"TTL":"soon"}`, code: 500, want: `Session TTL 'soon' invalid: time: invalid duration "soon"`},
+		{name: "ttl too long", method: "PUT", path: "/v1/session/create", body: `{"TTL":"25h"}`, code: 500, has: "Invalid Session TTL '90000000000000', must be between ["},
+		{name: "missing node check", method: "PUT", path: "/v1/session/create", body: `{"NodeChecks":["dne"]}`, code: 500, want: "Missing check 'dne' registration"},
+		{name: "missing node", method: "PUT", path: "/v1/session/create", body: `{"Node":"nobody"}`, code: 500, want: "Missing node registration"},
+		{name: "bad session json", method: "PUT", path: "/v1/session/create", body: `{"TTL":`, code: 400, has: "Request decode failed: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var body io.Reader
+			if tc.body != "" {
+				body = strings.NewReader(tc.body)
+			}
+			code, h, b := do(t, tc.method, a.url(tc.path), body)
+			require.Equal(t, tc.code, code, "body: %s", b)
+			if tc.want != "" || tc.has == "" && tc.code != 200 && tc.method != "HEAD" && tc.name != "exact path with suffix" && tc.name != "post txn" {
+				require.Equal(t, tc.want, b)
+			}
+			require.Contains(t, b, tc.has)
+			for k, v := range tc.header {
+				require.Equal(t, v, h.Get(k), k)
+			}
+		})
+	}
+}
+
+// TestHTTPSessionJSON checks the session fields Consul's api tests compare
+// whole: no Checks, NodeChecks never null, ServiceChecks null, LockDelay
+// in nanoseconds as given (also above the 60s cap applied on release).
+func TestHTTPSessionJSON(t *testing.T) {
+	a := startAgent(t)
+	for _, tc := range []struct {
+		name, body string
+		want       map[string]any
+	}{
+		{name: "defaults", body: "", want: map[string]any{"NodeChecks": []any{"serfHealth"}, "ServiceChecks": nil, "LockDelay": 15e9, "Behavior": "release", "TTL": "", "Name": ""}},
+		{name: "no checks", body: `{"NodeChecks":[]}`, want: map[string]any{"NodeChecks": []any{}, "ServiceChecks": nil}},
+		{name: "deprecated empty checks", body: `{"Checks":[]}`, want: map[string]any{"NodeChecks": []any{}}},
+		{name: "lock delay string", body: `{"LockDelay":"90s"}`, want: map[string]any{"LockDelay": 90e9}},
+		{name: "lock delay small string is seconds", body: `{"LockDelay":"5ns"}`, want: map[string]any{"LockDelay": 5e9}},
+		{name: "lock delay small number is seconds", body: `{"LockDelay":7}`, want: map[string]any{"LockDelay": 7e9}},
+		{name: "lock delay nanoseconds", body: `{"LockDelay":2000000000}`, want: map[string]any{"LockDelay": 2e9}},
+		{name: "lock delay zero is seconds too", body: `{"LockDelay":"0s"}`, want: map[string]any{"LockDelay": 0.0}},
+		{name: "ttl and name", body: `{"TTL":"30s","Name":"n","Behavior":"delete"}`, want: map[string]any{"TTL": "30s", "Name": "n", "Behavior": "delete"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, b := do(t, "PUT", a.url("/v1/session/create"), strings.NewReader(tc.body))
+			require.Equal(t, 200, code, b)
+			var created struct{ ID string }
+			require.NoError(t, json.Unmarshal([]byte(b), &created))
+			code, _, b = do(t, "GET", a.url("/v1/session/info/"+created.ID), nil)
+			require.Equal(t, 200, code, b)
+			var got []map[string]any
+			require.NoError(t, json.Unmarshal([]byte(b), &got))
+			require.Len(t, got, 1)
+			require.NotContains(t, got[0], "Checks")
+			for k, v := range tc.want {
+				require.Contains(t, got[0], k)
+				require.Equal(t, v, got[0][k], k)
+			}
+		})
+	}
+}
+
+// TestHTTPReadHeaders: a snapshot save sends the read headers before its
+// body; a read-only txn reports only staleness (no index, no consistency).
+func TestHTTPReadHeaders(t *testing.T) {
+	a := startAgent(t)
+	code, h, _ := do(t, "GET", a.url("/v1/snapshot"), nil)
+	require.Equal(t, 200, code)
+	require.Equal(t, "true", h.Get("X-Consul-KnownLeader"))
+	require.Equal(t, "0", h.Get("X-Consul-LastContact"))
+	require.NotEmpty(t, h.Get("X-Consul-Index"))
+
+	code, h, b := do(t, "PUT", a.url("/v1/txn?stale"), strings.NewReader(`[{"KV":{"Verb":"get-tree","Key":"x"}}]`))
+	require.Equal(t, 200, code, b)
+	require.Equal(t, "true", h.Get("X-Consul-KnownLeader"))
+	require.Equal(t, "0", h.Get("X-Consul-LastContact"))
+	require.Empty(t, h.Get("X-Consul-Index"))
+	require.Empty(t, h.Get("X-Consul-Effective-Consistency"))
+
+	// A write txn reports none.
+	code, h, _ = do(t, "PUT", a.url("/v1/txn"), strings.NewReader(`[{"KV":{"Verb":"set","Key":"x","Value":"eA=="}}]`))
+	require.Equal(t, 200, code)
+	require.Empty(t, h.Get("X-Consul-KnownLeader"))
+
+	code, _, b = do(t, "GET", a.url("/v1/agent/self"), nil)
+	require.Equal(t, 200, code)
+	var self struct {
+		Config map[string]any
+		Member map[string]any
+	}
+	require.NoError(t, json.Unmarshal([]byte(b), &self))
+	for _, k := range []string{"Datacenter", "PrimaryDatacenter", "NodeName", "NodeID", "Revision", "Server", "Version", "BuildDate"} {
+		require.Contains(t, self.Config, k)
+	}
+	require.Equal(t, "127.0.0.1", self.Member["Addr"])
+
+	// Consul's Index page (no UI).
+	code, _, b = do(t, "GET", a.url("/"), nil)
+	require.Equal(t, http.StatusOK, code)
+	require.True(t, strings.HasPrefix(b, "Consul Agent"))
+}
