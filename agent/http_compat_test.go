@@ -99,6 +99,21 @@ func TestHTTPConsulCompat(t *testing.T) {
 		{name: "txn conflict shape", method: "PUT", path: "/v1/txn", body: `[{"KV":{"Verb":"check-not-exists","Key":"plain"}}]`, code: 409,
 			want: `{"Results":null,"Errors":[{"OpIndex":0,"What":"key \"plain\" exists"}]}` + "\n"},
 
+		// Agent.
+		{name: "force-leave self is a no-op", method: "PUT", path: "/v1/agent/force-leave/test-node", code: 200, want: ""},
+		{name: "force-leave unknown", method: "PUT", path: "/v1/agent/force-leave/nobody", code: 500, want: "agent: No node found with name 'nobody'"},
+		{name: "join self", method: "PUT", path: "/v1/agent/join/127.0.0.1:8301", code: 200, want: ""},
+		{name: "wan members", method: "GET", path: "/v1/agent/members?wan=1", code: 200, has: `"Name":"test-node.dc1"`},
+		{name: "bare wan is lan", method: "GET", path: "/v1/agent/members?wan", code: 200, has: `"Name":"test-node"`},
+		{name: "serf address", method: "GET", path: "/v1/agent/self", code: 200, has: `"SerfAdvertiseAddrLAN":"tcp://127.0.0.1:8301"`},
+
+		// Operator.
+		{name: "remove peer without target", method: "DELETE", path: "/v1/operator/raft/peer", code: 400, want: "Must specify either ?id with the server's ID or ?address with IP:port of peer to remove"},
+		{name: "remove peer both", method: "DELETE", path: "/v1/operator/raft/peer?id=x&address=y", code: 400, want: "Must specify only one of ?id or ?address"},
+		{name: "remove unknown id", method: "DELETE", path: "/v1/operator/raft/peer?id=x", code: 500, want: `id "x" was not found in the Raft configuration`},
+		{name: "remove unknown address", method: "DELETE", path: "/v1/operator/raft/peer?address=1.2.3.4:8300", code: 500, want: `address "1.2.3.4:8300" was not found in the Raft configuration`},
+		{name: "raft configuration last index", method: "GET", path: "/v1/operator/raft/configuration", code: 200, has: `"Voter":true,"LastIndex":`},
+
 		// Sessions.
 		{name: "renew unknown", method: "PUT", path: "/v1/session/renew/" + other, code: 404, want: "Session id '" + other + "' not found"},
 		{name: "info unknown", method: "GET", path: "/v1/session/info/" + other, code: 200, want: "[]"},

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"sort"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/agentd/agentd/raft"
 	"github.com/agentd/agentd/store"
+	"github.com/agentd/agentd/swim"
 )
 
 // buildDate is Config.BuildDate in /v1/agent/self (RFC 3339): Consul's
@@ -58,6 +60,10 @@ type raftServerJSON struct {
 	Leader          bool
 	ProtocolVersion string
 	Voter           bool
+	// LastIndex is the last log index the server is known to hold: its own
+	// for this server, the leader's match index for a peer (0 when this
+	// server does not lead).
+	LastIndex uint64
 }
 
 // raftConfiguration serves the Raft configuration. Without ?stale it needs
@@ -87,24 +93,33 @@ func (a *Agent) raftConfiguration(w http.ResponseWriter, r *http.Request) error 
 		}
 	}
 	for _, s := range st.Configuration.Servers {
-		node := string(s.ID)
+		node := "(unknown)" // Consul's name for a server gossip does not know
 		if n, ok := names[string(s.ID)]; ok {
 			node = n
 		}
+		last := uint64(st.Progress[s.ID].Match)
+		if s.ID == st.ID {
+			last = uint64(st.LastIndex)
+		}
 		out.Servers = append(out.Servers, raftServerJSON{
 			ID: string(s.ID), Node: node, Address: s.Address, Leader: s.ID == st.SoftState.Lead,
-			ProtocolVersion: "3", Voter: s.Suffrage == raft.Voter,
+			ProtocolVersion: "3", Voter: s.Suffrage == raft.Voter, LastIndex: last,
 		})
 	}
 	return writeJSON(w, out)
 }
 
-// raftRemovePeer removes a server by ?id or ?address.
+// raftRemovePeer removes a server by ?id or ?address, with Consul's
+// messages (an unknown server is its RPC's error: a 500).
 func (a *Agent) raftRemovePeer(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	id, addr := q.Get("id"), q.Get("address")
-	if (id == "") == (addr == "") {
+	hasID, hasAddr := present(q, "id"), present(q, "address")
+	switch {
+	case !hasID && !hasAddr:
 		return errBadRequestf("Must specify either ?id with the server's ID or ?address with IP:port of peer to remove")
+	case hasID && hasAddr:
+		return errBadRequestf("Must specify only one of ?id or ?address")
 	}
 	st, err := a.raftStatus(r.Context())
 	if err != nil {
@@ -112,12 +127,15 @@ func (a *Agent) raftRemovePeer(w http.ResponseWriter, r *http.Request) error {
 	}
 	var target raft.NodeID
 	for _, s := range st.Configuration.Servers {
-		if (id != "" && string(s.ID) == id) || (addr != "" && s.Address == addr) {
+		if (hasID && string(s.ID) == id) || (hasAddr && s.Address == addr) {
 			target = s.ID
 		}
 	}
 	if target == raft.None {
-		return errStatus(http.StatusBadRequest, "id %q / address %q was not found in the Raft configuration", id, addr)
+		if hasID {
+			return errStatus(http.StatusInternalServerError, "id %q was not found in the Raft configuration", id)
+		}
+		return errStatus(http.StatusInternalServerError, "address %q was not found in the Raft configuration", addr)
 	}
 	return a.removeServer(r.Context(), target)
 }
@@ -180,20 +198,41 @@ func (a *Agent) selfMember() memberJSON {
 	}
 }
 
+// agentMembers lists the LAN gossip members, or with ?wan=1 the servers as
+// the WAN pool names them ("node.dc", on the serf_wan port). agentd has no
+// WAN gossip: every server of this datacenter is its WAN view, and each is
+// assumed to use this agent's serf_wan port.
 func (a *Agent) agentMembers(w http.ResponseWriter, r *http.Request) error {
+	var out []memberJSON
 	if a.cluster == nil {
-		return writeJSON(w, []memberJSON{a.selfMember()})
-	}
-	out := []memberJSON{}
-	for _, m := range a.cluster.gossip.Members() {
-		host, port, err := net.SplitHostPort(m.Addr)
-		if err != nil {
-			continue
+		out = []memberJSON{a.selfMember()}
+	} else {
+		for _, m := range a.cluster.gossip.Members() {
+			host, port, err := net.SplitHostPort(m.Addr)
+			if err != nil {
+				continue
+			}
+			p, _ := strconv.ParseUint(port, 10, 16)
+			mj := a.selfMember()
+			mj.Name, mj.Addr, mj.Port, mj.Tags, mj.Status = m.Name, host, uint16(p), orEmpty(m.Tags), int(m.Status)
+			out = append(out, mj)
 		}
-		p, _ := strconv.ParseUint(port, 10, 16)
-		mj := a.selfMember()
-		mj.Name, mj.Addr, mj.Port, mj.Tags, mj.Status = m.Name, host, uint16(p), orEmpty(m.Tags), int(m.Status)
-		out = append(out, mj)
+	}
+	if r.URL.Query().Get("wan") != "" { // Consul: a bare ?wan is the LAN
+
+		wan := []memberJSON{}
+		for _, m := range out {
+			if m.Tags["role"] != "consul" {
+				continue
+			}
+			m.Name = m.Name + "." + a.cfg.Datacenter
+			m.Port = uint16(a.cfg.Ports.SerfWAN)
+			wan = append(wan, m)
+		}
+		out = wan
+	}
+	if out == nil {
+		out = []memberJSON{}
 	}
 	return writeJSON(w, out)
 }
@@ -217,6 +256,13 @@ func (a *Agent) agentSelf(w http.ResponseWriter, r *http.Request) error {
 		"DebugConfig": map[string]any{
 			"DevMode": a.cfg.DevMode, "DataDir": a.cfg.DataDir, "HTTPAddr": a.HTTPAddr(),
 			"RaftMultiplier": a.cfg.RaftMultiplier, "BootstrapExpect": a.cfg.BootstrapExpect,
+			"Datacenter": a.cfg.Datacenter, "NodeName": a.cfg.NodeName, "NodeID": a.nodeID,
+			"ServerMode": a.cfg.Server, "Bootstrap": a.cfg.Bootstrap,
+			// Consul's form, which its api tests join through.
+			"SerfAdvertiseAddrLAN": "tcp://" + a.serfAddrLAN(),
+			"SerfAdvertiseAddrWAN": "tcp://" + net.JoinHostPort(a.advertiseIP(), strconv.Itoa(a.cfg.Ports.SerfWAN)),
+			"SerfPortLAN":          a.cfg.Ports.SerfLAN, "SerfPortWAN": a.cfg.Ports.SerfWAN,
+			"ServerPort": a.cfg.Ports.Server,
 		},
 		"Coord":  map[string]any{"Adjustment": 0, "Error": 1.5, "Height": 1e-5, "Vec": make([]float64, 8)},
 		"Member": a.selfMember(),
@@ -251,6 +297,11 @@ func (a *Agent) agentSelf(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, out)
 }
 
+// serfAddrLAN is this agent's gossip address as others reach it.
+func (a *Agent) serfAddrLAN() string {
+	return net.JoinHostPort(a.advertiseIP(), strconv.Itoa(a.cfg.Ports.SerfLAN))
+}
+
 func (a *Agent) leaderAddr(st raft.Status) string {
 	for _, s := range st.Configuration.Servers {
 		if s.ID == st.SoftState.Lead {
@@ -270,6 +321,9 @@ func (a *Agent) agentJoin(w http.ResponseWriter, r *http.Request) error {
 		addr = net.JoinHostPort(addr, "8301")
 	}
 	if a.cluster == nil {
+		if addr == a.serfAddrLAN() {
+			return nil // joining ourselves: gossip's no-op
+		}
 		return errStatus(http.StatusInternalServerError, "join is not supported by a -dev or lone -bootstrap agent (no gossip pool)")
 	}
 	if err := a.cluster.gossip.Join([]string{addr}); err != nil {
@@ -291,12 +345,18 @@ func (a *Agent) agentLeave(w http.ResponseWriter, r *http.Request) error {
 func (a *Agent) agentForceLeave(w http.ResponseWriter, r *http.Request) error {
 	node := pathArg(r, "/v1/agent/force-leave/")
 	if node == a.cfg.NodeName {
-		return errBadRequestf("Cannot force leave the local node")
+		// Consul broadcasts the leave intent and the live node refutes it:
+		// for the local node it is a no-op.
+		return nil
 	}
 	if a.cluster == nil {
-		return errStatus(http.StatusNotFound, "agent: No node found with name '%s'", node)
+		return errStatus(http.StatusInternalServerError, "agent: No node found with name '%s'", node)
 	}
-	return a.cluster.gossip.ForceLeave(node)
+	err := a.cluster.gossip.ForceLeave(node)
+	if errors.Is(err, swim.ErrUnknownMember) {
+		return errStatus(http.StatusInternalServerError, "agent: No node found with name '%s'", node)
+	}
+	return err
 }
 
 // nodeJSON is the catalog's node JSON.
