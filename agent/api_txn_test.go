@@ -35,7 +35,9 @@ func TestAPITxnEveryVerb(t *testing.T) {
 		{name: "cas", op: func() *api.KVTxnOp { return &api.KVTxnOp{Verb: api.KVCAS, Key: "t/k", Value: []byte("v2"), Index: idx} }, results: []want{{key: "t/k"}}},
 		{name: "get", op: func() *api.KVTxnOp { return &api.KVTxnOp{Verb: api.KVGet, Key: "t/k"} }, results: []want{{key: "t/k", value: "v2"}}},
 		{name: "get missing", op: func() *api.KVTxnOp { return &api.KVTxnOp{Verb: api.KVGet, Key: "t/none"} }, err: `key "t/none" doesn't exist`},
-		{name: "lock", op: func() *api.KVTxnOp { return &api.KVTxnOp{Verb: api.KVLock, Key: "t/l", Value: []byte("l"), Session: sid} }, results: []want{{key: "t/l", session: true, lockIdx: 1}}},
+		{name: "lock", op: func() *api.KVTxnOp {
+			return &api.KVTxnOp{Verb: api.KVLock, Key: "t/l", Value: []byte("l"), Session: sid}
+		}, results: []want{{key: "t/l", session: true, lockIdx: 1}}},
 		{name: "lock with an unknown session", op: func() *api.KVTxnOp {
 			return &api.KVTxnOp{Verb: api.KVLock, Key: "t/l", Session: "00000000-0000-0000-0000-000000000000"}
 		}, err: `invalid session "00000000-0000-0000-0000-000000000000"`},
