@@ -142,7 +142,9 @@ func (a *Agent) wrap(rt route) http.Handler {
 			a.writeError(w, r, errStatus(http.StatusMethodNotAllowed, "method %s not allowed", r.Method))
 			return
 		}
-		if rt.dc {
+		// (The raw query is looked at first: parsing it costs the hot KV
+		// path allocations it rarely needs.)
+		if rt.dc && strings.Contains(r.URL.RawQuery, "dc=") {
 			if dc := r.URL.Query().Get("dc"); dc != "" && dc != a.cfg.Datacenter {
 				a.writeError(w, r, errNoDCPath)
 				return
