@@ -83,6 +83,12 @@ func (cl *client) do(cmd kv.Command, then func(acked bool)) {
 	cl.seq++
 	seq := cl.seq
 	n := c.pickTarget(cl)
+	viaFollower := false
+	if cmd.Op == kv.OpGet && n != nil {
+		if f := c.followerFor(n); f != nil {
+			n, viaFollower = f, true
+		}
+	}
 	done := false
 	finish := func(o outcome, res kv.Result) {
 		if done || cl.seq != seq {
@@ -92,6 +98,9 @@ func (cl *client) do(cmd kv.Command, then func(acked bool)) {
 		switch o {
 		case outcomeOK:
 			c.history.Return(id, res, c.w.Now())
+			if viaFollower {
+				c.stats.FollowerReads++
+			}
 			if res.Found || cmd.Op != kv.OpGet {
 				if cmd.Op == kv.OpGet {
 					c.lastValue[cmd.Key] = res.Value
@@ -101,10 +110,10 @@ func (cl *client) do(cmd kv.Command, then func(acked bool)) {
 			}
 		case outcomeFailed:
 			c.history.Fail(id)
-			cl.target = ""
+			cl.forget(viaFollower)
 		default:
 			c.history.Abandon(id)
-			cl.target = ""
+			cl.forget(viaFollower)
 		}
 		then(o == outcomeOK)
 	}
@@ -115,7 +124,7 @@ func (cl *client) do(cmd kv.Command, then func(acked bool)) {
 				timeout.Cancel(c.w)
 			}
 			finish(o, res)
-			if hint != "" { // after finish, which forgets a failed target
+			if hint != "" && !viaFollower { // after finish, which forgets a failed target
 				cl.target = hint
 			}
 		})
@@ -134,12 +143,21 @@ func (cl *client) do(cmd kv.Command, then func(acked bool)) {
 		}
 		n.host.Go(0, func() {
 			if cmd.Op == kv.OpGet {
-				n.read(cmd.Key, reply)
+				n.read(cmd.Key, viaFollower, reply)
 			} else {
 				n.propose(cmd, reply)
 			}
 		})
 	})
+}
+
+// forget drops the remembered leader after a failed operation, unless the
+// operation went to a follower instead (followerread.go): its failure
+// says nothing about the leader.
+func (cl *client) forget(viaFollower bool) {
+	if !viaFollower {
+		cl.target = ""
+	}
 }
 
 // pickTarget returns the node the client should ask: its remembered

@@ -24,6 +24,7 @@ type cluster struct {
 	// Per-subsystem randomness (see the stream constants).
 	raftRand, nem, clientRand, diskRand *rand.Rand
 	iso                                 *rand.Rand // election-timed isolation (isolate.go)
+	followerRead                        *rand.Rand // gets sent to a follower (followerread.go)
 	isolated                            int        // nodes isolated by it now
 
 	nodes  []*node // creation order; removed nodes stay, flagged
@@ -76,6 +77,8 @@ func newCluster(opt Options) *cluster {
 	netRand := clock.Sub(root, streamNet)
 	c.swarm.isolateSwarm(clock.Sub(root, streamIsolateSwarm))
 	c.iso = clock.Sub(root, streamIsolate)
+	c.swarm.followerReadSwarm(clock.Sub(root, streamFollowerReadSwarm))
+	c.followerRead = clock.Sub(root, streamFollowerRead)
 	if opt.Tweak != nil {
 		opt.Tweak(&c.swarm)
 	}

@@ -59,9 +59,12 @@
 // stretches of message loss, duplication and reordering; and membership
 // changes through the core's conf-change API (add a fresh non-voter —
 // IDs are never reused — promote it, or let the core auto-promote,
-// remove a member, sometimes the leader). Crashes and pauses never take
-// more than a minority of members out at once; partitions may. A third of
-// the seeds add election-timed isolation (isolate.go): a new leader cut
+// remove a member, sometimes the leader; a removed member is stopped for
+// good once its removal commits, or, in seeds without PreVote and
+// CheckQuorum, as soon as every other member holds the removal, since
+// nothing else keeps it from deposing every leader: membership.go).
+// Crashes and pauses never take more than a minority of members out at
+// once; partitions may. A third of the seeds add election-timed isolation (isolate.go): a new leader cut
 // off from everyone (clients included) the moment it is elected, and a
 // leader cut off the moment its commit index first moves in its term —
 // the instants Figure 8 of the Raft paper (§5.4.2) turns on.
@@ -71,7 +74,13 @@
 // recorded in a history: acknowledged ones with their result; ones that
 // definitely did not happen (not leader, rejected, overwritten) are
 // dropped; ones whose outcome is unknown (timeout, leadership lost, node
-// crashed) stay as possibly applied at any time after their call.
+// crashed) stay as possibly applied at any time after their call. In a third
+// of the seeds (followerread.go, its own random streams) a share of the gets
+// goes to another member instead, served as agentd serves ?consistent
+// reads on a follower: the core forwards the ReadIndex request to the
+// leader and the driver answers once the follower's own apply reaches the
+// read index. Its result enters the history like any get, so a follower
+// answering before its apply caught up fails linearizability.
 //
 // # Checkers
 //

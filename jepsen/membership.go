@@ -17,6 +17,7 @@ func (c *cluster) raftRandFor() *rand.Rand { return clock.Sub(c.raftRand, uint64
 // caught-up non-voter (unless the core auto-promotes), or remove a member
 // (sometimes the leader itself).
 func (c *cluster) changeMembership() {
+	c.stopUnawareRemoved()
 	if c.confPending && c.confBy.h != c.confH {
 		c.confPending = false // its proposer crashed: the future died with it
 	}
@@ -101,6 +102,55 @@ func (c *cluster) observeApply(n *node, e *raft.Entry) {
 			c.w.After(100*time.Millisecond, func() { c.retire(m) })
 		}
 	}
+}
+
+// stopUnawareRemoved plays the operator who shuts a removed server down
+// (as Consul's leave does) in the seeds where Raft needs that: without
+// PreVote and CheckQuorum (the lease check, inLease in raft/election.go,
+// is only safe with CheckQuorum), a server removed by an entry it never
+// received is sent nothing by the leaders, whose configuration took
+// effect on append, so it keeps timing out and its vote requests depose
+// every new leader with a higher term (thesis §4.2.3, "disruptive
+// servers"); if that happens before the removal commits, the cluster
+// livelocks with it. So once every other member, running, holds a
+// configuration without the node (then each has the removal entry, by
+// Log Matching no leader overwrites it, and it commits with the next
+// entry), the node stops for good, as after a committed removal. With
+// either protection on, such a node keeps running: the core claims to
+// survive it.
+func (c *cluster) stopUnawareRemoved() {
+	if c.swarm.PreVote || c.swarm.CheckQuorum {
+		return
+	}
+	m := c.members()
+	for _, x := range m {
+		if len(m) < 2 || !excludedByOthers(x, m) {
+			continue
+		}
+		c.w.Tracef("member %s stopped: removed in every other member's log, not committed", x.id)
+		c.stats.UnawareStopped++
+		c.retire(x)
+		return // m is stale now; one is enough per call
+	}
+}
+
+// excludedByOthers reports whether every member of m but x runs with a
+// configuration that does not name x.
+func excludedByOthers(x *node, m []*node) bool {
+	for _, o := range m {
+		if o == x {
+			continue
+		}
+		if !o.running() {
+			return false
+		}
+		for _, s := range o.h.Status().Configuration.Servers {
+			if s.ID == x.id {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // retire stops a node for good (removed, or never added).

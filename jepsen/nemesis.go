@@ -300,6 +300,7 @@ func (c *cluster) heal() {
 			c.restart(n)
 		}
 	}
+	c.stopUnawareRemoved()
 }
 
 // maybeCrashNewLeader crashes, with the swarm's probability, a node that

@@ -235,12 +235,15 @@ func (n *node) propose(cmd kv.Command, reply func(outcome, kv.Result, raft.NodeI
 
 // read handles a client get: a ReadIndex round, then the local state
 // machine once it has applied the read index (the future resolves then,
-// on the event loop, so the store is exactly at the applied index).
-func (n *node) read(key string, reply func(outcome, kv.Result, raft.NodeID)) {
+// on the event loop, so the store is exactly at the applied index). Only
+// the leader serves a get, unless anyRole: then a follower serves it too,
+// the core forwarding the ReadIndex request to its leader and the driver
+// waiting for the follower's own apply (followerread.go).
+func (n *node) read(key string, anyRole bool, reply func(outcome, kv.Result, raft.NodeID)) {
 	if n.h == nil {
 		return
 	}
-	if n.role != raft.Leader {
+	if n.role != raft.Leader && !anyRole {
 		reply(outcomeFailed, kv.Result{}, n.lead)
 		return
 	}

@@ -48,10 +48,12 @@ type Stats struct {
 	OpsChecked      int // operations given to the linearizability checker
 	OpsAcked        int // operations with a definite answer
 	OpsUnknown      int
+	FollowerReads   int // gets acknowledged by a follower (followerread.go)
 	LeaderChanges   int
 	SplitVotes      int
 	SnapshotInstall int
 	ConfChanges     int // committed configuration changes
+	UnawareStopped  int // removed servers stopped before their removal committed (membership.go)
 	Fsyncs          int // file and directory fsyncs on every node's disk
 	TornRepairs     int // WAL tails repaired on reopen after a crash
 	Faults          map[string]int
@@ -75,10 +77,12 @@ func (s *Stats) Add(o Stats) {
 	s.OpsChecked += o.OpsChecked
 	s.OpsAcked += o.OpsAcked
 	s.OpsUnknown += o.OpsUnknown
+	s.FollowerReads += o.FollowerReads
 	s.LeaderChanges += o.LeaderChanges
 	s.SplitVotes += o.SplitVotes
 	s.SnapshotInstall += o.SnapshotInstall
 	s.ConfChanges += o.ConfChanges
+	s.UnawareStopped += o.UnawareStopped
 	s.Fsyncs += o.Fsyncs
 	s.TornRepairs += o.TornRepairs
 	s.Violations += o.Violations
@@ -95,14 +99,15 @@ func (s *Stats) Add(o Stats) {
 // Floors are the minimum coverage a 1000-seed campaign must reach; below
 // them the simulator is not testing what it claims to.
 type Floors struct {
-	FaultsPer1000Seeds  int     // each fault kind
-	AckedPerSeed        int     // every seed
-	SnapAndConfFraction float64 // seeds with both an InstallSnapshot and a committed conf change
-	MedianLeaderChanges int
+	FaultsPer1000Seeds        int     // each fault kind
+	FollowerReadsPer1000Seeds int     // gets acknowledged by a follower, all seeds together
+	AckedPerSeed              int     // every seed
+	SnapAndConfFraction       float64 // seeds with both an InstallSnapshot and a committed conf change
+	MedianLeaderChanges       int
 }
 
 // DefaultFloors are the acceptance floors.
-var DefaultFloors = Floors{FaultsPer1000Seeds: 100, AckedPerSeed: 200, SnapAndConfFraction: 0.2, MedianLeaderChanges: 2}
+var DefaultFloors = Floors{FaultsPer1000Seeds: 100, FollowerReadsPer1000Seeds: 20_000, AckedPerSeed: 200, SnapAndConfFraction: 0.2, MedianLeaderChanges: 2}
 
 // Summary aggregates runs and checks the floors.
 type Summary struct {
@@ -134,6 +139,9 @@ func (s *Summary) CheckFloors(f Floors) []string {
 		if got := s.Total.Faults[k]; got < need {
 			out = append(out, fmt.Sprintf("fault %s injected %d times over %d seeds, floor %d", k, got, n, need))
 		}
+	}
+	if need := (f.FollowerReadsPer1000Seeds*n + 999) / 1000; s.Total.FollowerReads < need {
+		out = append(out, fmt.Sprintf("gets served by a follower: %d over %d seeds, floor %d", s.Total.FollowerReads, n, need))
 	}
 	low, both := 0, 0
 	var changes []int
@@ -167,8 +175,11 @@ func (s *Summary) Print(w io.Writer) {
 	n := len(s.perSeed)
 	both := 0
 	var changes []int
-	minAcked := -1
+	minAcked, withFR := -1, 0
 	for _, st := range s.perSeed {
+		if st.FollowerReads > 0 {
+			withFR++
+		}
 		if st.SnapshotInstall > 0 && st.ConfChanges > 0 {
 			both++
 		}
@@ -188,10 +199,11 @@ func (s *Summary) Print(w io.Writer) {
 		t.CheckTime.Round(time.Millisecond), ratio(t.VirtualTime, t.WallTime-t.CheckTime))
 	fmt.Fprintf(w, "events: %d\n", t.Events)
 	fmt.Fprintf(w, "operations checked (linearizability): %d (acknowledged %d, unknown outcome %d, min acknowledged per seed %d)\n", t.OpsChecked, t.OpsAcked, t.OpsUnknown, minAcked)
+	fmt.Fprintf(w, "gets served by a follower: %d (seeds with follower reads: %d/%d)\n", t.FollowerReads, withFR, n)
 	fmt.Fprintf(w, "leader changes: %d (median per seed %d)\n", t.LeaderChanges, med)
 	fmt.Fprintf(w, "split votes: %d\n", t.SplitVotes)
 	fmt.Fprintf(w, "snapshot installs: %d\n", t.SnapshotInstall)
-	fmt.Fprintf(w, "configuration changes committed: %d (seeds with snapshot install and conf change: %d/%d)\n", t.ConfChanges, both, n)
+	fmt.Fprintf(w, "configuration changes committed: %d (seeds with snapshot install and conf change: %d/%d; removed servers stopped before their removal committed: %d)\n", t.ConfChanges, both, n, t.UnawareStopped)
 	fmt.Fprintf(w, "fsyncs: %d; WAL torn tails repaired on reopen: %d\n", t.Fsyncs, t.TornRepairs)
 	fmt.Fprintf(w, "faults injected:\n")
 	for _, k := range FaultKinds {

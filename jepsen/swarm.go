@@ -17,8 +17,10 @@ const (
 	streamNemesis
 	streamClients
 	streamDisk
-	streamIsolateSwarm // election-timed isolation knobs (isolate.go)
-	streamIsolate      // election-timed isolation decisions
+	streamIsolateSwarm      // election-timed isolation knobs (isolate.go)
+	streamIsolate           // election-timed isolation decisions
+	streamFollowerReadSwarm // follower-read knob (followerread.go)
+	streamFollowerRead      // which gets go to a follower
 )
 
 // Swarm is every random choice of a run that is made once, up front, from
@@ -60,6 +62,10 @@ type Swarm struct {
 	// is cut off at once, and that a leader is cut off the moment its
 	// commit index first moves in its term (percent; 0: never).
 	IsolateNewLeaderPct, IsolateCommitPct int
+	// FollowerReadPct is the chance that a get meant for the leader goes
+	// to another node, which serves it by the follower ReadIndex path
+	// (followerread.go; 0: never).
+	FollowerReadPct int
 
 	AutoPromote bool // the core promotes caught-up non-voters itself
 
