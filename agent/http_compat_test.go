@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/consul/api"
 	"github.com/stretchr/testify/require"
@@ -162,6 +163,7 @@ func TestHTTPSessionJSON(t *testing.T) {
 		{name: "lock delay small number is seconds", body: `{"LockDelay":7}`, want: map[string]any{"LockDelay": 7e9}},
 		{name: "lock delay nanoseconds", body: `{"LockDelay":2000000000}`, want: map[string]any{"LockDelay": 2e9}},
 		{name: "lock delay zero is seconds too", body: `{"LockDelay":"0s"}`, want: map[string]any{"LockDelay": 0.0}},
+		{name: "zero ttl kept as given", body: `{"TTL":"0s"}`, want: map[string]any{"TTL": "0s"}},
 		{name: "ttl and name", body: `{"TTL":"30s","Name":"n","Behavior":"delete"}`, want: map[string]any{"TTL": "30s", "Name": "n", "Behavior": "delete"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -235,4 +237,52 @@ func TestHTTPReadHeaders(t *testing.T) {
 	code, _, b = do(t, "GET", a.url("/"), nil)
 	require.Equal(t, http.StatusOK, code)
 	require.True(t, strings.HasPrefix(b, "Consul Agent"))
+}
+
+// TestClusterFollowerCompat: through a follower, a forwarded write's
+// refusal keeps Consul's text (no store prefix), reads report staleness,
+// and the per-route rules hold as on the leader.
+func TestClusterFollowerCompat(t *testing.T) {
+	agents := startTestCluster(t, 3)
+	leader := leaderOf(t, agents)
+	var f *Agent
+	for _, a := range agents {
+		if a != leader {
+			f = a
+			break
+		}
+	}
+	waitFor(t, 10*time.Second, func() bool {
+		code, _, _ := do(t, "PUT", f.url("/v1/kv/ready"), strings.NewReader("1"))
+		return code == 200
+	}, "writes through the follower")
+	for _, tc := range []struct {
+		name, method, path, body string
+		code                     int
+		want                     string
+		header                   map[string]string
+	}{
+		{name: "acquire unknown session", method: "PUT", path: "/v1/kv/l?acquire=bogus", code: 500, want: `invalid session "bogus"`},
+		{name: "session on a missing node", method: "PUT", path: "/v1/session/create", body: `{"Node":"nobody"}`, code: 500, want: "Missing node registration"},
+		{name: "renew unknown", method: "PUT", path: "/v1/session/renew/x", code: 404, want: "Session id 'x' not found"},
+		{name: "other dc", method: "GET", path: "/v1/kv/ready?dc=elsewhere", code: 500, want: "No path to datacenter"},
+		{name: "txn conflict", method: "PUT", path: "/v1/txn", body: `[{"KV":{"Verb":"check-not-exists","Key":"ready"}}]`, code: 409,
+			want: `{"Results":null,"Errors":[{"OpIndex":0,"What":"key \"ready\" exists"}]}` + "\n"},
+		{name: "stale read", method: "GET", path: "/v1/kv/ready?stale&raw", code: 200, want: "1",
+			header: map[string]string{"X-Consul-KnownLeader": "true", "X-Consul-Effective-Consistency": "stale"}},
+		{name: "405", method: "POST", path: "/v1/kv/ready", code: 405, want: "method POST not allowed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var body io.Reader
+			if tc.body != "" {
+				body = strings.NewReader(tc.body)
+			}
+			code, h, b := do(t, tc.method, f.url(tc.path), body)
+			require.Equal(t, tc.code, code, "body: %s", b)
+			require.Equal(t, tc.want, b)
+			for k, v := range tc.header {
+				require.Equal(t, v, h.Get(k), k)
+			}
+		})
+	}
 }

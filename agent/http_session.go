@@ -132,11 +132,9 @@ func (a *Agent) sessionCreate(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return errStatus(http.StatusInternalServerError, "Session TTL '%s' invalid: %v", s.TTL, err)
 		}
+		// A zero TTL ("0s", kept as given) means none: no timer.
 		if ttl != 0 && (ttl < a.cfg.SessionTTLMin || ttl > sessionTTLMax) {
 			return errStatus(http.StatusInternalServerError, "Invalid Session TTL '%d', must be between [%v=%v]", ttl, a.cfg.SessionTTLMin, sessionTTLMax)
-		}
-		if ttl == 0 {
-			s.TTL = ""
 		}
 	}
 	// Checks is the deprecated spelling of NodeChecks; nil in both means
