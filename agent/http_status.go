@@ -38,7 +38,8 @@ func (a *Agent) statusLeader(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, addr)
 }
 
-// statusPeers serves the voters' Raft addresses.
+// statusPeers serves the Raft addresses of every server in the
+// configuration, voter or not (Consul's Status.Peers).
 func (a *Agent) statusPeers(w http.ResponseWriter, r *http.Request) error {
 	st, err := a.raftStatus(r.Context())
 	if err != nil {
@@ -46,9 +47,7 @@ func (a *Agent) statusPeers(w http.ResponseWriter, r *http.Request) error {
 	}
 	peers := []string{}
 	for _, s := range st.Configuration.Servers {
-		if s.Suffrage == raft.Voter {
-			peers = append(peers, s.Address)
-		}
+		peers = append(peers, s.Address)
 	}
 	return writeJSON(w, peers)
 }
