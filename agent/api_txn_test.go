@@ -44,6 +44,7 @@ func TestAPITxnEveryVerb(t *testing.T) {
 		{name: "check-session", op: func() *api.KVTxnOp { return &api.KVTxnOp{Verb: api.KVCheckSession, Key: "t/l", Session: sid} }, results: []want{{key: "t/l", session: true, lockIdx: 1}}},
 		{name: "unlock", op: func() *api.KVTxnOp { return &api.KVTxnOp{Verb: api.KVUnlock, Key: "t/l", Session: sid} }, results: []want{{key: "t/l", lockIdx: 1}}},
 		{name: "unlock not held", op: func() *api.KVTxnOp { return &api.KVTxnOp{Verb: api.KVUnlock, Key: "t/l", Session: sid} }, err: `failed to unlock key "t/l", lock isn't held, or is held by another session`},
+		{name: "unlock without a session", op: func() *api.KVTxnOp { return &api.KVTxnOp{Verb: api.KVUnlock, Key: "t/l"} }, err: "missing session"},
 		{name: "get-tree", op: func() *api.KVTxnOp { return &api.KVTxnOp{Verb: api.KVGetTree, Key: "t/"} }, results: []want{{key: "t/k", value: "v2"}, {key: "t/l", lockIdx: 1}}}, // unlock wrote its (empty) value, as Consul
 		{name: "check-index stale", op: func() *api.KVTxnOp { return &api.KVTxnOp{Verb: api.KVCheckIndex, Key: "t/k", Index: idx} }, err: "failed index check for key \"t/k\", current modify index"},
 		{name: "check-not-exists", op: func() *api.KVTxnOp { return &api.KVTxnOp{Verb: api.KVCheckNotExists, Key: "t/none"} }},

@@ -205,11 +205,6 @@ func (a *Agent) kvPut(w http.ResponseWriter, r *http.Request, key string) error 
 		op.Verb, op.Session = store.KVLock, q.Get("acquire")
 	case present(q, "release"):
 		op.Verb, op.Session = store.KVUnlock, q.Get("release")
-		if op.Session == "" {
-			// The state store's refusal in Consul (for a lock the store
-			// refuses it here too).
-			return errStatus(http.StatusInternalServerError, "missing session")
-		}
 	}
 	if r.ContentLength > maxKVValueBytes {
 		return kvValueTooLarge(r.ContentLength)

@@ -32,6 +32,9 @@ func (x *tx) kvWrite(op *KVOp) (ok bool, err error) {
 	case KVLock:
 		return x.kvLock(op)
 	case KVUnlock:
+		if op.Session == "" {
+			return false, rejected("missing session") // as Consul's kvsUnlockTxn
+		}
 		return x.kvUnlock(op), nil
 	case KVDelete:
 		x.kvDelete(op.Key)

@@ -175,6 +175,26 @@ func TestKVLocks(t *testing.T) {
 	r = h.apply(&KVOp{Verb: KVLock, Key: "m", Session: "nope"})
 	require.True(t, errors.Is(r.Err, ErrRejected), "%v", r.Err)
 	require.Nil(t, h.get("m"))
+
+	// No session at all: both verbs are refused (Consul's "missing session").
+	for _, v := range []KVVerb{KVLock, KVUnlock} {
+		r = h.apply(&KVOp{Verb: v, Key: "l", Session: ""})
+		require.ErrorContains(t, r.Err, "missing session", "%v", v)
+	}
+	require.Equal(t, "s2", h.get("l").Session)
+}
+
+// A session keeps the LockDelay it was given; the delay its release imposes
+// is capped at MaxLockDelay (Consul's structs.MaxLockDelay).
+func TestLockDelayCap(t *testing.T) {
+	h := newHarness(t)
+	h.node("n1")
+	h.session("s1", "n1", func(s *Session) { s.LockDelay = 5 * time.Minute })
+	_, s := h.s.SessionGet(nil, "s1")
+	require.Equal(t, 5*time.Minute, s.LockDelay)
+	h.ok(&KVOp{Verb: KVLock, Key: "l", Session: "s1"})
+	h.ok(&SessionDestroy{ID: "s1"})
+	require.Equal(t, t0.Add(MaxLockDelay), h.s.KVLockDelay("l"))
 }
 
 // After a session is invalidated, its keys cannot be re-acquired for the
