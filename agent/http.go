@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -156,10 +157,49 @@ func (a *Agent) wrap(rt route) http.Handler {
 				return
 			}
 		}
+		if strings.Contains(r.URL.RawQuery, "pretty") && present(r.URL.Query(), "pretty") {
+			pw := &prettyWriter{ResponseWriter: w}
+			defer pw.flush()
+			w = pw // not a Hijacker: a blocking ?pretty query waits in place
+		}
 		if err := rt.h(w, r); err != nil {
 			a.writeError(w, r, err)
 		}
 	})
+}
+
+// prettyWriter holds a ?pretty answer and indents its JSON as Consul's
+// marshalJSON does: four spaces and a final newline.
+type prettyWriter struct {
+	http.ResponseWriter
+	code int
+	buf  bytes.Buffer
+}
+
+func (p *prettyWriter) WriteHeader(code int) {
+	if p.code == 0 {
+		p.code = code
+	}
+}
+
+func (p *prettyWriter) Write(b []byte) (int, error) {
+	p.WriteHeader(http.StatusOK)
+	return p.buf.Write(b)
+}
+
+func (p *prettyWriter) flush() {
+	body := p.buf.Bytes()
+	if strings.HasPrefix(p.Header().Get("Content-Type"), "application/json") {
+		var out bytes.Buffer
+		if json.Indent(&out, bytes.TrimSpace(body), "", "    ") == nil {
+			out.WriteByte('\n')
+			body = out.Bytes()
+		}
+	}
+	if p.code != 0 {
+		p.ResponseWriter.WriteHeader(p.code)
+	}
+	p.ResponseWriter.Write(body)
 }
 
 // pathArg is the part of the request path after an endpoint's prefix

@@ -29,6 +29,8 @@ func TestHTTPConsulCompat(t *testing.T) {
 	require.Equal(t, 200, code)
 	code, _, _ = do(t, "PUT", a.url("/v1/kv/plain"), strings.NewReader("p"))
 	require.Equal(t, 200, code)
+	_, ph, _ := do(t, "GET", a.url("/v1/kv/plain"), nil)
+	plainIdx := ph.Get("X-Consul-Index")
 	tooBig := strings.Repeat("x", maxKVValueBytes+1)
 	other := "00000000-0000-0000-0000-000000000001"
 
@@ -101,6 +103,13 @@ func TestHTTPConsulCompat(t *testing.T) {
 		{name: "txn conflict shape", method: "PUT", path: "/v1/txn", body: `[{"KV":{"Verb":"check-not-exists","Key":"plain"}}]`, code: 409,
 			want: `{"Results":null,"Errors":[{"OpIndex":0,"What":"key \"plain\" exists"}]}` + "\n"},
 
+		// ?pretty: Consul's indented JSON; text answers unchanged.
+		{name: "pretty kv", method: "GET", path: "/v1/kv/plain?pretty", code: 200,
+			want: "[\n    {\n        \"LockIndex\": 0,\n        \"Key\": \"plain\",\n        \"Flags\": 0,\n        \"Value\": \"cA==\",\n        \"CreateIndex\": " + "{idx},\n        \"ModifyIndex\": {idx}\n    }\n]\n"},
+		{name: "pretty leader", method: "GET", path: "/v1/status/leader?pretty", code: 200, want: "\"127.0.0.1:8300\"\n"},
+		{name: "pretty error", method: "GET", path: "/v1/kv/?pretty", code: 400, want: "Missing key name"},
+		{name: "pretty 404", method: "GET", path: "/v1/kv/nokey?pretty", code: 404, want: ""},
+
 		// Agent.
 		{name: "force-leave self is a no-op", method: "PUT", path: "/v1/agent/force-leave/test-node", code: 200, want: ""},
 		{name: "force-leave unknown", method: "PUT", path: "/v1/agent/force-leave/nobody", code: 500, want: "agent: No node found with name 'nobody'"},
@@ -135,6 +144,7 @@ func TestHTTPConsulCompat(t *testing.T) {
 			}
 			code, h, b := do(t, tc.method, a.url(tc.path), body)
 			require.Equal(t, tc.code, code, "body: %s", b)
+			tc.want = strings.ReplaceAll(tc.want, "{idx}", plainIdx)
 			if tc.want != "" || tc.has == "" && tc.code != 200 && tc.method != "HEAD" && tc.name != "exact path with suffix" && tc.name != "post txn" {
 				require.Equal(t, tc.want, b)
 			}
@@ -232,6 +242,13 @@ func TestHTTPReadHeaders(t *testing.T) {
 		require.Contains(t, self.Config, k)
 	}
 	require.Equal(t, "127.0.0.1", self.Member["Addr"])
+
+	// A blocking ?pretty query waits in place (no parking) and indents.
+	_, h, _ = do(t, "GET", a.url("/v1/kv/x"), nil)
+	code, h2, b := do(t, "GET", a.url("/v1/kv/x?pretty&wait=50ms&index="+h.Get("X-Consul-Index")), nil)
+	require.Equal(t, 200, code)
+	require.Equal(t, h.Get("X-Consul-Index"), h2.Get("X-Consul-Index"))
+	require.True(t, strings.HasPrefix(b, "[\n    {\n"), b)
 
 	// Consul's Index page (no UI).
 	code, _, b = do(t, "GET", a.url("/"), nil)
