@@ -338,3 +338,44 @@ func TestAPITxn(t *testing.T) {
 	require.False(t, ok)
 	require.Len(t, resp.Errors, 1)
 }
+
+// TestAPILockOptions: the client's one-shot and conflict paths, which rest
+// on short ?wait blocking GETs and on the flags of the lock key.
+func TestAPILockOptions(t *testing.T) {
+	a := startAgent(t)
+	c := apiClient(t, a)
+
+	held, err := c.LockKey("opt/lock")
+	require.NoError(t, err)
+	_, err = held.Lock(nil)
+	require.NoError(t, err)
+	defer held.Unlock()
+
+	// One try, waiting at most LockWaitTime: no lock, no error.
+	once, err := c.LockOpts(&api.LockOptions{Key: "opt/lock", LockTryOnce: true, LockWaitTime: 100 * time.Millisecond})
+	require.NoError(t, err)
+	start := time.Now()
+	lost, err := once.Lock(nil)
+	require.NoError(t, err)
+	require.Nil(t, lost)
+	require.Less(t, time.Since(start), 5*time.Second)
+
+	// A key with other flags is not a lock.
+	_, err = c.KV().Put(&api.KVPair{Key: "opt/plain", Value: []byte("x"), Flags: 7}, nil)
+	require.NoError(t, err)
+	other, err := c.LockKey("opt/plain")
+	require.NoError(t, err)
+	_, err = other.Lock(nil)
+	require.ErrorIs(t, err, api.ErrLockConflict)
+
+	// Semaphores agree on their limit.
+	s1, err := c.SemaphoreOpts(&api.SemaphoreOptions{Prefix: "opt/sem", Limit: 1})
+	require.NoError(t, err)
+	_, err = s1.Acquire(nil)
+	require.NoError(t, err)
+	defer s1.Release()
+	s2, err := c.SemaphoreOpts(&api.SemaphoreOptions{Prefix: "opt/sem", Limit: 2, SemaphoreTryOnce: true, SemaphoreWaitTime: 100 * time.Millisecond})
+	require.NoError(t, err)
+	_, err = s2.Acquire(nil)
+	require.ErrorContains(t, err, "semaphore limit conflict (lock: 1, local: 2)")
+}
