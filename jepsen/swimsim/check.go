@@ -26,6 +26,10 @@ const (
 	// CheckDriver: the core broke its calling contract (a Tick that
 	// leaves NextDeadline in the past, an error from an API call).
 	CheckDriver
+	// CheckHealth (5): every member up at the end has its Lifeguard
+	// awareness score (Node.Health) back at 0 at some point of the
+	// liveness phase (health.go recovered).
+	CheckHealth
 )
 
 func (c Checker) String() string {
@@ -40,6 +44,8 @@ func (c Checker) String() string {
 		return "converge"
 	case CheckDriver:
 		return "driver"
+	case CheckHealth:
+		return "health"
 	}
 	return fmt.Sprintf("Checker(%d)", uint8(c))
 }

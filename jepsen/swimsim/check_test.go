@@ -200,3 +200,15 @@ func TestDetectBound(t *testing.T) {
 		})
 	}
 }
+
+// Checker 5 flags exactly the members up at the end never sampled at 0.
+func TestAwarenessWatch(t *testing.T) {
+	w := newAwarenessWatch()
+	w.recovered["a"] = true
+	v := w.check([]string{"a", "b"}, map[string]int{"a": 0, "b": 3}, time.Minute, 5*time.Minute)
+	require.Len(t, v, 1)
+	require.Equal(t, CheckHealth, v[0].Checker)
+	require.Contains(t, v[0].Msg, "b's awareness score")
+	require.Contains(t, v[0].Msg, "(3 at the end)")
+	require.Empty(t, w.check([]string{"a"}, nil, time.Minute, 5*time.Minute))
+}

@@ -64,6 +64,11 @@
 //     and the latest tags are what everyone ends with.
 //  4. converge: at the end, after the final heal, every member up holds
 //     one view: every member up live, every crashed one not.
+//  5. health: every member up at the end has its Lifeguard awareness
+//     score back at 0 at some point of the liveness phase, sampled each
+//     simulated second (awareness.go): a score that never falls slows
+//     probing for good yet stays within checker 1's bound, which allows
+//     full awareness.
 //
 // The checker functions are pure functions of a History, so tests craft
 // violations for each (check_test.go).

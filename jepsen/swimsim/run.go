@@ -104,11 +104,14 @@ func Run(o Options) Result {
 	converged := time.Duration(-1)
 	minLive, maxLive, tail := livenessPhase(&s.h)
 	aborted := false
+	aw := newAwarenessWatch()
+	aw.sample(s)
 	s.runUntil(s.w.Now()+maxLive, time.Second, func() bool {
 		if o.Stop != nil && o.Stop() {
 			aborted = true
 			return true
 		}
+		aw.sample(s)
 		if converged < 0 && len(checkConvergeNow(s)) == 0 {
 			converged = s.w.Now() - s.h.HealAt
 		}
@@ -137,6 +140,11 @@ func Run(o Options) Result {
 		History:       h,
 	}
 	r.Violations = append(s.violations, Check(h)...)
+	health := map[string]int{}
+	for _, m := range s.up() {
+		health[m.name] = m.node.Health()
+	}
+	r.Violations = append(r.Violations, aw.check(h.upAtEnd(), health, h.HealAt, h.End)...)
 	for _, v := range r.Violations {
 		logf("VIOLATION %s", v)
 	}
