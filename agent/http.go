@@ -36,6 +36,10 @@ type route struct {
 	methods []string
 	h       handlerFunc
 	dc      bool
+	// ent: Consul parses the enterprise metadata (?ns, ?partition and
+	// their headers), refused by its CE build; entPartition: only the
+	// partition.
+	ent, entPartition bool
 }
 
 // routes builds the API mux. Patterns are Consul's: an exact path, or a
@@ -49,28 +53,28 @@ func (a *Agent) routes() http.Handler {
 	for pattern, rt := range map[string]route{
 		"/v1/txn": {methods: put, h: a.txn, dc: true},
 
-		"/v1/session/create":   {methods: put, h: a.sessionCreate, dc: true},
-		"/v1/session/destroy/": {methods: put, h: a.sessionDestroy, dc: true},
-		"/v1/session/renew/":   {methods: put, h: a.sessionRenew, dc: true},
-		"/v1/session/info/":    {methods: get, h: a.sessionInfo, dc: true},
-		"/v1/session/node/":    {methods: get, h: a.sessionNode, dc: true},
-		"/v1/session/list":     {methods: get, h: a.sessionList, dc: true},
+		"/v1/session/create":   {methods: put, h: a.sessionCreate, dc: true, ent: true},
+		"/v1/session/destroy/": {methods: put, h: a.sessionDestroy, dc: true, ent: true},
+		"/v1/session/renew/":   {methods: put, h: a.sessionRenew, dc: true, ent: true},
+		"/v1/session/info/":    {methods: get, h: a.sessionInfo, dc: true, ent: true},
+		"/v1/session/node/":    {methods: get, h: a.sessionNode, dc: true, ent: true},
+		"/v1/session/list":     {methods: get, h: a.sessionList, dc: true, ent: true},
 
 		"/v1/status/leader": {methods: get, h: a.statusLeader, dc: true},
 		"/v1/status/peers":  {methods: get, h: a.statusPeers, dc: true},
 
 		"/v1/agent/self":         {methods: get, h: a.agentSelf},
-		"/v1/agent/members":      {methods: get, h: a.agentMembers},
-		"/v1/agent/join/":        {methods: put, h: a.agentJoin},
+		"/v1/agent/members":      {methods: get, h: a.agentMembers, entPartition: true},
+		"/v1/agent/join/":        {methods: put, h: a.agentJoin, entPartition: true},
 		"/v1/agent/leave":        {methods: put, h: a.agentLeave},
-		"/v1/agent/force-leave/": {methods: put, h: a.agentForceLeave},
+		"/v1/agent/force-leave/": {methods: put, h: a.agentForceLeave, entPartition: true},
 
 		"/v1/operator/raft/configuration": {methods: get, h: a.raftConfiguration, dc: true},
 		"/v1/operator/raft/peer":          {methods: []string{http.MethodDelete}, h: a.raftRemovePeer, dc: true},
 
-		"/v1/catalog/nodes":       {methods: get, h: a.catalogNodes, dc: true},
+		"/v1/catalog/nodes":       {methods: get, h: a.catalogNodes, dc: true, ent: true},
 		"/v1/catalog/datacenters": {methods: get, h: a.catalogDatacenters},
-		"/v1/health/node/":        {methods: get, h: a.healthNode, dc: true},
+		"/v1/health/node/":        {methods: get, h: a.healthNode, dc: true, ent: true},
 
 		"/v1/snapshot": {methods: []string{http.MethodGet, http.MethodPut}, h: a.snapshot, dc: true},
 	} {
@@ -88,7 +92,7 @@ func (a *Agent) routes() http.Handler {
 	}
 	mux.HandleFunc("/", index)
 
-	kv := a.wrap(route{methods: []string{http.MethodGet, http.MethodPut, http.MethodDelete}, h: a.kv, dc: true})
+	kv := a.wrap(route{methods: []string{http.MethodGet, http.MethodPut, http.MethodDelete}, h: a.kv, dc: true, ent: true})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/v1/kv/") || r.URL.Path == "/v1/kv" {
 			kv.ServeHTTP(w, r)
@@ -154,6 +158,12 @@ func (a *Agent) wrap(rt route) http.Handler {
 		if rt.dc && strings.Contains(r.URL.RawQuery, "dc=") {
 			if dc := r.URL.Query().Get("dc"); dc != "" && dc != a.cfg.Datacenter {
 				a.writeError(w, r, errNoDCPath)
+				return
+			}
+		}
+		if rt.ent || rt.entPartition {
+			if err := enterpriseOnly(r, !rt.ent); err != nil {
+				a.writeError(w, r, err)
 				return
 			}
 		}
@@ -279,7 +289,8 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 }
 
 // decodeJSONBody decodes a small JSON body into v; an empty body leaves v
-// as is. Malformed JSON is a 400.
+// as is. Malformed JSON, or a field v does not have, is a 400 (Consul's
+// lib.DecodeJSON refuses unknown fields; its CE build rewords Namespace).
 func decodeJSONBody(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 	b, err := readBody(w, r, limit)
 	if err != nil {
@@ -288,8 +299,40 @@ func decodeJSONBody(w http.ResponseWriter, r *http.Request, limit int64, v any) 
 	if len(strings.TrimSpace(string(b))) == 0 {
 		return nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err := decodeStrict(b, v); err != nil {
 		return errBadRequestf("Request decode failed: %v", err)
+	}
+	return nil
+}
+
+// decodeStrict decodes one JSON value refusing unknown fields, with
+// Consul's messages.
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err != nil && err.Error() == `json: unknown field "Namespace"` {
+		return fmt.Errorf("%v - Namespaces are a Consul Enterprise feature", err)
+	}
+	return err
+}
+
+// enterpriseOnly is Consul CE's 400 for a namespace or partition asked for
+// in the query or a header (partitionOnly: the route takes no namespace).
+func enterpriseOnly(r *http.Request, partitionOnly bool) error {
+	if !partitionOnly {
+		if r.Header.Get("X-Consul-Namespace") != "" {
+			return errBadRequestf(`Invalid header: "X-Consul-Namespace" - Namespaces are a Consul Enterprise feature`)
+		}
+		if strings.Contains(r.URL.RawQuery, "ns=") && r.URL.Query().Get("ns") != "" {
+			return errBadRequestf(`Invalid query parameter: "ns" - Namespaces are a Consul Enterprise feature`)
+		}
+	}
+	if r.Header.Get("X-Consul-Partition") != "" {
+		return errBadRequestf(`Invalid header: "X-Consul-Partition" - Partitions are a Consul Enterprise feature`)
+	}
+	if strings.Contains(r.URL.RawQuery, "partition=") && r.URL.Query().Get("partition") != "" {
+		return errBadRequestf(`Invalid query parameter: "partition" - Partitions are a Consul Enterprise feature`)
 	}
 	return nil
 }

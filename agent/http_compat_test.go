@@ -110,6 +110,16 @@ func TestHTTPConsulCompat(t *testing.T) {
 		{name: "pretty error", method: "GET", path: "/v1/kv/?pretty", code: 400, want: "Missing key name"},
 		{name: "pretty 404", method: "GET", path: "/v1/kv/nokey?pretty", code: 404, want: ""},
 
+		// Consul CE: no namespaces or partitions, no unknown body fields.
+		{name: "ns query", method: "GET", path: "/v1/kv/plain?ns=team", code: 400, want: `Invalid query parameter: "ns" - Namespaces are a Consul Enterprise feature`},
+		{name: "partition query", method: "GET", path: "/v1/session/list?partition=p", code: 400, want: `Invalid query parameter: "partition" - Partitions are a Consul Enterprise feature`},
+		{name: "empty ns is fine", method: "GET", path: "/v1/kv/plain?ns=&raw", code: 200, want: "p"},
+		{name: "session unknown field", method: "PUT", path: "/v1/session/create", body: `{"Nme":"x"}`, code: 400, want: `Request decode failed: json: unknown field "Nme"`},
+		{name: "session namespace field", method: "PUT", path: "/v1/session/create", body: `{"Namespace":"x"}`, code: 400, want: `Request decode failed: json: unknown field "Namespace" - Namespaces are a Consul Enterprise feature`},
+		{name: "session read back fields", method: "PUT", path: "/v1/session/create", body: `{"ID":"x","CreateIndex":1,"ModifyIndex":2,"name":"lower"}`, code: 200, has: `{"ID":"`},
+		{name: "txn unknown field", method: "PUT", path: "/v1/txn", body: `[{"KV":{"Verb":"get","Key":"x","Bogus":1}}]`, code: 400, want: `Failed to parse body: json: unknown field "Bogus"`},
+		{name: "txn client's empty namespace", method: "PUT", path: "/v1/txn", body: `[{"KV":{"Verb":"get-tree","Key":"zz","Namespace":""},"Node":null,"Service":null,"Check":null}]`, code: 200, want: `{"Results":null,"Errors":null}`},
+
 		// Agent.
 		{name: "force-leave self is a no-op", method: "PUT", path: "/v1/agent/force-leave/test-node", code: 200, want: ""},
 		{name: "force-leave unknown", method: "PUT", path: "/v1/agent/force-leave/nobody", code: 500, want: "agent: No node found with name 'nobody'"},
@@ -249,6 +259,17 @@ func TestHTTPReadHeaders(t *testing.T) {
 	require.Equal(t, 200, code)
 	require.Equal(t, h.Get("X-Consul-Index"), h2.Get("X-Consul-Index"))
 	require.True(t, strings.HasPrefix(b, "[\n    {\n"), b)
+
+	// Consul CE refuses a namespace header; a token header is ignored.
+	for hdr, wantCode := range map[string]int{"X-Consul-Namespace": 400, "X-Consul-Partition": 400, "X-Consul-Token": 200} {
+		req, err := http.NewRequest("GET", a.url("/v1/kv/x"), nil)
+		require.NoError(t, err)
+		req.Header.Set(hdr, "v")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, wantCode, resp.StatusCode, hdr)
+	}
 
 	// Consul's Index page (no UI).
 	code, _, b = do(t, "GET", a.url("/"), nil)

@@ -73,6 +73,10 @@ type sessionCreateRequest struct {
 	Checks        []string
 	NodeChecks    []string
 	ServiceChecks []serviceCheckJSON
+	// Fields of Consul's session that create accepts and ignores (a read
+	// session sent back); any other field is a 400, as Consul's.
+	ID                       string
+	CreateIndex, ModifyIndex uint64
 }
 
 func parseLockDelay(raw json.RawMessage) (time.Duration, error) {

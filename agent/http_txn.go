@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +29,9 @@ type txnKVOp struct {
 	Flags   uint64
 	Index   uint64
 	Session string
+	// Namespace and Partition are the Go client's (omitted when empty);
+	// Consul CE ignores them here.
+	Namespace, Partition string
 }
 
 type txnResultJSON struct {
@@ -63,7 +65,7 @@ func (a *Agent) txn(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var req []txnOp
-	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&req); err != nil {
+	if err := decodeStrict(body, &req); err != nil {
 		return errBadRequestf("Failed to parse body: %v", err)
 	}
 	if len(req) > maxTxnOps {
