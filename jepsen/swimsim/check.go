@@ -254,10 +254,12 @@ func FalseDeaths(h *History) DeathCounts {
 func isLive(s swim.State) bool { return s == swim.StateAlive || s == swim.StateSuspect }
 
 // reached returns when observer first knew u's member at u.Inc or later
-// (a join or update event), or -1.
+// with u's tags or newer ones (a join or update event), or -1. The tag
+// version matters: an event at u's incarnation with older tags (a tag
+// update announced without raising the incarnation) is not u.
 func reached(rs []Record, u Update) time.Duration {
 	for _, r := range rs {
-		if (r.Type == swim.EventJoin || r.Type == swim.EventUpdate) && r.Inc >= u.Inc {
+		if (r.Type == swim.EventJoin || r.Type == swim.EventUpdate) && r.Inc >= u.Inc && r.TagV >= u.TagV {
 			return r.At
 		}
 	}
@@ -280,7 +282,7 @@ func checkReach(h *History, tl map[pair][]Record) []Violation {
 				continue
 			}
 			v, known := h.Final[o][u.Member]
-			if reached(tl[pair{o, u.Member}], u) < 0 && !(known && v.Inc >= u.Inc && isLive(v.State)) {
+			if reached(tl[pair{o, u.Member}], u) < 0 && !(known && v.Inc >= u.Inc && v.TagV >= u.TagV && isLive(v.State)) {
 				out = append(out, Violation{CheckReach, h.End, fmt.Sprintf(
 					"%s of %s (inc %d at %v) never reached %s (its view: %+v, known %v)", u.Kind, u.Member, u.Inc, u.At, o, v, known)})
 				continue

@@ -212,3 +212,13 @@ func TestAwarenessWatch(t *testing.T) {
 	require.Contains(t, v[0].Msg, "(3 at the end)")
 	require.Empty(t, w.check([]string{"a"}, nil, time.Minute, 5*time.Minute))
 }
+
+// An event at the update's incarnation with older tags is not the
+// update (a tag update announced without raising the incarnation).
+func TestReachedNeedsTheTags(t *testing.T) {
+	u := Update{Kind: UpdateTags, At: 10 * s, Member: "a", Inc: 3, TagV: 2}
+	stale := Record{At: 5 * s, Observer: "b", Type: swim.EventJoin, Subject: "a", Inc: 3, TagV: 1}
+	fresh := Record{At: 40 * s, Observer: "b", Type: swim.EventUpdate, Subject: "a", Inc: 4, TagV: 2}
+	require.Equal(t, time.Duration(-1), reached([]Record{stale}, u))
+	require.Equal(t, 40*s, reached([]Record{stale, fresh}, u))
+}

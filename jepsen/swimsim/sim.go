@@ -108,12 +108,20 @@ func (s *sim) logUpdate(m *member, k UpdateKind) {
 	s.w.Tracef("%s %s inc=%d v=%d", m.name, k, m.node.LocalMember().Incarnation, m.tagV)
 }
 
-// setTags bumps m's tag version.
+// setTags bumps m's tag version. SetTags must raise the incarnation:
+// peers take a member's tags only from an alive message above the
+// incarnation they hold, so new tags at the old one would spread only
+// when a push-pull brought the old ones back to m (which then refutes),
+// within every checker's bounds.
 func (s *sim) setTags(m *member) {
 	m.tagV++
+	before := m.node.LocalMember().Incarnation
 	if err := m.node.SetTags(m.now(), m.tags()); err != nil {
 		s.violate(CheckDriver, fmt.Sprintf("%s: set tags: %v", m.name, err))
 		return
+	}
+	if after := m.node.LocalMember().Incarnation; after <= before {
+		s.violate(CheckDriver, fmt.Sprintf("%s: set tags: incarnation %d, was %d: new tags need a higher one", m.name, after, before))
 	}
 	m.drain()
 	s.logUpdate(m, UpdateTags)
