@@ -177,7 +177,7 @@ func (c *cluster) observeRole(n *node, role raft.Role, term raft.Term) {
 				c.stats.LeaderChanges++
 			}
 		}
-		c.check.BecameLeader(n.id, term)
+		c.check.BecameLeader(n.id, term, n.voters())
 		c.maybeCrashNewLeader(n)
 		c.maybeIsolateNewLeader(n)
 	case raft.Candidate:

@@ -84,7 +84,8 @@
 //
 // # Checkers
 //
-// After every step (package check): at most one leader per term; log
+// After every step (package check): at most one leader per term, each
+// holding grants of its term from a majority of its voters; log
 // matching over every durable entry; leader completeness (a leader of a
 // later term than an entry's commit holds it); state machine safety (no
 // two nodes apply different entries at one index, applies in order);
@@ -120,13 +121,19 @@
 // conflict, a stale-term vote reply counted, a follower committing past
 // the entries a message vouched for — together with a leader that probes
 // again from its match index, since the exact conflict-term backtracking
-// hides that follower bug from every schedule; see the plant's header).
-// jepsen/plants/run.sh applies each in
-// a scratch copy and runs seeds in parallel until one fails a safety
-// checker (liveness failures and panics do not count), printing which
-// checker caught it and at which seed.
+// hides that follower bug from every schedule; see the plant's header),
+// and to wal/ and raft/driver/ (skipped fsyncs, acknowledgements before
+// durability, a follower read served before its apply reached the read
+// index, which only follower reads show). jepsen/plants/run.sh applies
+// each in a scratch copy and runs seeds in parallel until one fails a
+// safety checker (liveness failures and panics do not count), printing
+// which checker caught it and at which seed.
 //
-// No checker is aimed at one bug; what makes them reachable is the swarm
+// No checker is aimed at one bug (a stale vote reply counted used to be
+// caught only when a second leader of the same term happened to win too:
+// at one seed in 1000, lost to any change of schedule; the election
+// checker now judges each leader's votes themselves); what makes them
+// reachable is the swarm
 // (swarm.go): besides the average configuration, seeds draw slow disks
 // (a wide window between a message and the durability it vouches for),
 // short downtimes, one entry per MsgApp with 1–16 messages in flight (a

@@ -75,6 +75,18 @@ func (n *node) term() raft.Term {
 	return n.h.Status().HardState.Term
 }
 
+// voters lists the voters of the node's configuration (its latest, in
+// force from its append on).
+func (n *node) voters() []raft.NodeID {
+	var v []raft.NodeID
+	for _, s := range n.h.Status().Configuration.Servers {
+		if s.Suffrage == raft.Voter {
+			v = append(v, s.ID)
+		}
+	}
+	return v
+}
+
 func (n *node) applied() raft.Index { return n.h.Status().Applied }
 
 func (n *node) storeHash() uint64 { return n.fsm.store.Hash() }

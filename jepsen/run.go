@@ -117,6 +117,7 @@ func (c *cluster) liveness() {
 		if acked || c.w.Now() >= deadline {
 			return
 		}
+		c.stopUnawareRemoved() // a removal may reach the others only now
 		c.reqSeq++
 		cmd := kv.Command{Op: kv.OpPut, Key: "live", Value: fmt.Sprintf("v%d", c.reqSeq), ReqID: c.reqSeq}
 		probe.do(cmd, func(ok bool) {

@@ -57,7 +57,10 @@ type indexTerm struct {
 type Cluster struct {
 	first *Violation
 
-	leaders map[raft.Term]raft.NodeID // election safety
+	// election safety: the leader of each term, and the voters that sent
+	// a granted MsgVoteResp of a term to a candidate (election.go).
+	leaders map[raft.Term]raft.NodeID
+	grants  map[termCandidate][]raft.NodeID
 
 	// log matching: every durable (index, term) seen, its entry and the
 	// term of the entry before it (0: unknown, e.g. first after a snapshot).
@@ -101,6 +104,7 @@ type nodeDurable struct {
 func New() *Cluster {
 	return &Cluster{
 		leaders:    map[raft.Term]raft.NodeID{},
+		grants:     map[termCandidate][]raft.NodeID{},
 		durable:    map[indexTerm]durableEntry{},
 		applied:    map[raft.Index]entryID{},
 		commitTerm: map[raft.Index]raft.Term{},
@@ -142,15 +146,6 @@ func (c *Cluster) MaxApplied() raft.Index { return c.maxApplied }
 func (c *Cluster) AppliedTerm(i raft.Index) (raft.Term, bool) {
 	e, ok := c.applied[i]
 	return e.term, ok
-}
-
-// BecameLeader records that id is leader of term.
-func (c *Cluster) BecameLeader(id raft.NodeID, term raft.Term) {
-	if other, ok := c.leaders[term]; ok && other != id {
-		c.Fail(ElectionSafety, "term %d has two leaders: %s and %s", term, other, id)
-		return
-	}
-	c.leaders[term] = id
 }
 
 // Persisted records that node id made hs and ents durable (one LogStore

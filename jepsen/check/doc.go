@@ -4,7 +4,11 @@
 // reports: role changes, durable writes, applied entries, restarts and
 // client acknowledgements.
 //
-//   - Election safety: at most one leader per term.
+//   - Election safety: at most one leader per term, and each leader holds,
+//     for its term, the votes of a majority of its configuration's voters:
+//     its own and granted MsgVoteResps of that term sent to it (§5.2;
+//     election.go), so a miscounted election fails even when no second
+//     leader collides with it.
 //   - Log matching: two durable entries with the same index and term carry
 //     the same bytes and follow entries with the same term (by induction,
 //     the logs are identical up to there).

@@ -36,6 +36,7 @@ func (c *Cluster) Sending(id raft.NodeID, m *raft.Message) {
 		if hs.Term < m.Term || hs.Term == m.Term && hs.Vote != m.To {
 			c.Fail(DurableBeforeSend, "%s granted its vote in term %d to %s but its durable hard state is term %d vote %q", id, m.Term, m.To, hs.Term, hs.Vote)
 		}
+		c.granted(id, m.To, m.Term)
 	case raft.MsgAppResp:
 		if m.Reject {
 			return
