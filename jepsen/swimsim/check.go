@@ -30,6 +30,10 @@ const (
 	// awareness score (Node.Health) back at 0 at some point of the
 	// liveness phase (health.go recovered).
 	CheckHealth
+	// CheckEvents (6): user events are delivered at most once per member,
+	// and a member fires an event at a Lamport time above every one it
+	// delivered before (userevents.go).
+	CheckEvents
 )
 
 func (c Checker) String() string {
@@ -46,6 +50,8 @@ func (c Checker) String() string {
 		return "driver"
 	case CheckHealth:
 		return "health"
+	case CheckEvents:
+		return "events"
 	}
 	return fmt.Sprintf("Checker(%d)", uint8(c))
 }

@@ -222,3 +222,37 @@ func TestReachedNeedsTheTags(t *testing.T) {
 	require.Equal(t, time.Duration(-1), reached([]Record{stale}, u))
 	require.Equal(t, 40*s, reached([]Record{stale, fresh}, u))
 }
+
+// Checker 6 flags a second delivery of one event, and an event fired at
+// a Lamport time not above every one its origin delivered before.
+func TestUserEventChecks(t *testing.T) {
+	type delivery struct {
+		observer string
+		e        *swim.UserEvent
+	}
+	ev := func(payload string, lt swim.LamportTime) *swim.UserEvent {
+		return &swim.UserEvent{LTime: lt, Name: userEventName, Payload: []byte(payload)}
+	}
+	for _, tc := range []struct {
+		name  string
+		steps []delivery
+		want  int
+	}{
+		{"ordered", []delivery{{"a", ev("a/1", 0)}, {"b", ev("a/1", 0)}, {"b", ev("b/1", 1)}, {"a", ev("b/1", 1)}, {"a", ev("a/2", 2)}}, 0},
+		{"first own event at time 0", []delivery{{"a", ev("a/1", 0)}}, 0},
+		{"delivered twice", []delivery{{"a", ev("a/1", 0)}, {"b", ev("a/1", 0)}, {"b", ev("a/1", 0)}}, 1},
+		{"fired at a time already delivered", []delivery{{"a", ev("a/1", 3)}, {"b", ev("a/1", 3)}, {"b", ev("b/1", 3)}}, 1},
+		{"fired below a time delivered", []delivery{{"b", ev("a/1", 5)}, {"b", ev("b/1", 2)}}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSim(1, swim.LANConfig)
+			for _, st := range tc.steps {
+				s.events.deliver(st.observer, st.e)
+			}
+			require.Len(t, s.violations, tc.want, "%v", s.violations)
+			for _, v := range s.violations {
+				require.Equal(t, CheckEvents, v.Checker)
+			}
+		})
+	}
+}

@@ -2,8 +2,8 @@
 // swim.Node cores on the shared simulated world (package jepsen/world),
 // with packet loss, delay, duplication, reordering, partitions (some
 // outlasting the longest suspicion), crashed, paused and CPU-starved
-// members, joins and tag updates; then four checkers over the recorded
-// history. One seed gives one run, byte for byte.
+// members, joins, tag updates and user events; then checkers over the
+// recorded history and the live cores. One seed gives one run, byte for byte.
 //
 // # Driving the cores
 //
@@ -69,6 +69,11 @@
 //     simulated second (awareness.go): a score that never falls slows
 //     probing for good yet stays within checker 1's bound, which allows
 //     full awareness.
+//  6. events: user events (fired at random by running members during
+//     the fault phase) are delivered at most once per member, and a
+//     member fires an event at a Lamport time above every one it
+//     delivered before (userevents.go). Delivery to everyone is not
+//     checked: user events have no anti-entropy.
 //
 // The checker functions are pure functions of a History, so tests craft
 // violations for each (check_test.go).

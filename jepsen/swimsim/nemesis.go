@@ -2,12 +2,14 @@ package swimsim
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"time"
 )
 
 // FaultCounts counts injected faults by type.
 type FaultCounts struct {
 	Crash, Pause, Starve, Partition, LongPartition, LossBurst, Tags, Join int
+	UserEvents                                                            int
 }
 
 // Add sums counts.
@@ -20,6 +22,7 @@ func (c *FaultCounts) Add(o FaultCounts) {
 	c.LossBurst += o.LossBurst
 	c.Tags += o.Tags
 	c.Join += o.Join
+	c.UserEvents += o.UserEvents
 }
 
 // nemesis injects the swarm's faults during the fault phase and heals
@@ -58,6 +61,7 @@ func (nm *nemesis) arm() {
 	nm.every(nm.sw.PartitionEvery, nm.partitionStart)
 	nm.every(nm.sw.LossEvery, nm.lossBurst)
 	nm.every(nm.sw.TagsEvery, nm.tags)
+	nm.everyFrom(nm.s.rEvents, nm.sw.UserEventEvery, nm.userEvent)
 	if late := nm.sw.Late; late > 0 {
 		nm.every((nm.end-nm.s.w.Now())/time.Duration(late+1), nm.join)
 	}
@@ -65,17 +69,20 @@ func (nm *nemesis) arm() {
 }
 
 // every runs f at random gaps of mean `mean` until the phase ends.
-func (nm *nemesis) every(mean time.Duration, f func()) {
+func (nm *nemesis) every(mean time.Duration, f func()) { nm.everyFrom(nm.s.rNem, mean, f) }
+
+// everyFrom is every drawing the gaps from r.
+func (nm *nemesis) everyFrom(r *rand.Rand, mean time.Duration, f func()) {
 	if mean <= 0 {
 		return
 	}
-	gap := mean/2 + time.Duration(nm.s.rNem.Int64N(int64(mean)))
+	gap := mean/2 + time.Duration(r.Int64N(int64(mean)))
 	nm.s.w.After(gap, func() {
 		if nm.healed || nm.s.w.Now() >= nm.end {
 			return
 		}
 		f()
-		nm.every(mean, f)
+		nm.everyFrom(r, mean, f)
 	})
 }
 
@@ -282,6 +289,23 @@ func (nm *nemesis) tags() {
 	}
 	nm.s.setTags(m)
 	nm.counts.Tags++
+}
+
+// userEvent has a random running member fire a user event. It draws
+// from its own stream, so the workload leaves the faults' draws alone.
+func (nm *nemesis) userEvent() {
+	up := nm.s.up()
+	var c []*member
+	for _, m := range up {
+		if !m.host.Paused() {
+			c = append(c, m)
+		}
+	}
+	if len(c) == 0 {
+		return
+	}
+	nm.s.events.fire(c[nm.s.rEvents.IntN(len(c))])
+	nm.counts.UserEvents++
 }
 
 // join starts the next late member, joining one or two running ones.

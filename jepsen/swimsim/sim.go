@@ -17,6 +17,7 @@ const (
 	streamCore
 	streamNemesis
 	streamStarve
+	streamEvents
 )
 
 // sim is one pool on one world.
@@ -36,6 +37,8 @@ type sim struct {
 	onEvent func(m *member, e swim.Event)
 
 	rNem, rStarve *rand.Rand
+	rEvents       *rand.Rand // the user-event workload's choices
+	events        *userEvents
 	dialFailures  uint64
 	traffic       Traffic // what every member sent
 	violations    []Violation
@@ -50,7 +53,9 @@ func newSim(seed uint64, preset func(string, string, *rand.Rand) swim.Config) *s
 		record:  true,
 		rNem:    rand.New(rand.NewPCG(seed, streamNemesis)),
 		rStarve: rand.New(rand.NewPCG(seed, streamStarve)),
+		rEvents: rand.New(rand.NewPCG(seed, streamEvents)),
 	}
+	s.events = newUserEvents(s)
 	s.h.Final = map[string]map[string]View{}
 	s.h.Self = map[string]View{}
 	return s
@@ -130,6 +135,7 @@ func (s *sim) setTags(m *member) {
 // event takes one event from m's Ready.
 func (s *sim) event(m *member, e swim.Event) {
 	if e.Type == swim.EventUser {
+		s.events.deliver(m.name, e.User)
 		return
 	}
 	if s.w.Tracing() {

@@ -33,6 +33,9 @@ type Swarm struct {
 	// is still alive at the incarnation it was declared dead at (checker
 	// 1 must see such a stale claim ignored).
 	StaleWitness bool
+	// UserEventEvery: mean time between user events fired by a random
+	// running member (0: none).
+	UserEventEvery time.Duration
 }
 
 // presets by name.
@@ -89,7 +92,8 @@ func drawSwarm(seed uint64, members int, preset string) Swarm {
 	sw.LossMax = between(5*time.Second, 30*time.Second)
 	sw.LossBurstPPM = 50_000 + r.IntN(250_000)
 	sw.TagsEvery = maybe(0.8, 5*time.Second, 30*time.Second)
-	sw.StaleWitness = r.IntN(2) == 0 // drawn last: earlier draws keep their seeds
+	sw.StaleWitness = r.IntN(2) == 0 // drawn after the others: earlier draws keep their seeds
+	sw.UserEventEvery = maybe(0.7, time.Second, 10*time.Second)
 	return sw
 }
 
