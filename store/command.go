@@ -25,6 +25,7 @@ import (
 //	CmdRestore       snapshot bytes (the format of snapshot.go)
 //	CmdRestoreChunk  id | offset | total | data bytes (restore.go)
 //	CmdRestoreCommit id | size | abort bool
+//	CmdCASet         index | CA config row | count | CA root row * count (ca.go)
 //
 // Compatibility: the version byte changes with any layout change; CmdType
 // and KVVerb values are append-only.
@@ -47,6 +48,7 @@ const (
 	CmdRestore        CmdType = 8
 	CmdRestoreChunk   CmdType = 9
 	CmdRestoreCommit  CmdType = 10
+	CmdCASet          CmdType = 11
 )
 
 func (t CmdType) String() string {
@@ -71,13 +73,15 @@ func (t CmdType) String() string {
 		return "RestoreChunk"
 	case CmdRestoreCommit:
 		return "RestoreCommit"
+	case CmdCASet:
+		return "CASet"
 	}
 	return fmt.Sprintf("CmdType(%d)", uint8(t))
 }
 
 // Op is the body of a command: one of *KVOp, *Txn, *SessionCreate,
 // *SessionDestroy, *Register, *Deregister, *TombstoneReap, *RestoreState,
-// *RestoreChunk, *RestoreCommit.
+// *RestoreChunk, *RestoreCommit, *CASet.
 type Op interface {
 	Type() CmdType
 	encode(e *encoder)
@@ -152,6 +156,8 @@ func DecodeCommand(b []byte) (Command, error) {
 		op = &RestoreChunk{ID: d.uvarint(), Offset: d.uvarint(), Total: d.uvarint(), Data: d.bytes(maxValueLen)}
 	case CmdRestoreCommit:
 		op = &RestoreCommit{ID: d.uvarint(), Size: d.uvarint(), Abort: d.bool1()}
+	case CmdCASet:
+		op = d.caSet()
 	default:
 		return Command{}, fmt.Errorf("%w: unknown command type %d", ErrDecode, uint8(t))
 	}

@@ -38,7 +38,7 @@ func genKVOp(t *rapid.T, txn bool) KVOp {
 }
 
 func genOp(t *rapid.T) Op {
-	switch rapid.IntRange(0, 10).Draw(t, "kind") {
+	switch rapid.IntRange(0, 11).Draw(t, "kind") {
 	case 0, 1, 2:
 		op := genKVOp(t, false)
 		return &op
@@ -74,6 +74,17 @@ func genOp(t *rapid.T) Op {
 		}
 		return &RestoreChunk{ID: id, Offset: rapid.Uint64Range(0, 3).Draw(t, "offset"), Total: 4,
 			Data: []byte(rapid.StringN(1, 1, 1).Draw(t, "chunk"))}
+	case 11:
+		// CA bootstrap or rotation: index 0 (bootstrap) half the time.
+		op := &CASet{Config: testCAConfig()}
+		if rapid.Bool().Draw(t, "caRotate") {
+			op.Index = rapid.Uint64Range(1, 60).Draw(t, "caIndex")
+		}
+		ids := []string{"ab:01", "ab:02", "ab:03"}
+		for i := range rapid.IntRange(1, 2).Draw(t, "caRoots") {
+			op.Roots = append(op.Roots, testCARoot(ids[i+rapid.IntRange(0, 1).Draw(t, "caID")], rapid.Bool().Draw(t, "caActive")))
+		}
+		return op
 	default:
 		op := KVOp{Verb: KVLock, Key: genKey.Draw(t, "key"), Session: genSession.Draw(t, "session")}
 		return &op
@@ -142,6 +153,18 @@ func checkInvariants(t *rapid.T, s *Store) {
 		}
 		return true
 	})
+	if (st.caConfig == nil) != (len(st.caRoots) == 0) {
+		t.Fatalf("CA config %v with %d roots", st.caConfig, len(st.caRoots))
+	}
+	active := 0
+	for _, r := range st.caRoots {
+		if r.Active {
+			active++
+		}
+	}
+	if st.caConfig != nil && active != 1 {
+		t.Fatalf("%d active CA roots", active)
+	}
 	for i, idx := range st.index {
 		if idx > st.applied {
 			t.Fatalf("table %d index %d > applied %d", i, idx, st.applied)

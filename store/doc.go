@@ -9,7 +9,8 @@
 // committed entries, plus Restore from a snapshot. Commands are built with
 // EncodeCommand(now, op) where op is one of *KVOp, *Txn, *SessionCreate,
 // *SessionDestroy, *Register, *Deregister, *TombstoneReap, *RestoreState,
-// *RestoreChunk, *RestoreCommit (format drawn in command.go). Apply returns a *Result: OK for
+// *RestoreChunk, *RestoreCommit, *CASet (format drawn in command.go; the
+// Connect CA's state in ca.go). Apply returns a *Result: OK for
 // conditional KV writes (cas, acquire, release, delete-cas), Err for
 // commands the state refuses (errors.Is(err, ErrRejected)) or that do not
 // decode (ErrDecode), Txn for transactions.
@@ -26,13 +27,15 @@
 //	  applied index
 //	KVEntry.Session != "" only while that session exists
 //	table indexes never decrease (TombstoneReap and RestoreState/Commit move them up)
+//	CA: a configuration exists iff the roots are non-empty, and then exactly
+//	  one root is active; a root's private key is never returned by a read
 //
 // # Index rules (Consul's)
 //
 //	KVGet      entry's ModifyIndex, else the KV table index (incl. tombstones)
 //	KVList/Keys max(ModifyIndex under prefix, tombstone index under prefix),
 //	           the table index if both are 0 (or the prefix is "")
-//	sessions, nodes, checks, services: their table's index
+//	sessions, nodes, checks, services, CA roots: their table's index
 //
 // Every read returns an index >= 1 (a blocking query with index=1 on an
 // empty store must block). After a TombstoneReap a prefix's index may be

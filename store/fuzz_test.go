@@ -30,6 +30,7 @@ func seedCommands() [][]byte {
 		&RestoreChunk{ID: 9, Offset: 0, Total: 4, Data: []byte("ab")},
 		&RestoreChunk{ID: 9, Offset: 2, Total: 4, Data: []byte("cd")},
 		&RestoreCommit{ID: 9, Size: 4, Abort: true},
+		&CASet{Config: testCAConfig(), Roots: []CARoot{testCARoot("ab:01", true)}},
 	)
 	var out [][]byte
 	for _, op := range ops {

@@ -51,7 +51,9 @@ const (
 	// recRestoreChunk: part of a staged restore (restore.go): id | bytes.
 	// A stage larger than one record spans several, in order.
 	recRestoreChunk recordKind = 8
-	recKindsKnown              = recRestoreChunk
+	recCAConfig     recordKind = 9  // the CA configuration (ca.go)
+	recCARoot       recordKind = 10 // one CA root, private key included, in ID order
+	recKindsKnown              = recCARoot
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -101,6 +103,7 @@ func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
 	t.services.Scan(func(v *Service) bool { return rec(recService, func(e *encoder) { e.service(v) }) })
 	t.checks.Scan(func(v *Check) bool { return rec(recCheck, func(e *encoder) { e.check(v) }) })
 	t.restore.records(rec)
+	t.caRecords(rec)
 	sw.write([]byte{byte(recEnd)})
 	var sum [4]byte
 	binary.BigEndian.PutUint32(sum[:], sw.h.Sum32())
@@ -205,6 +208,7 @@ func (x *tx) restoreState(data []byte) error {
 		t.checks.Set(&cp)
 		return true
 	})
+	t.restoreCA(src, idx)
 	for i := range t.index {
 		t.index[i] = idx
 	}
@@ -370,6 +374,8 @@ func (t *tables) load(kind recordKind, p []byte) error {
 		}
 	case recRestoreChunk:
 		t.loadStageRecord(d)
+	case recCAConfig, recCARoot:
+		dup = t.loadCARecord(kind, d)
 	}
 	d.done()
 	if d.err != nil {

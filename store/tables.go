@@ -18,6 +18,7 @@ const (
 	tableNodes
 	tableServices
 	tableChecks
+	tableCA // CA configuration and roots (ca.go)
 	numTables
 )
 
@@ -65,6 +66,12 @@ type tables struct {
 	sessionKeys    *btree.BTreeG[pair] // (session ID, key): keys it holds
 
 	// Rows are immutable once inserted: a change inserts a new row value.
+
+	// caConfig is the Connect CA configuration (nil until bootstrapped);
+	// caRoots the trusted roots in ID order. Both are replaced whole by a
+	// write, never modified (ca.go).
+	caConfig *CAConfig
+	caRoots  []*CARoot
 
 	// restore is a restore being staged chunk by chunk (restore.go); nil
 	// when none. Not visible to reads; written into snapshots.

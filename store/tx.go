@@ -126,6 +126,9 @@ func (x *tx) apply(op Op, res *Result) {
 	case *RestoreCommit:
 		res.Err = x.restoreCommit(op)
 		res.OK = res.Err == nil
+	case *CASet:
+		res.Err = x.caSet(op)
+		res.OK = res.Err == nil
 	default:
 		panic(fmt.Sprintf("store: unhandled op %T", op))
 	}

@@ -17,6 +17,7 @@ const (
 	topicNodes                    // node names
 	topicServices                 // node name: the services on that node
 	topicChecks                   // node name: the checks on that node
+	topicCA                       // the CA configuration and roots (one key, "")
 	numTopics
 )
 
