@@ -20,7 +20,7 @@ func testCARoot(id string, active bool) CARoot {
 	return CARoot{ID: id, Name: "Consul CA Primary Cert", SerialNumber: 1, SigningKeyID: "aa:bb",
 		ExternalTrustDomain: "11111111-2222-3333-4444-555555555555",
 		NotBefore:           t0, NotAfter: t0.Add(87600 * time.Hour),
-		RootCert: "-----BEGIN CERTIFICATE-----\n" + id + "\n-----END CERTIFICATE-----\n",
+		RootCert:   "-----BEGIN CERTIFICATE-----\n" + id + "\n-----END CERTIFICATE-----\n",
 		SigningKey: "secret-" + id, Active: active, PrivateKeyType: "ec", PrivateKeyBits: 256,
 		CreateIndex: 999, ModifyIndex: 999} // ignored by the apply
 }
