@@ -65,6 +65,42 @@ type Config struct {
 
 	// Autopilot is the dead-server cleanup (autopilot.*).
 	Autopilot Autopilot
+
+	// Connect is connect.*: agentd implements the built-in CA's root
+	// bootstrap and the CA read endpoints, nothing else of Connect.
+	Connect Connect
+}
+
+// Connect holds the connect.* keys agentd implements.
+type Connect struct {
+	// Enabled (connect.enabled): the leader bootstraps the built-in CA and
+	// the CA endpoints answer; default true, as Consul since it made
+	// Connect a default for every agent (-dev too).
+	Enabled bool
+	// CAProvider (connect.ca_provider): only Consul's built-in "consul".
+	CAProvider string
+	// CA is connect.ca_config, read once: when the leader first bootstraps
+	// the CA (a running cluster keeps its replicated configuration).
+	CA CAConfig
+}
+
+// CAConfig holds the connect.ca_config keys of the built-in provider.
+type CAConfig struct {
+	// ClusterID (cluster_id): a UUID naming the trust domain
+	// <id>.consul; default a random one at bootstrap. Consul keeps it for
+	// tests that want a fixed trust domain.
+	ClusterID string
+	// Certificate lifetimes (leaf_cert_ttl, intermediate_cert_ttl,
+	// root_cert_ttl); defaults 72h, 8760h, 87600h. The root's is used;
+	// the others are stored and reported.
+	LeafCertTTL         time.Duration
+	IntermediateCertTTL time.Duration
+	RootCertTTL         time.Duration
+	// PrivateKeyType (private_key_type: "ec" or "rsa") and PrivateKeyBits
+	// (private_key_bits): the root key; "" and 0 take Consul's ec/256
+	// (rsa: 2048).
+	PrivateKeyType string
+	PrivateKeyBits int
 }
 
 // Autopilot holds the autopilot keys agentd implements: the leader's
@@ -121,6 +157,9 @@ func Default() Config {
 		RaftWALSegmentSizeMB:  64,
 		SessionTTLMin:         10 * time.Second,
 		Autopilot:             Autopilot{CleanupDeadServers: true},
+		Connect: Connect{Enabled: true, CAProvider: "consul", CA: CAConfig{
+			LeafCertTTL: 72 * time.Hour, IntermediateCertTTL: 8760 * time.Hour, RootCertTTL: 87600 * time.Hour,
+		}},
 	}
 }
 

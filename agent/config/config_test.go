@@ -52,6 +52,9 @@ func TestDefaults(t *testing.T) {
 	require.False(t, c.Server)
 	require.True(t, c.LeavesOnTerminate(), "clients leave on SIGTERM")
 	require.False(t, c.SkipsLeaveOnInterrupt(), "clients leave on SIGINT")
+	require.True(t, c.Connect.Enabled, "connect is on by default, as Consul's")
+	require.Equal(t, Connect{Enabled: true, CAProvider: "consul", CA: CAConfig{
+		LeafCertTTL: 72 * time.Hour, IntermediateCertTTL: 8760 * time.Hour, RootCertTTL: 87600 * time.Hour}}, c.Connect)
 }
 
 func TestDev(t *testing.T) {
@@ -191,6 +194,32 @@ func TestLoad(t *testing.T) {
 				require.Equal(t, Autopilot{CleanupDeadServers: false, MinQuorum: 3}, c.Autopilot)
 			},
 		},
+		{
+			name:  "connect as Consul's test harness writes it",
+			files: map[string]string{"a.json": `{"connect":{"enabled":true,"ca_config":{"cluster_id":"11111111-2222-3333-4444-555555555555","leaf_cert_ttl":"24h","csr_max_per_second":0}}}`},
+			args:  []string{"-dev", "-config-file", "@a.json"},
+			warn:  []string{`"connect.ca_config.csr_max_per_second"`},
+			check: func(t *testing.T, c Config) {
+				require.True(t, c.Connect.Enabled)
+				require.Equal(t, "11111111-2222-3333-4444-555555555555", c.Connect.CA.ClusterID)
+				require.Equal(t, 24*time.Hour, c.Connect.CA.LeafCertTTL)
+				require.Equal(t, 87600*time.Hour, c.Connect.CA.RootCertTTL, "defaults kept")
+			},
+		},
+		{
+			name:  "connect disabled",
+			files: map[string]string{"a.json": `{"connect":{"enabled":false}}`},
+			args:  []string{"-dev", "-config-file", "@a.json"},
+			check: func(t *testing.T, c Config) { require.False(t, c.Connect.Enabled) },
+		},
+		{name: "connect bad cluster_id", files: map[string]string{"a.json": `{"connect":{"ca_config":{"cluster_id":"x"}}}`}, args: []string{"-dev", "-config-file", "@a.json"}, err: `"connect.ca_config.cluster_id"`},
+		{name: "connect other provider", files: map[string]string{"a.json": `{"connect":{"ca_provider":"vault"}}`}, args: []string{"-dev", "-config-file", "@a.json"}, err: `"connect.ca_provider"`},
+		{name: "connect short leaf ttl", files: map[string]string{"a.json": `{"connect":{"ca_config":{"leaf_cert_ttl":"30m"}}}`}, args: []string{"-dev", "-config-file", "@a.json"}, err: "leaf cert TTL must be greater or equal than 1h0m0s"},
+		{name: "connect intermediate below 3 leaves", files: map[string]string{"a.json": `{"connect":{"ca_config":{"leaf_cert_ttl":"72h","intermediate_cert_ttl":"100h"}}}`}, args: []string{"-dev", "-config-file", "@a.json"}, err: `3 * LeafCertTTL (>=216h0m0s)`},
+		{name: "connect root below intermediate", files: map[string]string{"a.json": `{"connect":{"ca_config":{"root_cert_ttl":"100h"}}}`}, args: []string{"-dev", "-config-file", "@a.json"}, err: `"connect.ca_config.root_cert_ttl"`},
+		{name: "connect bad key type", files: map[string]string{"a.json": `{"connect":{"ca_config":{"private_key_type":"dsa"}}}`}, args: []string{"-dev", "-config-file", "@a.json"}, err: "must be either 'ec' or 'rsa'"},
+		{name: "connect bad ec bits", files: map[string]string{"a.json": `{"connect":{"ca_config":{"private_key_bits":2048}}}`}, args: []string{"-dev", "-config-file", "@a.json"}, err: "EC key length"},
+		{name: "connect bad rsa bits", files: map[string]string{"a.json": `{"connect":{"ca_config":{"private_key_type":"rsa","private_key_bits":256}}}`}, args: []string{"-dev", "-config-file", "@a.json"}, err: "RSA key length"},
 		{name: "fractional int", files: map[string]string{"a.json": `{"raft_trailing_logs":1.5}`}, args: []string{"-dev", "-config-file", "@a.json"}, err: `"raft_trailing_logs"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -20,6 +20,7 @@ type setter func(c *Config, v any) error
 var sections = map[string]bool{
 	"ports": true, "addresses": true, "performance": true, "limits": true,
 	"raft_logstore": true, "raft_logstore.wal": true, "autopilot": true,
+	"connect": true, "connect.ca_config": true,
 }
 
 // keys maps every known dotted key to its setter.
@@ -67,6 +68,15 @@ var keys = map[string]setter{
 
 	"autopilot.cleanup_dead_servers": boolKey(func(c *Config) *bool { return &c.Autopilot.CleanupDeadServers }),
 	"autopilot.min_quorum":           intKey(func(c *Config) *int { return &c.Autopilot.MinQuorum }),
+
+	"connect.enabled":                         boolKey(func(c *Config) *bool { return &c.Connect.Enabled }),
+	"connect.ca_provider":                     strKey(func(c *Config) *string { return &c.Connect.CAProvider }),
+	"connect.ca_config.cluster_id":            strKey(func(c *Config) *string { return &c.Connect.CA.ClusterID }),
+	"connect.ca_config.leaf_cert_ttl":         durKey(func(c *Config) *time.Duration { return &c.Connect.CA.LeafCertTTL }),
+	"connect.ca_config.intermediate_cert_ttl": durKey(func(c *Config) *time.Duration { return &c.Connect.CA.IntermediateCertTTL }),
+	"connect.ca_config.root_cert_ttl":         durKey(func(c *Config) *time.Duration { return &c.Connect.CA.RootCertTTL }),
+	"connect.ca_config.private_key_type":      strKey(func(c *Config) *string { return &c.Connect.CA.PrivateKeyType }),
+	"connect.ca_config.private_key_bits":      intKey(func(c *Config) *int { return &c.Connect.CA.PrivateKeyBits }),
 }
 
 func strKey(field func(*Config) *string) setter {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"regexp"
 	"strings"
+	"time"
 )
 
 var (
@@ -107,10 +108,52 @@ func (c *Config) validate() error {
 	if c.Autopilot.MinQuorum < 0 {
 		return invalid("autopilot.min_quorum", "must be >= 0, got %d", c.Autopilot.MinQuorum)
 	}
+	if err := c.Connect.validate(); err != nil {
+		return err
+	}
 	for i, j := range c.RetryJoin {
 		if strings.TrimSpace(j) == "" {
 			return invalid("retry_join", "element %d is empty", i)
 		}
+	}
+	return nil
+}
+
+// validate applies the checks of Consul's CA configuration (its
+// CommonCAProviderConfig.Validate and cluster_id parsing) at load time,
+// where Consul finds them only when the leader sets the CA up.
+func (c *Connect) validate() error {
+	const pre = "connect.ca_config."
+	if c.CAProvider != "consul" {
+		return invalid("connect.ca_provider", "only the built-in \"consul\" provider is supported, got %q", c.CAProvider)
+	}
+	ca := &c.CA
+	if ca.ClusterID != "" && !uuidRE.MatchString(ca.ClusterID) {
+		return invalid(pre+"cluster_id", "cluster_id was supplied but was not a valid UUID")
+	}
+	switch {
+	case ca.LeafCertTTL < time.Hour:
+		return invalid(pre+"leaf_cert_ttl", "leaf cert TTL must be greater or equal than 1h0m0s")
+	case ca.LeafCertTTL > 365*24*time.Hour:
+		return invalid(pre+"leaf_cert_ttl", "leaf cert TTL must be less than 8760h0m0s")
+	case ca.IntermediateCertTTL < 3*time.Hour:
+		return invalid(pre+"intermediate_cert_ttl", "Intermediate Cert TTL must be greater or equal than 3h")
+	case ca.IntermediateCertTTL < 3*ca.LeafCertTTL:
+		return invalid(pre+"intermediate_cert_ttl", "Intermediate Cert TTL must be greater or equal than 3 * LeafCertTTL (>=%s).", 3*ca.LeafCertTTL)
+	case ca.RootCertTTL < ca.IntermediateCertTTL:
+		return invalid(pre+"root_cert_ttl", "root cert TTL is set and is not greater than intermediate cert ttl. root cert ttl: %s, intermediate cert ttl: %s", ca.RootCertTTL, ca.IntermediateCertTTL)
+	}
+	switch ca.PrivateKeyType {
+	case "", "ec":
+		if b := ca.PrivateKeyBits; b != 0 && b != 224 && b != 256 && b != 384 && b != 521 {
+			return invalid(pre+"private_key_bits", "EC key length must be one of (224, 256, 384, 521) bits")
+		}
+	case "rsa":
+		if b := ca.PrivateKeyBits; b != 0 && b != 2048 && b != 4096 {
+			return invalid(pre+"private_key_bits", "RSA key length must be 2048 or 4096 bits")
+		}
+	default:
+		return invalid(pre+"private_key_type", "private key type must be either 'ec' or 'rsa'")
 	}
 	return nil
 }
