@@ -5,8 +5,10 @@
 # first seed that fails a cluster-level safety checker (election safety,
 # log matching, leader completeness, state machine safety, durability,
 # durable-before-send, convergence of state hashes, linearizability).
-# Liveness failures and panics inside the code under test are listed but
-# do not count as a catch. Prints a per-plant table; exits non-zero if
+# Liveness failures, panics inside the code under test and linearizability
+# checks that Porcupine could not decide in time (linearizability-undecided:
+# that depends on the machine's speed, not on the bug) are listed but do
+# not count as a catch. Prints a per-plant table; exits non-zero if
 # any plant is missed (or no longer applies).
 #
 #   jepsen/plants/run.sh [SEEDS] [PLANT...]   # default 1000 seeds, every plant
