@@ -34,6 +34,9 @@ const (
 	// and a member fires an event at a Lamport time above every one it
 	// delivered before (userevents.go).
 	CheckEvents
+	// CheckLeave (7): a member that left, and whose leave any member
+	// recorded, ends as left (not failed) in every table that holds it.
+	CheckLeave
 )
 
 func (c Checker) String() string {
@@ -52,6 +55,8 @@ func (c Checker) String() string {
 		return "health"
 	case CheckEvents:
 		return "events"
+	case CheckLeave:
+		return "leave"
 	}
 	return fmt.Sprintf("Checker(%d)", uint8(c))
 }
@@ -74,6 +79,7 @@ func Check(h *History) []Violation {
 	out = append(out, fd...)
 	out = append(out, checkReach(h, tl)...)
 	out = append(out, checkConverge(h)...)
+	out = append(out, checkLeave(h)...)
 	return out
 }
 
@@ -355,6 +361,35 @@ func checkConverge(h *History) []Violation {
 				out = append(out, Violation{CheckConverge, h.End, fmt.Sprintf(
 					"%v after the heal at %v, %s sees %s as %s (known %v), but it is %s",
 					h.End-h.HealAt, h.HealAt, o, m, v.State, known, map[bool]string{true: "up", false: "crashed"}[alive])})
+			}
+		}
+	}
+	return out
+}
+
+// checkLeave judges the members that left gracefully. One whose leave
+// no member recorded (the leaver was cut off while it left) may rightly
+// end as failed everywhere; once any member recorded it, the left entry
+// spreads by push-pull and turns a failed entry into a left one (swim
+// handleDead), so every table up at the end that still holds the member
+// must hold it as left. The liveness phase waits for that as for
+// checker 4 (checkConvergeNow).
+func checkLeave(h *History) []Violation {
+	heard := map[string]bool{}
+	for _, r := range h.Records {
+		if r.Type == swim.EventLeave {
+			heard[r.Subject] = true
+		}
+	}
+	var out []Violation
+	for _, x := range h.Left {
+		if !heard[x] {
+			continue
+		}
+		for _, o := range h.upAtEnd() {
+			if v, known := h.Final[o][x]; known && v.State != swim.StateLeft {
+				out = append(out, Violation{CheckLeave, h.End, fmt.Sprintf(
+					"%s, which left, ends as %s (inc %d) at %s, though its leave was heard", x, v.State, v.Inc, o)})
 			}
 		}
 	}

@@ -149,6 +149,21 @@ func TestCheckersOnCraftedHistories(t *testing.T) {
 				h.Final[o]["a"] = View{State: swim.StateAlive, Inc: 1, TagV: 1}
 			}
 		}, nil},
+		{"a leaver heard by one ends failed elsewhere", func(h *History) {
+			h.Left = []string{"c"}
+			h.Records = append(h.Records, Record{At: 99 * s, Observer: "a", Type: swim.EventLeave, Subject: "c"})
+			h.Final["a"]["c"] = View{State: swim.StateLeft}
+		}, []Checker{CheckLeave}},
+		{"a leaver ends left everywhere", func(h *History) {
+			h.Left = []string{"c"}
+			h.Records = append(h.Records, Record{At: 99 * s, Observer: "a", Type: swim.EventLeave, Subject: "c"})
+			for _, o := range []string{"a", "b", "d"} {
+				h.Final[o]["c"] = View{State: swim.StateLeft}
+			}
+		}, nil},
+		{"a leave nobody heard ends failed", func(h *History) {
+			h.Left = []string{"c"}
+		}, nil},
 		{"views split after the heal", func(h *History) {
 			h.Final["b"]["d"] = View{State: swim.StateDead}
 		}, []Checker{CheckConverge}},

@@ -2,8 +2,9 @@
 // swim.Node cores on the shared simulated world (package jepsen/world),
 // with packet loss, delay, duplication, reordering, partitions (some
 // outlasting the longest suspicion), crashed, paused and CPU-starved
-// members, joins, tag updates and user events; then checkers over the
-// recorded history and the live cores. One seed gives one run, byte for byte.
+// members, joins, graceful leaves, tag updates and user events; then
+// checkers over the recorded history and the live cores. One seed gives
+// one run, byte for byte.
 //
 // # Driving the cores
 //
@@ -74,6 +75,11 @@
 //     member fires an event at a Lamport time above every one it
 //     delivered before (userevents.go). Delivery to everyone is not
 //     checked: user events have no anti-entropy.
+//  7. leave: members leave gracefully at random (Leave, then shut down
+//     once LeaveDone, logged as a crash for checkers 1 and 4); one whose
+//     leave any member recorded ends as left, not failed, in every table
+//     up at the end that holds it (the liveness phase waits for that as
+//     for checker 4).
 //
 // The checker functions are pure functions of a History, so tests craft
 // violations for each (check_test.go).

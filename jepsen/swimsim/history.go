@@ -125,9 +125,12 @@ type History struct {
 	// run. The checkers judge liveness on [HealAt, End].
 	HealAt, End time.Duration
 
-	Records    []Record
-	Updates    []Update
-	Faults     []Fault
+	Records []Record
+	Updates []Update
+	Faults  []Fault
+	// Left lists the members that left gracefully (Leave); each was then
+	// shut down, which Faults logs as a crash.
+	Left       []string
 	Partitions []Partition
 	Loss       []LossPeriod
 	// Final is each member's table at End, for members up at End.

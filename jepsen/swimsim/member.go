@@ -29,6 +29,9 @@ type member struct {
 	tagV    int // our tag version, the "v" tag
 	// joining: started with a Join (every member but the first).
 	joining bool
+	// leaving: Leave was called; the member shuts down once its leave
+	// message is out (nemesis.leave).
+	leaving bool
 	// stuck counts consecutive Ticks after which NextDeadline was still
 	// not in the future (a core bug: the simulation would spin).
 	stuck int

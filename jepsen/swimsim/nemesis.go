@@ -9,7 +9,7 @@ import (
 // FaultCounts counts injected faults by type.
 type FaultCounts struct {
 	Crash, Pause, Starve, Partition, LongPartition, LossBurst, Tags, Join int
-	UserEvents                                                            int
+	UserEvents, Leave                                                     int
 }
 
 // Add sums counts.
@@ -23,6 +23,7 @@ func (c *FaultCounts) Add(o FaultCounts) {
 	c.Tags += o.Tags
 	c.Join += o.Join
 	c.UserEvents += o.UserEvents
+	c.Leave += o.Leave
 }
 
 // nemesis injects the swarm's faults during the fault phase and heals
@@ -62,6 +63,7 @@ func (nm *nemesis) arm() {
 	nm.every(nm.sw.LossEvery, nm.lossBurst)
 	nm.every(nm.sw.TagsEvery, nm.tags)
 	nm.everyFrom(nm.s.rEvents, nm.sw.UserEventEvery, nm.userEvent)
+	nm.everyFrom(nm.s.rLeave, nm.sw.LeaveEvery, nm.leave)
 	if late := nm.sw.Late; late > 0 {
 		nm.every((nm.end-nm.s.w.Now())/time.Duration(late+1), nm.join)
 	}
@@ -107,7 +109,7 @@ func (nm *nemesis) crash() {
 	if nm.crashed >= nm.sw.MaxCrashes || len(nm.s.up()) <= 2 {
 		return
 	}
-	m := nm.pick(func(m *member) bool { return !nm.witnesses[m] })
+	m := nm.pick(func(m *member) bool { return !nm.witnesses[m] && !m.leaving })
 	if m == nil {
 		return
 	}
@@ -283,7 +285,7 @@ func (nm *nemesis) lossBurst() {
 }
 
 func (nm *nemesis) tags() {
-	m := nm.pick(func(m *member) bool { return !m.host.Paused() })
+	m := nm.pick(func(m *member) bool { return !m.host.Paused() && !m.leaving })
 	if m == nil {
 		return
 	}
@@ -297,7 +299,7 @@ func (nm *nemesis) userEvent() {
 	up := nm.s.up()
 	var c []*member
 	for _, m := range up {
-		if !m.host.Paused() {
+		if !m.host.Paused() && !m.leaving {
 			c = append(c, m)
 		}
 	}
@@ -306,6 +308,59 @@ func (nm *nemesis) userEvent() {
 	}
 	nm.s.events.fire(c[nm.s.rEvents.IntN(len(c))])
 	nm.counts.UserEvents++
+}
+
+// maxLeaveWait bounds how long a leaving member waits for LeaveDone
+// before it shuts down anyway, as a driver's leave timeout does.
+const maxLeaveWait = 10 * time.Second
+
+// leave has a random running member leave gracefully, then shut down
+// once its leave message has been sent its full retransmit count (or
+// after maxLeaveWait); the shutdown is logged as a crash, so checkers
+// 1 and 4 judge the member gone and checker 7 judges it left. Leaves
+// count toward MaxCrashes.
+func (nm *nemesis) leave() {
+	if nm.crashed >= nm.sw.MaxCrashes || len(nm.s.up()) <= 2 {
+		return
+	}
+	var c []*member
+	for _, m := range nm.s.up() {
+		if !m.host.Paused() && !m.leaving && !nm.witnesses[m] {
+			c = append(c, m)
+		}
+	}
+	if len(c) == 0 {
+		return
+	}
+	m := c[nm.s.rLeave.IntN(len(c))]
+	if err := m.node.Leave(m.now()); err != nil {
+		nm.s.violate(CheckDriver, fmt.Sprintf("%s: leave: %v", m.name, err))
+		return
+	}
+	m.leaving = true
+	m.drain()
+	nm.crashed++
+	nm.counts.Leave++
+	nm.s.h.Left = append(nm.s.h.Left, m.name)
+	nm.s.w.Tracef("nemesis leave %s", m.name)
+	deadline := nm.s.w.Now() + maxLeaveWait
+	var wait func()
+	wait = func() {
+		if m.node == nil {
+			return
+		}
+		if !m.node.LeaveDone() && nm.s.w.Now() < deadline {
+			nm.s.w.After(100*time.Millisecond, wait)
+			return
+		}
+		now := nm.s.w.Now()
+		nm.closeFault(nm.pauses, m)
+		nm.closeFault(nm.starves, m)
+		m.crash()
+		nm.s.h.Faults = append(nm.s.h.Faults, Fault{FaultCrash, m.name, Interval{now, Forever}})
+		nm.s.w.Tracef("nemesis %s shut down after leaving", m.name)
+	}
+	wait()
 }
 
 // join starts the next late member, joining one or two running ones.
@@ -332,7 +387,7 @@ func (nm *nemesis) join() {
 // crashed, before answering; the joiner retried it until the end).
 func (nm *nemesis) rejoin() {
 	for _, m := range nm.s.up() {
-		if !m.joining || m.node.Joined() {
+		if !m.joining || m.node.Joined() || m.leaving {
 			continue
 		}
 		to := nm.pick(func(x *member) bool { return x != m })

@@ -169,7 +169,7 @@ func livenessPhase(h *History) (minLive, maxLive, tail time.Duration) {
 func checkConvergeNow(s *sim) []Violation {
 	h := s.h // a shallow copy: snapshot replaces only Final and Self
 	s.snapshot(&h)
-	return checkConverge(&h)
+	return append(checkConverge(&h), checkLeave(&h)...)
 }
 
 // falseSuspicions counts suspicion events about members that had not

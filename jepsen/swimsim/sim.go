@@ -18,6 +18,7 @@ const (
 	streamNemesis
 	streamStarve
 	streamEvents
+	streamLeave
 )
 
 // sim is one pool on one world.
@@ -38,6 +39,7 @@ type sim struct {
 
 	rNem, rStarve *rand.Rand
 	rEvents       *rand.Rand // the user-event workload's choices
+	rLeave        *rand.Rand // the leave workload's choices
 	events        *userEvents
 	dialFailures  uint64
 	traffic       Traffic // what every member sent
@@ -54,6 +56,7 @@ func newSim(seed uint64, preset func(string, string, *rand.Rand) swim.Config) *s
 		rNem:    rand.New(rand.NewPCG(seed, streamNemesis)),
 		rStarve: rand.New(rand.NewPCG(seed, streamStarve)),
 		rEvents: rand.New(rand.NewPCG(seed, streamEvents)),
+		rLeave:  rand.New(rand.NewPCG(seed, streamLeave)),
 	}
 	s.events = newUserEvents(s)
 	s.h.Final = map[string]map[string]View{}

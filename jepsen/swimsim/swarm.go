@@ -36,6 +36,10 @@ type Swarm struct {
 	// UserEventEvery: mean time between user events fired by a random
 	// running member (0: none).
 	UserEventEvery time.Duration
+	// LeaveEvery: mean time between graceful leaves of a random running
+	// member, which then shuts down (0: none). Leaves count toward
+	// MaxCrashes.
+	LeaveEvery time.Duration
 }
 
 // presets by name.
@@ -94,6 +98,7 @@ func drawSwarm(seed uint64, members int, preset string) Swarm {
 	sw.TagsEvery = maybe(0.8, 5*time.Second, 30*time.Second)
 	sw.StaleWitness = r.IntN(2) == 0 // drawn after the others: earlier draws keep their seeds
 	sw.UserEventEvery = maybe(0.7, time.Second, 10*time.Second)
+	sw.LeaveEvery = maybe(0.4, 20*time.Second, 90*time.Second)
 	return sw
 }
 
