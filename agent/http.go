@@ -77,6 +77,10 @@ func (a *Agent) routes() http.Handler {
 		"/v1/health/node/":        {methods: get, h: a.healthNode, dc: true, ent: true},
 
 		"/v1/snapshot": {methods: []string{http.MethodGet, http.MethodPut}, h: a.snapshot, dc: true},
+
+		"/v1/agent/connect/ca/roots":   {methods: get, h: a.agentConnectCARoots, dc: true},
+		"/v1/connect/ca/roots":         {methods: get, h: a.connectCARoots, dc: true},
+		"/v1/connect/ca/configuration": {methods: get, h: a.connectCAConfiguration, dc: true},
 	} {
 		mux.Handle(pattern, a.wrap(rt))
 	}
