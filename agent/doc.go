@@ -41,6 +41,8 @@
 //	                       removed and force-left, at most (voters-1)/2 voters a pass and
 //	                       never below autopilot.min_quorum (autopilot.go)
 //	tombstone reaping      TombstoneReap after tombstoneTTL
+//	Connect CA             with connect.enabled, a CA configuration and self-signed root
+//	                       (store.CASet) whenever the store has none (ca_leader.go)
 //
 // # Snapshots
 //
