@@ -51,6 +51,9 @@ func FuzzHTTP(f *testing.F) {
 		{0, "/v1/snapshot", "", nil},
 		{1, "/v1/snapshot", "", []byte("garbage")},
 		{0, "/v1/status/leader", "", nil},
+		{0, "/v1/agent/connect/ca/roots", "index=1&wait=1ms", nil},
+		{0, "/v1/connect/ca/roots", "stale&pretty", nil},
+		{0, "/v1/connect/ca/configuration", "dc=other", nil},
 	}
 	for _, s := range seeds {
 		f.Add(s.m, s.path, s.query, s.body)
