@@ -45,8 +45,7 @@ type Agent struct {
 	// fatalc receives the error that stopped the server (storage failure).
 	fatalc chan error
 
-	// cluster is the gossip pool and server transport; nil for -dev and a
-	// lone -bootstrap server.
+	// cluster is the gossip pool and server transport; nil for -dev.
 	cluster *cluster
 	// raftAddr is the advertised Raft address once known (cluster mode).
 	raftAddr string
@@ -62,14 +61,20 @@ type Agent struct {
 }
 
 // New starts an agent: the Raft server with the store as its state
-// machine, the leader loop, and the HTTP API. Only -dev (an in-memory,
-// self-bootstrapping single server) is implemented yet.
+// machine, the leader loop, and the HTTP API. -dev is an in-memory
+// single server without gossip; any other server runs gossip and the
+// server RPC transport (cluster.go): -bootstrap elects itself at once,
+// -bootstrap-expect N waits for N servers, and a server with neither
+// waits to be added by a running cluster.
 func New(cfg config.Config, log *slog.Logger) (*Agent, error) {
 	if !cfg.Server {
 		return nil, errors.New("agent: client mode is not implemented yet; run with -server or -dev")
 	}
-	if !cfg.DevMode && !cfg.Bootstrap && cfg.BootstrapExpect == 0 {
-		return nil, errors.New("agent: a server needs -bootstrap or -bootstrap-expect (joining an existing cluster without them is not implemented yet)")
+	if cfg.BootstrapExpect > 0 {
+		// Config validation refuses both; an embedder starting from
+		// config.Dev() (bootstrap on) and setting bootstrap_expect means
+		// the latter.
+		cfg.Bootstrap = false
 	}
 	a := &Agent{
 		cfg:      cfg,
@@ -106,13 +111,12 @@ func New(cfg config.Config, log *slog.Logger) (*Agent, error) {
 	}
 	var srv *server
 	var err error
-	switch {
-	case cfg.DevMode:
+	if cfg.DevMode {
 		srv, err = startDevServer(scfg)
-	case cfg.BootstrapExpect > 0:
+	} else {
+		// -bootstrap, -bootstrap-expect N, or neither (join only: wait
+		// for a running cluster's leader to add this server).
 		srv, err = a.startCluster(context.Background(), scfg)
-	default:
-		srv, err = startDiskServer(scfg, cfg.DataDir, cfg.Bootstrap)
 	}
 	if err != nil {
 		if a.cluster != nil {
@@ -262,24 +266,16 @@ func (a *Agent) leaderDuties(ctx context.Context) {
 // serfHealth check (the gossip→catalog reconcile for a single server),
 // retrying until it succeeds or leadership is lost.
 func (a *Agent) reconcileSelf(ctx context.Context) {
-	ip := a.advertiseIP()
+	node := a.catalogNode(a.nodeID, a.cfg.NodeName, a.advertiseIP(), Version)
 	reg := &store.Register{
-		Node: store.Node{
-			ID: a.nodeID, Node: a.cfg.NodeName, Address: ip, Datacenter: a.cfg.Datacenter,
-			TaggedAddresses: map[string]string{"lan": ip, "wan": ip},
-		},
+		Node: node,
 		Checks: []store.Check{{
 			Node: a.cfg.NodeName, CheckID: store.SerfCheckID, Name: store.SerfCheckName,
 			Status: store.HealthPassing, Output: "Agent alive and reachable",
 		}},
 	}
-	if _, n := a.store.Node(nil, a.cfg.NodeName); n != nil {
-		_, checks := a.store.NodeChecks(nil, a.cfg.NodeName)
-		for _, c := range checks {
-			if c.CheckID == store.SerfCheckID && c.Status == store.HealthPassing && n.Address == ip {
-				return
-			}
-		}
+	if a.catalogHas(node, store.HealthPassing) {
+		return
 	}
 	for ctx.Err() == nil {
 		res, err := a.apply(ctx, reg)

@@ -60,10 +60,14 @@ type cluster struct {
 	warned map[raft.NodeID]bool // guarded by warnMu
 }
 
-// startCluster brings up a -bootstrap-expect server: the TCP transport,
-// gossip with Consul's server tags, and Raft — at once from an existing
-// data dir, else once bootstrap_expect servers are in the pool and none of
-// them has Raft state. It blocks until Raft runs (or ctx ends).
+// startCluster brings up a server: the TCP transport, gossip with
+// Consul's server tags, and Raft. From an existing data dir Raft starts at
+// once. With an empty one: -bootstrap writes a configuration of this
+// server alone (Consul's bootstrap, "bootstrap_expect 1"); -bootstrap-expect
+// N waits until N servers are in the pool and none of them has Raft state
+// (it blocks until then, or until ctx ends); a server with neither starts
+// Raft empty and waits for a running cluster's leader to add it — it
+// never bootstraps a cluster of its own (join.go).
 func (a *Agent) startCluster(ctx context.Context, scfg serverConfig) (*server, error) {
 	cfg := a.cfg
 	c := &cluster{events: make(chan struct{}, 1)}
@@ -99,17 +103,33 @@ func (a *Agent) startCluster(ctx context.Context, scfg serverConfig) (*server, e
 		l.Close()
 		return nil, err
 	}
-	empty := st.empty
+	empty, rejoined := st.empty, false
 	if !empty && a.removedFromCluster(ctx, c) {
 		if st, err = a.rejoinAsNewServer(c, &scfg, st, port); err != nil {
 			return nil, err
 		}
-		l, empty = st.log, true
+		l, empty, rejoined = st.log, true, true
 		lastIndex.Store(0)
 	}
 	snaps := st.snaps
 	var peers []raft.Server
-	if empty {
+	waitAdded := false
+	switch {
+	case !empty:
+	case rejoined || (!a.cfg.Bootstrap && a.cfg.BootstrapExpect == 0):
+		// A removed server rejoining (even a -bootstrap one: its cluster
+		// runs without it) or a join-only server: the leader adds it.
+		waitAdded = true
+		a.log.Info("waiting for a running cluster's leader to add this server")
+	case a.cfg.Bootstrap:
+		conf := raft.Configuration{Servers: []raft.Server{{ID: scfg.id, Address: scfg.addr, Suffrage: raft.Voter}}}
+		if err := driver.Bootstrap(l, conf); err != nil {
+			l.Close()
+			return nil, fmt.Errorf("agent: bootstrap: %w", err)
+		}
+		lastIndex.Store(uint64(l.LastIndex())) // peers asking now see state
+		a.log.Info("raft bootstrapped by this server alone (bootstrap mode)")
+	default:
 		conf, join, err := a.awaitBootstrap(ctx, c)
 		if err != nil {
 			l.Close()
@@ -125,6 +145,7 @@ func (a *Agent) startCluster(ctx context.Context, scfg serverConfig) (*server, e
 				l.Close()
 				return nil, fmt.Errorf("agent: bootstrap: %w", err)
 			}
+			lastIndex.Store(uint64(l.LastIndex()))
 			a.log.Info("raft bootstrapped", "servers", len(conf.Servers))
 		}
 	}
@@ -138,6 +159,14 @@ func (a *Agent) startCluster(ctx context.Context, scfg serverConfig) (*server, e
 	}
 	tcp.SetReceiver(s.drv)
 	s.forward = a.forwardApply
+	if waitAdded {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.learnServerAddrs(c, s)
+		}()
+	}
+	a.maybeCampaignAlone(s)
 	return s, nil
 }
 
@@ -155,7 +184,9 @@ func (a *Agent) localRaftState(atOpen raft.Index) raftState {
 		return raftState{LastIndex: uint64(max(atOpen, 1))}
 	}
 	lead, _, _ := srv.state()
-	return raftState{LastIndex: uint64(max(st.LastIndex, 1)), Servers: st.Configuration.Servers, ID: srv.id, Leader: lead}
+	// A running server with an empty log (waiting to be added) reports 0,
+	// as Consul's LastIndex: it holds no state a bootstrap could lose.
+	return raftState{LastIndex: uint64(st.LastIndex), Servers: st.Configuration.Servers, ID: srv.id, Leader: lead}
 }
 
 // serverTags are Consul's gossip tags for a server.
@@ -229,10 +260,17 @@ func (a *Agent) awaitBootstrap(ctx context.Context, c *cluster) (raft.Configurat
 	defer tick.Stop()
 	for {
 		var servers []raft.Server
+		bootstrapPeer := false
 		for _, m := range c.gossip.Members() {
 			if m.Status != swim.StatusAlive || m.Tags["role"] != "consul" || m.Tags["dc"] != a.cfg.Datacenter {
 				continue
 			}
+			if m.Tags["bootstrap"] == "1" && m.Tags["id"] != a.nodeID {
+				// Consul: a peer in bootstrap mode disables bootstrap_expect;
+				// it runs (or will run) the cluster that adds us.
+				bootstrapPeer = true
+			}
+			// A join-only server (no expect tag) counts, as in Consul.
 			if e := m.Tags["expect"]; e != "" && e != strconv.Itoa(expect) {
 				a.log.Error("servers disagree on bootstrap_expect", "member", m.Name, "expect", e)
 				continue
@@ -247,7 +285,7 @@ func (a *Agent) awaitBootstrap(ctx context.Context, c *cluster) (raft.Configurat
 			if conf != nil {
 				return *conf, true, nil
 			}
-		} else if len(servers) >= expect && a.allPeersAnswered(ctx, c, servers) {
+		} else if !bootstrapPeer && len(servers) >= expect && a.allPeersAnswered(ctx, c, servers) {
 			slices.SortFunc(servers, func(x, y raft.Server) int {
 				if x.ID < y.ID {
 					return -1

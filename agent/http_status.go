@@ -310,9 +310,16 @@ func (a *Agent) leaderAddr(st raft.Status) string {
 	return ""
 }
 
-// agentJoin joins the gossip pool through addr (default port serf_lan).
+// agentJoin joins the LAN gossip pool through addr (default port
+// serf_lan). As Consul, any non-empty ?wan asks for the WAN pool; agentd
+// runs none (one datacenter, its WAN view is synthesised from the LAN's
+// servers), so that is refused as Consul refuses a WAN join it cannot do:
+// a 500 with the reason.
 func (a *Agent) agentJoin(w http.ResponseWriter, r *http.Request) error {
 	addr := pathArg(r, "/v1/agent/join/")
+	if r.URL.Query().Get("wan") != "" {
+		return errStatus(http.StatusInternalServerError, "WAN join is not supported: agentd runs no WAN gossip pool")
+	}
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		if net.ParseIP(addr) == nil {
 			return errBadRequestf("Invalid address %q", addr)
@@ -323,7 +330,7 @@ func (a *Agent) agentJoin(w http.ResponseWriter, r *http.Request) error {
 		if addr == a.serfAddrLAN() {
 			return nil // joining ourselves: gossip's no-op
 		}
-		return errStatus(http.StatusInternalServerError, "join is not supported by a -dev or lone -bootstrap agent (no gossip pool)")
+		return errStatus(http.StatusInternalServerError, "join is not supported by a -dev agent (no gossip pool)")
 	}
 	if err := a.cluster.gossip.Join([]string{addr}); err != nil {
 		return err
@@ -409,6 +416,9 @@ type healthCheckJSON struct {
 	ServiceName string
 	ServiceTags []string
 	Type        string
+	Interval    string // Consul copies these two from the definition
+	Timeout     string
+	ExposedPort int
 	Definition  struct{}
 	CreateIndex uint64
 	ModifyIndex uint64

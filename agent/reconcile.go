@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"maps"
 	"net"
 	"strings"
 	"time"
@@ -66,19 +67,13 @@ func (a *Agent) reconcileMember(ctx context.Context, m swim.Member) {
 	if m.Status == swim.StatusFailed {
 		status, output = store.HealthCritical, "Agent not live or unreachable"
 	}
-	if _, n := a.store.Node(nil, m.Name); n != nil && n.Address == host {
-		_, checks := a.store.NodeChecks(nil, m.Name)
-		for _, c := range checks {
-			if c.CheckID == store.SerfCheckID && c.Status == status {
-				return
-			}
-		}
+	version, _, _ := strings.Cut(m.Tags["build"], ":")
+	node := a.catalogNode(m.Tags["id"], m.Name, host, version)
+	if a.catalogHas(node, status) {
+		return
 	}
 	reg := &store.Register{
-		Node: store.Node{
-			ID: m.Tags["id"], Node: m.Name, Address: host, Datacenter: a.cfg.Datacenter,
-			TaggedAddresses: map[string]string{"lan": host, "wan": host},
-		},
+		Node: node,
 		Checks: []store.Check{{
 			Node: m.Name, CheckID: store.SerfCheckID, Name: store.SerfCheckName,
 			Status: status, Output: output,
@@ -87,6 +82,38 @@ func (a *Agent) reconcileMember(ctx context.Context, m swim.Member) {
 	if res, err := a.apply(ctx, reg); err != nil || res.Err != nil {
 		a.log.Warn("catalog: register member failed", "member", m.Name, "error", err)
 	}
+}
+
+// catalogNode is a server's catalog node as Consul's agent registers
+// itself: TaggedAddresses lan/wan with their _ipv4 (or _ipv6) twins, and
+// Meta with the network segment ("" in CE) and the agent's version.
+func (a *Agent) catalogNode(id, name, ip, version string) store.Node {
+	family := "_ipv4"
+	if p := net.ParseIP(ip); p != nil && p.To4() == nil {
+		family = "_ipv6"
+	}
+	return store.Node{
+		ID: id, Node: name, Address: ip, Datacenter: a.cfg.Datacenter,
+		TaggedAddresses: map[string]string{"lan": ip, "lan" + family: ip, "wan": ip, "wan" + family: ip},
+		Meta:            map[string]string{"consul-network-segment": "", "consul-version": version},
+	}
+}
+
+// catalogHas reports whether the catalog already holds want (same ID,
+// address, tagged addresses and meta) with a serfHealth check of status.
+func (a *Agent) catalogHas(want store.Node, status store.HealthStatus) bool {
+	_, n := a.store.Node(nil, want.Node)
+	if n == nil || n.ID != want.ID || n.Address != want.Address ||
+		!maps.Equal(n.TaggedAddresses, want.TaggedAddresses) || !maps.Equal(n.Meta, want.Meta) {
+		return false
+	}
+	_, checks := a.store.NodeChecks(nil, want.Node)
+	for _, c := range checks {
+		if c.CheckID == store.SerfCheckID && c.Status == status {
+			return true
+		}
+	}
+	return false
 }
 
 // removeLeftMember deregisters a member that left, and removes a server

@@ -1,67 +1,14 @@
 package agent
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/agentd/agentd/internal/vfs"
-	"github.com/agentd/agentd/raft"
-	"github.com/agentd/agentd/raft/driver"
 	"github.com/agentd/agentd/wal"
 )
-
-// startDiskServer starts a server whose Raft log and snapshots live in
-// dataDir/raft (wal on the real filesystem), so a restart keeps all data.
-// An empty log is bootstrapped as a single-server cluster when bootstrap
-// is set (-bootstrap); joining others (-bootstrap-expect) needs the gossip
-// layer and the TCP transport.
-func startDiskServer(cfg serverConfig, dataDir string, bootstrap bool) (*server, error) {
-	dir := filepath.Join(dataDir, "raft")
-	l, err := wal.Open(vfs.OS{}, filepath.Join(dir, "wal"), walConfig(cfg))
-	if err != nil {
-		return nil, fmt.Errorf("agent: open raft log: %w", err)
-	}
-	snaps, err := wal.OpenSnapshotStore(vfs.OS{}, filepath.Join(dir, "snapshots"), 2)
-	if err != nil {
-		l.Close()
-		return nil, fmt.Errorf("agent: open snapshots: %w", err)
-	}
-	hs, snap, err := l.InitialState()
-	if err != nil {
-		l.Close()
-		return nil, fmt.Errorf("agent: read raft state: %w", err)
-	}
-	if hs.IsEmpty() && snap.IsEmpty() && l.LastIndex() == 0 {
-		if !bootstrap {
-			l.Close()
-			return nil, errors.New("agent: empty data dir and no -bootstrap: multi-server bootstrap (-bootstrap-expect) is not implemented yet")
-		}
-		conf := raft.Configuration{Servers: []raft.Server{{ID: cfg.id, Address: cfg.addr, Suffrage: raft.Voter}}}
-		if err := driver.Bootstrap(l, conf); err != nil {
-			l.Close()
-			return nil, fmt.Errorf("agent: bootstrap: %w", err)
-		}
-	}
-	s, err := startServer(cfg, l, driver.WALSnapshots(snaps), nopTransport{})
-	if err != nil {
-		l.Close()
-		return nil, err
-	}
-	if bootstrap {
-		// The only voter: elect now rather than after an election timeout.
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := s.drv.Campaign(ctx); err != nil {
-			s.log.Warn("campaign failed; waiting for the election timeout", "error", err)
-		}
-	}
-	return s, nil
-}
 
 // walConfig is wal.DefaultConfig with raft_logstore.wal.segment_size_mb.
 func walConfig(cfg serverConfig) wal.Config {

@@ -18,6 +18,8 @@ func TestBootstrapServerRestartKeepsData(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig()
 	cfg.DevMode = false
+	// A -bootstrap server runs gossip and the server RPC: free ports.
+	cfg.Ports.SerfLAN, cfg.Ports.Server = freePort(t), freePort(t)
 	cfg.DataDir = dir
 	start := func() *Agent {
 		a, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))

@@ -144,6 +144,8 @@ func TestSnapshotRestoreLargeSurvivesRestart(t *testing.T) {
 
 	cfg := testConfig()
 	cfg.DevMode = false
+	// A -bootstrap server runs gossip and the server RPC: free ports.
+	cfg.Ports.SerfLAN, cfg.Ports.Server = freePort(t), freePort(t)
 	cfg.DataDir = t.TempDir()
 	start := func() *Agent {
 		a, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
