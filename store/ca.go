@@ -139,6 +139,9 @@ func (x *tx) caSet(o *CASet) error {
 			r.CreateIndex = old.CreateIndex
 		}
 		r.IntermediateCerts = slices.Clone(r.IntermediateCerts)
+		if len(r.IntermediateCerts) == 0 {
+			r.IntermediateCerts = nil // one spelling of "none", as a snapshot decodes it
+		}
 		roots = append(roots, &r)
 	}
 	slices.SortFunc(roots, func(a, b *CARoot) int { return strings.Compare(a.ID, b.ID) })
