@@ -203,6 +203,15 @@ func TestAPIConnectCARoots(t *testing.T) {
 	}
 	require.NotEmpty(t, a.store.CASigningKey(root.ID), "the key is stored")
 
+	// ?pem=true: the chain as PEM; a non-boolean ?pem is Consul's 400.
+	code, h, body := do(t, http.MethodGet, a.url("/v1/connect/ca/roots?pem=true"), nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "application/pem-certificate-chain", h.Get("Content-Type"))
+	require.Equal(t, root.RootCertPEM, body)
+	code, _, body = do(t, http.MethodGet, a.url("/v1/connect/ca/roots?pem=maybe"), nil)
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Equal(t, "The 'pem' query parameter must be a boolean value", body)
+
 	// A blocking query on the roots waits while nothing changes.
 	start := time.Now()
 	_, meta3, err := c.Agent().ConnectCARoots(&api.QueryOptions{WaitIndex: meta.LastIndex, WaitTime: 50 * time.Millisecond})

@@ -1,7 +1,10 @@
 package agent
 
 import (
+	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/agentd/agentd/store"
@@ -61,9 +64,39 @@ func (a *Agent) agentConnectCARoots(w http.ResponseWriter, r *http.Request) erro
 	return a.caRoots(w, r, true)
 }
 
-// connectCARoots serves /v1/connect/ca/roots.
+// connectCARoots serves /v1/connect/ca/roots. With ?pem=true the body is
+// the roots' certificates (and any intermediates) as one PEM chain
+// (RFC 8555's application/pem-certificate-chain), as Consul's; a ?pem
+// that is not a boolean is its 400, checked first.
 func (a *Agent) connectCARoots(w http.ResponseWriter, r *http.Request) error {
-	return a.caRoots(w, r, false)
+	pemChain := false
+	if s := r.URL.Query().Get("pem"); s != "" {
+		v, err := strconv.ParseBool(s)
+		if err != nil {
+			return errBadRequestf("The 'pem' query parameter must be a boolean value")
+		}
+		pemChain = v
+	}
+	if !pemChain {
+		return a.caRoots(w, r, false)
+	}
+	return a.caRoots(&pemWriter{ResponseWriter: w}, r, false)
+}
+
+// pemWriter turns the roots' JSON answer into the PEM chain.
+type pemWriter struct{ http.ResponseWriter }
+
+func (p *pemWriter) writeRoots(out caRootsJSON) error {
+	p.Header().Set("Content-Type", "application/pem-certificate-chain")
+	var b strings.Builder
+	for _, r := range out.Roots {
+		b.WriteString(r.RootCert)
+		for _, c := range r.IntermediateCerts {
+			b.WriteString(c)
+		}
+	}
+	_, err := io.WriteString(p.ResponseWriter, b.String())
+	return err
 }
 
 // caRoots is a blocking read of the roots: ?index waits for a change of
@@ -92,6 +125,9 @@ func (a *Agent) caRoots(w http.ResponseWriter, r *http.Request, agentCache bool)
 	setMeta(w, meta)
 	if agentCache {
 		w.Header().Set("X-Cache", "MISS")
+	}
+	if p, ok := w.(*pemWriter); ok {
+		return p.writeRoots(out)
 	}
 	return writeJSON(w, out)
 }
