@@ -263,8 +263,8 @@ func (a *Agent) leaderDuties(ctx context.Context) {
 }
 
 // reconcileSelf registers this agent as a catalog node with a passing
-// serfHealth check (the gossip→catalog reconcile for a single server),
-// retrying until it succeeds or leadership is lost.
+// serfHealth check (the gossip→catalog reconcile for -dev, which has no
+// gossip pool), retrying until it succeeds or leadership is lost.
 func (a *Agent) reconcileSelf(ctx context.Context) {
 	node := a.catalogNode(a.nodeID, a.cfg.NodeName, a.advertiseIP(), Version)
 	reg := &store.Register{

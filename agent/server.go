@@ -40,7 +40,7 @@ type server struct {
 	lead raft.NodeID // guarded by mu
 	// changed is closed and replaced whenever ready or lead changes.
 	changed chan struct{} // guarded by mu
-	// forward sends writes to the leader; nil with a single server.
+	// forward sends writes to the leader; nil for -dev (no transport).
 	forward forwarder
 	// gen counts leadership observations; a barrier started under an older
 	// one must not mark the server ready.
