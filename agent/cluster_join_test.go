@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -100,7 +101,9 @@ func TestClusterBootstrapThenJoin(t *testing.T) {
 
 	api1, api3 := apiClient(t, s1), apiClient(t, s3)
 	waitFor(t, 15*time.Second, func() bool { return len(voterNames(api1)) == 3 }, "three voters")
-	require.ElementsMatch(t, []string{"s1", "s2", "s3"}, voterNames(api3))
+	// A follower's answer catches up with the leader's latest
+	// configuration (the promotion may not be committed yet).
+	waitFor(t, 5*time.Second, func() bool { return len(voterNames(api3)) == 3 }, "three voters seen by s3")
 	for _, a := range []*Agent{s2, s3} {
 		_, ready, _ := a.srv.state()
 		require.False(t, ready, "%s does not lead", a.cfg.NodeName)
@@ -144,7 +147,9 @@ func TestClusterBootstrapThenJoin(t *testing.T) {
 	p, _, err := apiClient(t, s2).KV().Get("join/while-down", nil)
 	require.NoError(t, err)
 	require.NotNil(t, p)
-	require.ElementsMatch(t, []string{"s1", "s2", "s3"}, voterNames(apiClient(t, s2)))
+	api2 := apiClient(t, s2)
+	waitFor(t, 10*time.Second, func() bool { return len(voterNames(api2)) == 3 }, "three voters seen by the restarted s2")
+	require.ElementsMatch(t, []string{"s1", "s2", "s3"}, voterNames(api2))
 }
 
 // checkCatalogShapes compares /v1/catalog/nodes and /v1/health/node/<n>
@@ -216,4 +221,42 @@ func TestClusterJoinOnlyWaits(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, st.Configuration.Servers, "no configuration of its own")
 	require.NotEqual(t, "Leader", st.SoftState.Role.String())
+}
+
+// TestClusterExpectCountsJoinOnly: as Consul's maybeBootstrap, servers
+// waiting for bootstrap_expect count a join-only server of the pool (it
+// has no expect tag and an empty log) and bootstrap with it as a voter.
+func TestClusterExpectCountsJoinOnly(t *testing.T) {
+	t.Parallel()
+	cfgs := []config.Config{diskServerConfig(t, "e1"), diskServerConfig(t, "e2"), diskServerConfig(t, "j3")}
+	cfgs[0].BootstrapExpect, cfgs[1].BootstrapExpect = 3, 3
+	for i := range cfgs {
+		for j := range cfgs {
+			if i != j {
+				cfgs[i].RetryJoin = append(cfgs[i].RetryJoin, serfAddr(cfgs[j]))
+			}
+		}
+	}
+	agents := make([]*Agent, len(cfgs))
+	errs := make([]error, len(cfgs))
+	var wg sync.WaitGroup
+	for i, cfg := range cfgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			agents[i], errs[i] = New(cfg, testLogger(t, cfg.NodeName))
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		require.NoError(t, err, cfgs[i].NodeName)
+		t.Cleanup(func() { agents[i].Shutdown(context.Background()) })
+	}
+	c3 := apiClient(t, agents[2])
+	waitFor(t, 15*time.Second, func() bool { return len(voterNames(c3)) == 3 }, "three voters")
+	_, err := c3.KV().Put(&api.KVPair{Key: "mixed", Value: []byte("1")}, nil)
+	require.NoError(t, err)
+	p, _, err := apiClient(t, agents[0]).KV().Get("mixed", nil)
+	require.NoError(t, err)
+	require.NotNil(t, p)
 }
