@@ -181,6 +181,14 @@ func TestLoad(t *testing.T) {
 		{name: "bad log level", args: []string{"-dev", "-log-level", "loud"}, err: `"log_level"`},
 		{name: "bad encrypt", args: []string{"-dev", "-encrypt", "abc"}, err: `"encrypt"`},
 		{name: "expect without server", args: []string{"-data-dir", "/d", "-bootstrap-expect", "3"}, err: `"bootstrap_expect"`},
+		{
+			name: "bootstrap_expect 1 is bootstrap mode", args: []string{"-data-dir", "/d", "-server", "-bootstrap-expect", "1"},
+			warn: []string{"same as bootstrap mode"},
+			check: func(t *testing.T, c Config) {
+				require.True(t, c.Bootstrap)
+				require.Zero(t, c.BootstrapExpect)
+			},
+		},
 		{name: "bootstrap with expect", args: []string{"-data-dir", "/d", "-server", "-bootstrap", "-bootstrap-expect", "3"}, err: `"bootstrap_expect"`},
 		{name: "bad duration", files: map[string]string{"a.json": `{"raft_snapshot_interval":"soon"}`}, args: []string{"-dev", "-config-file", "@a.json"}, err: `"raft_snapshot_interval"`},
 		{name: "bad datacenter", files: map[string]string{"a.json": `{"datacenter":"a b"}`}, args: []string{"-dev", "-config-file", "@a.json"}, err: `"datacenter"`},

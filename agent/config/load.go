@@ -49,6 +49,13 @@ func Load(dev bool, paths []string, flagPairs []pair) (Config, []string, error) 
 	if err := c.validate(); err != nil {
 		return Config{}, warnings, err
 	}
+	if c.BootstrapExpect == 1 {
+		// As Consul's builder: a server expecting only itself is a
+		// bootstrap server (tag bootstrap=1, no expect; it elects itself
+		// at once).
+		c.Bootstrap, c.BootstrapExpect = true, 0
+		warnings = append(warnings, "config: bootstrap_expect is set to 1; this is the same as bootstrap mode")
+	}
 	return c, warnings, nil
 }
 
