@@ -211,8 +211,16 @@ func TestClusterJoinOnlyWaits(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, leader)
 
+	// PUT /v1/agent/join: nobody at the address is Consul's 500 naming
+	// it; joining our own gossip address succeeds.
+	code, _, body := do(t, http.MethodPut, a.url(fmt.Sprintf("/v1/agent/join/127.0.0.1:%d", freePort(t))), nil)
+	require.Equal(t, 500, code)
+	require.Contains(t, body, "* Failed to join 127.0.0.1:")
+	code, _, body = do(t, http.MethodPut, a.url("/v1/agent/join/"+serfAddr(a.cfg)), nil)
+	require.Equal(t, 200, code, body)
+
 	start := time.Now()
-	code, _, body := do(t, http.MethodGet, a.url("/v1/kv/x"), nil)
+	code, _, body = do(t, http.MethodGet, a.url("/v1/kv/x"), nil)
 	require.Equal(t, 500, code)
 	require.Equal(t, "No cluster leader", strings.TrimSpace(body))
 	require.GreaterOrEqual(t, time.Since(start), rpcHoldTimeout)

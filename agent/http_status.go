@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/agentd/agentd/raft"
 	"github.com/agentd/agentd/store"
@@ -332,11 +333,24 @@ func (a *Agent) agentJoin(w http.ResponseWriter, r *http.Request) error {
 		}
 		return errStatus(http.StatusInternalServerError, "join is not supported by a -dev agent (no gossip pool)")
 	}
-	if err := a.cluster.gossip.Join([]string{addr}); err != nil {
-		return err
+	if addr == a.cluster.gossip.LocalMember().Addr {
+		return nil // joining ourselves: serf's join of its own address succeeds
 	}
-	return nil
+	// Consul's join is synchronous: a member it cannot reach is a 500
+	// naming it (memberlist's multierror text), and nothing is retried.
+	// The gossip join is asynchronous and retries, so reachability is
+	// checked first with a plain TCP connect to the push-pull port.
+	conn, err := net.DialTimeout("tcp", addr, joinDialTimeout)
+	if err != nil {
+		return errStatus(http.StatusInternalServerError, "1 error occurred:\n\t* Failed to join %s: %v\n\n", addr, err)
+	}
+	conn.Close()
+	return a.cluster.gossip.Join([]string{addr})
 }
+
+// joinDialTimeout bounds PUT /v1/agent/join's reachability check
+// (memberlist's TCPTimeout is 10 s; a LAN peer answers in far less).
+const joinDialTimeout = 5 * time.Second
 
 // agentLeave leaves gracefully (a server also leaves the Raft
 // configuration), then the command shuts the agent down.
