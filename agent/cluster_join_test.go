@@ -150,6 +150,24 @@ func TestClusterBootstrapThenJoin(t *testing.T) {
 	api2 := apiClient(t, s2)
 	waitFor(t, 10*time.Second, func() bool { return len(voterNames(api2)) == 3 }, "three voters seen by the restarted s2")
 	require.ElementsMatch(t, []string{"s1", "s2", "s3"}, voterNames(api2))
+
+	// The bootstrap server (the leader) stops; the joined servers elect
+	// one of them and take writes; restarted from its data dir it does
+	// not bootstrap or disrupt anything: it follows and catches up.
+	id1 := s1.nodeID
+	require.NoError(t, s1.Shutdown(context.Background()))
+	newLeader := leaderOf(t, []*Agent{s2, s3})
+	_, err = apiClient(t, newLeader).KV().Put(&api.KVPair{Key: "join/s1-down", Value: []byte("y")}, nil)
+	require.NoError(t, err)
+	s1 = startServerAgent(t, c1)
+	require.Equal(t, id1, s1.nodeID)
+	waitFor(t, 10*time.Second, func() bool {
+		_, e := s1.store.KVGet(nil, "join/s1-down")
+		return e != nil
+	}, "the restarted bootstrap server caught up")
+	lead, _, _ := newLeader.srv.state()
+	require.Equal(t, newLeader.srv.id, lead, "the restarted bootstrap server did not take over")
+	waitFor(t, 10*time.Second, func() bool { return len(voterNames(api2)) == 3 }, "still three voters")
 }
 
 // checkCatalogShapes compares /v1/catalog/nodes and /v1/health/node/<n>
