@@ -78,8 +78,10 @@ echo "$nodes" | grep -q '"lan_ipv4":"127.0.0.1"' && echo "$nodes" | grep -q '"co
 	echo "$nodes" | grep -q '"consul-network-segment":""'
 check "catalog node fields" $? "$(echo "$nodes" | head -c 300)"
 
-kill -KILL "${PIDS[1]}"
-{ wait "${PIDS[1]}"; } 2>/dev/null
+{
+	kill -KILL "${PIDS[1]}"
+	wait "${PIDS[1]}"
+} 2>/dev/null # no "Killed" job notice
 PIDS[1]=""
 curl -sf -X PUT -d down "http://${HTTP[0]}/v1/kv/join/while-down" >/dev/null
 start_server "$dir" 1
