@@ -6,15 +6,24 @@
 //
 //	-dev                 one in-memory server (raft MemoryStorage), bootstrapped and
 //	                     elected at once; no network besides HTTP
-//	-server -bootstrap   one server on disk (wal in data_dir/raft), restart keeps data
+//
+// Every other server keeps Raft on disk (wal in data_dir/raft; a restart
+// keeps all data), finds the others through SWIM gossip (Consul's tags:
+// role=consul, dc, port, id, vsn, and bootstrap=1 or expect=N) and talks
+// Raft and RPC over transport.TCP (cluster.go). On an empty data dir:
+//
+//	-server -bootstrap   bootstraps Raft with itself alone and elects itself at once;
+//	                     others join it (retry_join, PUT /v1/agent/join)
 //	-server -bootstrap-expect N
-//	                     servers find each other through SWIM gossip (Consul's tags:
-//	                     role=consul, dc, port, id, expect, vsn) and talk Raft and RPC
-//	                     over transport.TCP; Raft is bootstrapped once N servers are in
-//	                     the pool and none has Raft state; a server that finds a running
-//	                     cluster naming it joins with an empty log; a restarted server
-//	                     the leader's configuration no longer names (removed while down)
-//	                     rejoins as a new server: new node ID, empty Raft state (rejoin.go)
+//	                     bootstraps once N servers are in the pool and none has Raft
+//	                     state; a server that finds a running cluster naming it joins
+//	                     with an empty log
+//	-server              (neither) never bootstraps: runs Raft with an empty log and
+//	                     waits for the running cluster's leader to add it (join.go)
+//
+// A restarted server the leader's configuration no longer names (removed
+// while down) rejoins as a new server: new node ID, empty Raft state
+// (rejoin.go), added by the leader like a join-only server.
 //
 // # Requests
 //
@@ -70,8 +79,9 @@
 //
 // # Caller duties
 //
-// New blocks until Raft runs (for -bootstrap-expect: until the expected
-// servers are present). Call Shutdown exactly once when done (more calls
+// New returns once Raft runs (for -bootstrap-expect: once the expected
+// servers are present; a join-only server's Raft runs at once, before any
+// cluster has added it). Call Shutdown exactly once when done (more calls
 // are no-ops); call Leave first for a graceful departure. Watch LeaveCh
 // (a leave requested through the API) and FatalCh (a storage failure:
 // exit non-zero).
