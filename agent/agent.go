@@ -259,6 +259,11 @@ func (a *Agent) leaderDuties(ctx context.Context) {
 		defer a.wg.Done()
 		a.reapTombstones(ctx)
 	}()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.maintainCA(ctx)
+	}()
 	a.sessions.startLeading(ctx)
 }
 

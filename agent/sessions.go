@@ -41,14 +41,6 @@ func (t *sessionTimers) startLeading(ctx context.Context) {
 		t.reset(s.ID, s.TTL)
 	}
 	context.AfterFunc(ctx, func() { t.stopFor(ctx) })
-	// The Connect CA duty (ca_leader.go) starts here, with the same
-	// leadership context, until agent.go's leaderDuties (being reworked by
-	// the server-joining change) lists it itself.
-	t.a.wg.Add(1)
-	go func() {
-		defer t.a.wg.Done()
-		t.a.maintainCA(ctx)
-	}()
 }
 
 // stopFor stops the timers if ctx is still the current leadership.
