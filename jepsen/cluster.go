@@ -50,6 +50,7 @@ type cluster struct {
 	confBy      *node           // the leader that proposed it
 	confH       *driver.Handler // and its process at the time
 	confIndex   raft.Index      // highest committed configuration entry seen
+	confVoters  []raft.NodeID   // the voters of that configuration
 
 	failover *failoverProbe // failover mode only
 }

@@ -97,7 +97,10 @@
 // a granted MsgVoteResp's term and vote, an accepted MsgAppResp's term
 // and, while that term is still the durable one, its index (a later
 // term's write merged into the same batch may replace the suffix), an
-// accepted MsgHeartbeatResp's term). A panic from an
+// accepted MsgHeartbeatResp's term); commit durability (commit.go: when
+// an index is first applied anywhere, a majority of the voters of a
+// configuration in force hold it in their WAL, so a leader counting its
+// own unsynced write is caught with no crash needed). A panic from an
 // assertion in the code under test also fails the run. At the end: the
 // liveness check below; equal state hashes on every replica at equal
 // applied index, after all members converged; a read of every key ever

@@ -87,6 +87,7 @@ func (c *cluster) observeApply(n *node, e *raft.Entry) {
 		c.stats.ConfChanges++
 	}
 	c.confIndex = e.Index
+	c.confVoters = votersOf(conf)
 	in := map[raft.NodeID]bool{}
 	for _, s := range conf.Servers {
 		in[s.ID] = true

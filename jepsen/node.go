@@ -77,9 +77,11 @@ func (n *node) term() raft.Term {
 
 // voters lists the voters of the node's configuration (its latest, in
 // force from its append on).
-func (n *node) voters() []raft.NodeID {
+func (n *node) voters() []raft.NodeID { return votersOf(n.h.Status().Configuration) }
+
+func votersOf(conf raft.Configuration) []raft.NodeID {
 	var v []raft.NodeID
-	for _, s := range n.h.Status().Configuration.Servers {
+	for _, s := range conf.Servers {
 		if s.Suffrage == raft.Voter {
 			v = append(v, s.ID)
 		}
@@ -304,6 +306,9 @@ func (t tracer) TraceApply(id raft.NodeID, applied *raft.Entry) {
 	}
 	if c.w.Tracing() {
 		c.w.Tracef("%s apply index=%d term=%d type=%v", id, index, term, e.Type)
+	}
+	if _, seen := c.check.AppliedTerm(index); !seen {
+		c.checkCommittedDurable(n, &e)
 	}
 	c.check.Applied(id, &e, func() raft.Term { return n.h.Status().HardState.Term })
 	c.observeApply(n, &e)

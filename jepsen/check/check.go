@@ -24,8 +24,11 @@ const (
 	StateMachineSafety = "state-machine-safety"
 	Durability         = "durability"
 	DurableBeforeSend  = "durable-before-send"
-	Convergence        = "convergence"
-	Linearizability    = "linearizability"
+	// CommitDurableQuorum: an index applied before a majority held it
+	// durably (commit.go).
+	CommitDurableQuorum = "commit-durable-quorum"
+	Convergence         = "convergence"
+	Linearizability     = "linearizability"
 	// Undecided: Porcupine ran out of (wall) time on the history. It
 	// fails a run, as a history nobody checked proves nothing, but it is
 	// no finding: whether it happens depends on the machine's speed.
@@ -41,7 +44,7 @@ const (
 // internal error of the simulator or an undecided linearizability check.
 func IsSafety(checker string) bool {
 	switch checker {
-	case ElectionSafety, LogMatching, LeaderCompleteness, StateMachineSafety, Durability, DurableBeforeSend, Convergence, Linearizability:
+	case ElectionSafety, LogMatching, LeaderCompleteness, StateMachineSafety, Durability, DurableBeforeSend, CommitDurableQuorum, Convergence, Linearizability:
 		return true
 	}
 	return false

@@ -27,6 +27,10 @@
 //     an append acknowledgement for its term and log up to the index, a
 //     heartbeat reply for its term. Checked on every outgoing message,
 //     crash or no crash.
+//   - Commit durability: when an index is applied for the first time
+//     anywhere, a majority of the voters of a configuration in force hold
+//     it in stable storage (commit.go): a leader that counted its own
+//     unsynced write is caught at once, before any crash loses it.
 //   - Convergence (end of the liveness phase): replicas at equal applied
 //     index have equal state hashes.
 //
