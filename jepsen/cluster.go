@@ -25,6 +25,7 @@ type cluster struct {
 	raftRand, nem, clientRand, diskRand *rand.Rand
 	iso                                 *rand.Rand // election-timed isolation (isolate.go)
 	followerRead                        *rand.Rand // gets sent to a follower (followerread.go)
+	member                              *rand.Rand // membership choices added later (membership.go)
 	isolated                            int        // nodes isolated by it now
 
 	nodes  []*node // creation order; removed nodes stay, flagged
@@ -80,6 +81,7 @@ func newCluster(opt Options) *cluster {
 	c.iso = clock.Sub(root, streamIsolate)
 	c.swarm.followerReadSwarm(clock.Sub(root, streamFollowerReadSwarm))
 	c.followerRead = clock.Sub(root, streamFollowerRead)
+	c.member = clock.Sub(root, streamMembership)
 	if opt.Tweak != nil {
 		opt.Tweak(&c.swarm)
 	}
@@ -112,6 +114,7 @@ func (c *cluster) bootstrap() {
 		n := c.newMember()
 		conf.Servers = append(conf.Servers, raft.Server{ID: n.id, Address: n.addr, Suffrage: raft.Voter})
 	}
+	c.confVoters = votersOf(conf)
 	for _, n := range c.nodes {
 		n.bootstrap(conf)
 		n.joined = true

@@ -15,7 +15,11 @@ func (c *cluster) raftRandFor() *rand.Rand { return clock.Sub(c.raftRand, uint64
 // changeMembership proposes one single-server change through the
 // leader: add a fresh non-voter (IDs are never reused), promote a
 // caught-up non-voter (unless the core auto-promotes), or remove a member
-// (sometimes the leader itself).
+// (sometimes the leader itself). Half the time a lone non-voter gets a
+// second one beside it before its promotion: a quorum that wrongly counts
+// non-voters then commits on a minority of the voters (§4.2.1). That
+// choice is drawn from its own stream (c.member), so that a seed drawing
+// promotions every time keeps its schedule.
 func (c *cluster) changeMembership() {
 	c.stopUnawareRemoved()
 	if c.confPending && c.confBy.h != c.confH {
@@ -35,13 +39,14 @@ func (c *cluster) changeMembership() {
 	}
 	var cc raft.ConfChange
 	var added *node
+	second := len(nonvoters) == 1 && len(voters) < 7 && c.member.IntN(2) == 0
 	switch {
-	case len(nonvoters) > 0:
+	case len(nonvoters) > 0 && !second:
 		if c.swarm.AutoPromote {
 			return
 		}
 		cc = raft.ConfChange{Type: raft.ConfPromote, Server: nonvoters[0]}
-	case len(voters) < 7 && (len(voters) <= 3 || c.nem.IntN(2) == 0):
+	case second || len(voters) < 7 && (len(voters) <= 3 || c.nem.IntN(2) == 0):
 		added = c.newMember()
 		added.start()
 		cc = raft.ConfChange{Type: raft.ConfAddNonvoter, Server: raft.Server{ID: added.id, Address: added.addr, Suffrage: raft.Nonvoter}}

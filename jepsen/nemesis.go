@@ -1,6 +1,7 @@
 package jepsen
 
 import (
+	"slices"
 	"time"
 
 	"github.com/agentd/agentd/raft"
@@ -69,10 +70,16 @@ func (c *cluster) victim() *node {
 	return up[c.nem.IntN(len(up))]
 }
 
-// outBudget reports whether one more node may be crashed or paused.
+// outBudget reports whether one more node may be crashed or paused: a
+// majority of the voters of the last committed configuration stays up. A
+// non-voter is no part of it (counting one as a voter let 2 of 4 voters
+// go down beside it, and nothing committed for the rest of the phase).
 func (c *cluster) outBudget() bool {
 	out, voters := 0, 0
 	for _, n := range c.members() {
+		if !slices.Contains(c.confVoters, n.id) {
+			continue
+		}
 		voters++
 		if !n.running() {
 			out++

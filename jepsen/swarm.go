@@ -21,6 +21,7 @@ const (
 	streamIsolate           // election-timed isolation decisions
 	streamFollowerReadSwarm // follower-read knob (followerread.go)
 	streamFollowerRead      // which gets go to a follower
+	streamMembership        // membership-change choices added later (membership.go)
 )
 
 // Swarm is every random choice of a run that is made once, up front, from
