@@ -51,6 +51,9 @@ type Agent struct {
 	raftAddr string
 	// srvPtr publishes srv to RPC handlers, which run before New returns.
 	srvPtr atomic.Pointer[server]
+	// srvReady is closed once srv and srvPtr are set: HTTP requests that
+	// came before wait for it (http_early.go).
+	srvReady chan struct{}
 
 	// panics counts handler panics recovered by wrap (the fuzz target
 	// requires it to stay 0).
@@ -84,6 +87,7 @@ func New(cfg config.Config, log *slog.Logger) (*Agent, error) {
 		blocking: newBlockingState(),
 		leftc:    make(chan struct{}),
 		fatalc:   make(chan error, 1),
+		srvReady: make(chan struct{}),
 	}
 	a.nodeID = cfg.NodeID
 	if cfg.DevMode && a.nodeID == "" {
@@ -113,10 +117,15 @@ func New(cfg config.Config, log *slog.Logger) (*Agent, error) {
 	var err error
 	if cfg.DevMode {
 		srv, err = startDevServer(scfg)
-	} else {
+	} else if err = a.startHTTP(); err == nil {
 		// -bootstrap, -bootstrap-expect N, or neither (join only: wait
-		// for a running cluster's leader to add this server).
+		// for a running cluster's leader to add this server). HTTP is
+		// up meanwhile (http_early.go).
 		srv, err = a.startCluster(context.Background(), scfg)
+		if err != nil {
+			close(a.stopc) // releases requests waiting for the server
+			a.httpSrv.Close()
+		}
 	}
 	if err != nil {
 		if a.cluster != nil {
@@ -126,6 +135,7 @@ func New(cfg config.Config, log *slog.Logger) (*Agent, error) {
 	}
 	a.srv = srv
 	a.srvPtr.Store(srv)
+	close(a.srvReady)
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -136,9 +146,11 @@ func New(cfg config.Config, log *slog.Logger) (*Agent, error) {
 		defer a.wg.Done()
 		srv.trackContact(a.stopc)
 	}()
-	if err := a.startHTTP(); err != nil {
-		a.Shutdown(context.Background())
-		return nil, err
+	if a.httpSrv == nil {
+		if err := a.startHTTP(); err != nil {
+			a.Shutdown(context.Background())
+			return nil, err
+		}
 	}
 	log.Info("agent started", "node", cfg.NodeName, "node_id", a.nodeID, "datacenter", cfg.Datacenter,
 		"http", a.HTTPAddr(), "server", cfg.Server, "dev", cfg.DevMode)

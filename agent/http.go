@@ -98,6 +98,9 @@ func (a *Agent) routes() http.Handler {
 
 	kv := a.wrap(route{methods: []string{http.MethodGet, http.MethodPut, http.MethodDelete}, h: a.kv, dc: true, ent: true})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.srvPtr.Load() == nil && !a.awaitServer(w, r) {
+			return // before the Raft server runs (http_early.go)
+		}
 		if strings.HasPrefix(r.URL.Path, "/v1/kv/") || r.URL.Path == "/v1/kv" {
 			kv.ServeHTTP(w, r)
 			return

@@ -1,0 +1,46 @@
+package agent
+
+import (
+	"net/http"
+	"time"
+)
+
+// A server in cluster mode serves HTTP before its Raft server runs, as
+// Consul does: a -bootstrap-expect server waits, maybe for a long time, for
+// the other servers, and harnesses (Consul's own sdk/testutil among them)
+// start each server and wait for its HTTP API before starting the next.
+// Until a.srvPtr is set, /v1/status/leader answers "" and
+// /v1/status/peers [], and every other request waits up to
+// rpc_hold_timeout for the server, then is served normally or answers
+// 500 "No cluster leader" (what a server without a leader answers).
+
+// awaitServer is the gate in front of every route while the Raft server is
+// not running yet: it reports whether r may go on to its handler, having
+// answered it itself otherwise.
+func (a *Agent) awaitServer(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodGet {
+		switch r.URL.Path {
+		case "/v1/status/leader":
+			w.Header().Set(aclPolicyHeader, "allow")
+			writeJSON(w, "")
+			return false
+		case "/v1/status/peers":
+			w.Header().Set(aclPolicyHeader, "allow")
+			writeJSON(w, []string{})
+			return false
+		}
+	}
+	hold := time.NewTimer(rpcHoldTimeout)
+	defer hold.Stop()
+	select {
+	case <-a.srvReady:
+		return true
+	case <-hold.C:
+	case <-r.Context().Done():
+		return false
+	case <-a.stopc:
+	}
+	w.Header().Set(aclPolicyHeader, "allow")
+	a.writeError(w, r, errNoLeader)
+	return false
+}

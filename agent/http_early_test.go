@@ -1,0 +1,117 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/agentd/agentd/agent/config"
+	"github.com/stretchr/testify/require"
+)
+
+// TestClusterExpectServesHTTPWhileWaiting: a bootstrap_expect server
+// answers HTTP while it waits for the other servers, as Consul does
+// (harnesses start each server and wait for its API before the next):
+// status/leader is "" at once, a KV write made before the cluster exists
+// waits for it (or answers Consul's "No cluster leader" after
+// rpc_hold_timeout), and the cluster then forms and serves.
+func TestClusterExpectServesHTTPWhileWaiting(t *testing.T) {
+	t.Parallel()
+	cfgs := []config.Config{diskServerConfig(t, "w1"), diskServerConfig(t, "w2"), diskServerConfig(t, "w3")}
+	for i := range cfgs {
+		cfgs[i].BootstrapExpect = 3
+		cfgs[i].Ports.HTTP = freePort(t)
+		for j := range cfgs {
+			if i != j {
+				cfgs[i].RetryJoin = append(cfgs[i].RetryJoin, serfAddr(cfgs[j]))
+			}
+		}
+	}
+	agents := make([]*Agent, len(cfgs))
+	errs := make([]error, len(cfgs))
+	var wg sync.WaitGroup
+	start := func(i int) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			agents[i], errs[i] = New(cfgs[i], testLogger(t, cfgs[i].NodeName))
+		}()
+	}
+	t.Cleanup(func() {
+		wg.Wait()
+		for _, a := range agents {
+			if a != nil {
+				a.Shutdown(context.Background())
+			}
+		}
+	})
+	start(0)
+	base := fmt.Sprintf("http://127.0.0.1:%d", cfgs[0].Ports.HTTP)
+	get := func(path string) (int, string, error) {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			return 0, "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), err
+	}
+	var code int
+	var body string
+	waitFor(t, 10*time.Second, func() bool {
+		var err error
+		code, body, err = get("/v1/status/leader")
+		return err == nil
+	}, "w1's HTTP API up before the cluster exists")
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, `""`, body)
+	code, body, err := get("/v1/status/peers")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, `[]`, body)
+
+	// A write sent now waits for the server; the others start meanwhile.
+	type answer struct {
+		code int
+		body string
+		err  error
+	}
+	early := make(chan answer, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPut, base+"/v1/kv/early", strings.NewReader("1"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			early <- answer{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		early <- answer{resp.StatusCode, string(b), err}
+	}()
+	start(1)
+	start(2)
+	wg.Wait()
+	for i, err := range errs {
+		require.NoError(t, err, cfgs[i].NodeName)
+	}
+	a := <-early
+	require.NoError(t, a.err)
+	t.Logf("the early write: %d %q", a.code, strings.TrimSpace(a.body))
+	if a.code != http.StatusOK {
+		// Formation outlasted rpc_hold_timeout on a loaded machine: the
+		// answer must be Consul's.
+		require.Equal(t, http.StatusInternalServerError, a.code, a.body)
+		require.Contains(t, a.body, "No cluster leader")
+	} else {
+		require.Equal(t, "true", strings.TrimSpace(a.body))
+	}
+	waitFor(t, 15*time.Second, func() bool {
+		code, body, err := get("/v1/status/leader")
+		return err == nil && code == http.StatusOK && body != `""`
+	}, "a leader")
+}
