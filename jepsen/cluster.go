@@ -26,6 +26,7 @@ type cluster struct {
 	iso                                 *rand.Rand // election-timed isolation (isolate.go)
 	followerRead                        *rand.Rand // gets sent to a follower (followerread.go)
 	member                              *rand.Rand // membership choices added later (membership.go)
+	transfer                            *rand.Rand // leadership transfers (transfer.go)
 	isolated                            int        // nodes isolated by it now
 
 	nodes  []*node // creation order; removed nodes stay, flagged
@@ -82,6 +83,7 @@ func newCluster(opt Options) *cluster {
 	c.swarm.followerReadSwarm(clock.Sub(root, streamFollowerReadSwarm))
 	c.followerRead = clock.Sub(root, streamFollowerRead)
 	c.member = clock.Sub(root, streamMembership)
+	c.transfer = clock.Sub(root, streamTransfer)
 	if opt.Tweak != nil {
 		opt.Tweak(&c.swarm)
 	}

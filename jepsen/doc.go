@@ -40,7 +40,7 @@
 //
 // # Fault model
 //
-// The safety phase lasts the swarm's drawn 8–22 s, prolonged (up to three
+// The safety phase lasts the swarm's drawn 8–22 s, prolonged (up to four
 // times) until MinAcked client operations were acknowledged, so that a
 // harsh swarm still leaves a history worth checking. In it the nemesis
 // (nemesis.go) injects, at random intervals: crashes (power loss: the vfs.Mem drops or tears any subset

@@ -1,6 +1,7 @@
 package jepsen
 
 import (
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -27,11 +28,17 @@ func (c *cluster) startNemesis() {
 	c.every(s.MemberEvery, c.changeMembership)
 	c.every(s.DiskFullEvery, c.injectDiskFull)
 	c.w.At(0, c.netProfile)
+	c.startTransfers()
 }
 
 // every runs f at random intervals averaging mean until the safety phase
-// ends.
-func (c *cluster) every(mean time.Duration, f func()) {
+// ends, the intervals drawn from the nemesis stream.
+func (c *cluster) every(mean time.Duration, f func()) { c.everyFrom(c.nem, mean, f) }
+
+// everyFrom is every with the intervals drawn from r: a fault process
+// added later has its own stream, so that the older ones keep their
+// schedules.
+func (c *cluster) everyFrom(r *rand.Rand, mean time.Duration, f func()) {
 	if mean <= 0 {
 		return
 	}
@@ -41,16 +48,19 @@ func (c *cluster) every(mean time.Duration, f func()) {
 			return
 		}
 		f()
-		c.w.After(c.draw(2*mean), loop)
+		c.w.After(drawFrom(r, 2*mean), loop)
 	}
-	c.w.After(c.draw(2*mean), loop)
+	c.w.After(drawFrom(r, 2*mean), loop)
 }
 
-func (c *cluster) draw(max time.Duration) time.Duration {
+func (c *cluster) draw(max time.Duration) time.Duration { return drawFrom(c.nem, max) }
+
+// drawFrom returns a duration in (0, max] drawn from r.
+func drawFrom(r *rand.Rand, max time.Duration) time.Duration {
 	if max <= 0 {
 		return 0
 	}
-	return time.Duration(c.nem.Int64N(int64(max)) + 1)
+	return time.Duration(r.Int64N(int64(max)) + 1)
 }
 
 // victim picks a running member, the leader with probability 2/5.

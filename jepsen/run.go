@@ -33,7 +33,7 @@ type Result struct {
 }
 
 // MinAcked is the number of acknowledged operations the safety phase
-// runs for at least (up to three times its drawn length).
+// runs for at least (up to four times its drawn length).
 const MinAcked = 250
 
 // ConvergenceBound is how long, after the liveness probe commits, the
@@ -64,7 +64,7 @@ func Run(opt Options) (res Result) {
 	// A harsh swarm (slow disks and network, frequent leader crashes)
 	// commits little: prolong the faults until the history is rich
 	// enough to mean something, within a bound.
-	for end := 3 * c.swarm.SafetyPhase; c.history.Acked < MinAcked && c.w.Now() < end && c.check.Err() == nil; {
+	for end := 4 * c.swarm.SafetyPhase; c.history.Acked < MinAcked && c.w.Now() < end && c.check.Err() == nil; {
 		c.run(c.w.Now() + time.Second)
 	}
 	if c.check.Err() == nil {

@@ -27,6 +27,7 @@ const (
 	FaultDiskFull           = "disk-full"
 	FaultIsolateNewLeader   = "isolate-new-leader"
 	FaultIsolateCommit      = "isolate-leader-on-commit"
+	FaultLeaderTransfer     = "leader-transfer"
 )
 
 // FaultKinds lists every fault kind in report order.
@@ -35,7 +36,7 @@ var FaultKinds = []string{
 	FaultPartitionSymmetric, FaultPartitionAsym, FaultIsolateLeader, FaultBridge,
 	FaultClockSkew, FaultSlowDisk, FaultMemberAdd, FaultMemberRemove,
 	FaultNetLoss, FaultNetDup, FaultNetReorder, FaultDiskFull,
-	FaultIsolateNewLeader, FaultIsolateCommit,
+	FaultIsolateNewLeader, FaultIsolateCommit, FaultLeaderTransfer,
 }
 
 // Stats describes one run (or, summed, many).

@@ -22,6 +22,7 @@ const (
 	streamFollowerReadSwarm // follower-read knob (followerread.go)
 	streamFollowerRead      // which gets go to a follower
 	streamMembership        // membership-change choices added later (membership.go)
+	streamTransfer          // leadership transfers (transfer.go)
 )
 
 // Swarm is every random choice of a run that is made once, up front, from
