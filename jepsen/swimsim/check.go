@@ -37,6 +37,10 @@ const (
 	// CheckLeave (7): a member that left, and whose leave any member
 	// recorded, ends as left (not failed) in every table that holds it.
 	CheckLeave
+	// CheckIndirect (8): during a quiet pair cut, neither member of the
+	// pair suspects the other: ping-req relays bridge the cut link
+	// (paircut.go).
+	CheckIndirect
 )
 
 func (c Checker) String() string {
@@ -57,6 +61,8 @@ func (c Checker) String() string {
 		return "events"
 	case CheckLeave:
 		return "leave"
+	case CheckIndirect:
+		return "indirect"
 	}
 	return fmt.Sprintf("Checker(%d)", uint8(c))
 }
@@ -70,7 +76,8 @@ type Violation struct {
 
 func (v Violation) String() string { return fmt.Sprintf("[%s] t=%v: %s", v.Checker, v.At, v.Msg) }
 
-// Check runs the four checkers over h.
+// Check runs the checkers of the history alone over h (5 and 6 watch the
+// live run).
 func Check(h *History) []Violation {
 	tl := h.timelines()
 	var out []Violation
@@ -80,6 +87,7 @@ func Check(h *History) []Violation {
 	out = append(out, checkReach(h, tl)...)
 	out = append(out, checkConverge(h)...)
 	out = append(out, checkLeave(h)...)
+	out = append(out, checkIndirect(h, tl)...)
 	return out
 }
 

@@ -32,8 +32,12 @@
 // (nemesis.go; in StaleWitness runs each crash also pauses another member
 // until it will offer a stale alive of the crashed one), heals everything
 // but crashes (and rejoins, through a live member, any member whose Join
-// never got a reply), then runs a liveness phase and checks. The liveness phase lasts up to DetectBound + 1 min, but ends
-// once the views have converged and stayed so for an accusation window
+// never got a reply), then runs a liveness phase; in half the seeds
+// (paircut.go) a quiet phase follows, in which the loss drops to 0 and,
+// after a lead-in, one random pair of members is cut from each other
+// (datagrams and streams, both ways) for 30–120 s; then the checks.
+// The liveness phase lasts up to DetectBound + 1 min, but ends once the
+// views have converged and stayed so for an accusation window
 // (at least a minute), never before min(DetectBound, 3 min) + 1 min
 // (run.go livenessPhase): DetectBound is a worst case of about 54 min at
 // N = 200.
@@ -80,6 +84,14 @@
 //     leave any member recorded ends as left, not failed, in every table
 //     up at the end that holds it (the liveness phase waits for that as
 //     for checker 4).
+//  8. indirect: during a quiet pair cut (nothing else wrong over the cut
+//     and the AccuseWindow before it, at least K+2 members up, no crashed
+//     member live in the pair's views), neither member of the pair
+//     suspects the other: the ping-req relays bridge the cut link. This
+//     is the only scenario in which a probe succeeds through the relays
+//     alone (streams are lossless, so the stream fallback acks every live
+//     target otherwise), and a broken relay only adds suspicions that the
+//     target refutes, which no other checker sees.
 //
 // The checker functions are pure functions of a History, so tests craft
 // violations for each (check_test.go).

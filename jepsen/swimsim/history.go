@@ -133,6 +133,9 @@ type History struct {
 	Left       []string
 	Partitions []Partition
 	Loss       []LossPeriod
+	// PairCuts are the cut links of the quiet phase after End
+	// (paircut.go; checker 8).
+	PairCuts []PairCut
 	// Final is each member's table at End, for members up at End.
 	Final map[string]map[string]View
 	// Self is each up member's own incarnation and tag version at End.

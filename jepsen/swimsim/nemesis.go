@@ -10,6 +10,7 @@ import (
 type FaultCounts struct {
 	Crash, Pause, Starve, Partition, LongPartition, LossBurst, Tags, Join int
 	UserEvents, Leave                                                     int
+	PairCut                                                               int // pair-cut windows run (checker 8)
 }
 
 // Add sums counts.
@@ -24,6 +25,7 @@ func (c *FaultCounts) Add(o FaultCounts) {
 	c.Join += o.Join
 	c.UserEvents += o.UserEvents
 	c.Leave += o.Leave
+	c.PairCut += o.PairCut
 }
 
 // nemesis injects the swarm's faults during the fault phase and heals

@@ -3,6 +3,7 @@ package swimsim
 import (
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"time"
 
 	"github.com/agentd/agentd/swim"
@@ -65,7 +66,8 @@ func ReplayCommand(o Options) string {
 const bootstrapLimit = 2 * time.Minute
 
 // Run runs one seed: bootstrap, a fault phase, a heal, then a liveness
-// phase long enough for checker 1's bound; then the checkers.
+// phase long enough for checker 1's bound, in some seeds a quiet phase
+// with one cut pair of members (paircut.go); then the checkers.
 func Run(o Options) Result {
 	sw := drawSwarm(o.Seed, o.Members, o.Preset)
 	s := newSim(o.Seed, presets[sw.Preset])
@@ -124,6 +126,16 @@ func Run(o Options) Result {
 	}
 	s.finish()
 	logf("end; converged %v after the heal", converged)
+	if sw.PairCut > 0 && converged >= 0 {
+		ran, stopped := nm.pairCutPhase(rand.New(rand.NewPCG(o.Seed, streamPairCut<<32)), sw.PairCut, o.Stop)
+		if stopped {
+			logf("aborted")
+			return Result{Seed: o.Seed, Swarm: sw, Virtual: s.w.Now(), Steps: s.w.Steps(), Faults: nm.counts, Aborted: true}
+		}
+		if ran {
+			logf("pair cut %v ended", s.h.PairCuts[len(s.h.PairCuts)-1])
+		}
+	}
 
 	h := &s.h
 	r := Result{

@@ -19,6 +19,7 @@ const (
 	streamStarve
 	streamEvents
 	streamLeave
+	streamPairCut
 )
 
 // sim is one pool on one world.

@@ -61,16 +61,16 @@ func (s *Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "runs %d  members %d (mean %.1f)  virtual %v  events %d\n",
 		s.Runs, s.Members, float64(s.Members)/float64(max(s.Runs, 1)), s.Virtual.Round(time.Second), s.Steps)
 	f := s.Faults
-	fmt.Fprintf(w, "faults: crash %d  pause %d  starve %d  partition %d (%d outlasting the longest suspicion)  loss-burst %d  tag-update %d  late-join %d  user-event %d  leave %d\n",
-		f.Crash, f.Pause, f.Starve, f.Partition, f.LongPartition, f.LossBurst, f.Tags, f.Join, f.UserEvents, f.Leave)
+	fmt.Fprintf(w, "faults: crash %d  pause %d  starve %d  partition %d (%d outlasting the longest suspicion)  loss-burst %d  tag-update %d  late-join %d  user-event %d  leave %d  pair-cut %d\n",
+		f.Crash, f.Pause, f.Starve, f.Partition, f.LongPartition, f.LossBurst, f.Tags, f.Join, f.UserEvents, f.Leave, f.PairCut)
 	fmt.Fprintf(w, "detection (all healthy members, per crash): n=%d  p50 %v  p99 %v  max %v\n",
 		len(s.Detection), ms(Quantile(s.Detection, 0.5)), ms(Quantile(s.Detection, 0.99)), ms(Quantile(s.Detection, 1)))
 	fmt.Fprintf(w, "dissemination to 99.9%% (join/tag update): n=%d  p50 %v  p99 %v  max %v\n",
 		len(s.Dissemination), ms(Quantile(s.Dissemination, 0.5)), ms(Quantile(s.Dissemination, 0.99)), ms(Quantile(s.Dissemination, 1)))
 	fmt.Fprintf(w, "false positives: %d declarations of healthy members (checker 2); %d excused (unhealthy subject or accuser); %d suspicions of live members\n",
 		s.Deaths.False, s.Deaths.Excused, s.Suspicions)
-	fmt.Fprintf(w, "violations: detect %d  no-false-death %d  reach %d  converge %d  health %d  events %d  leave %d  driver %d  (failed runs %d, runs not converged in the liveness phase %d)\n",
-		s.Violations[CheckDetect], s.Violations[CheckNoFalseDeath], s.Violations[CheckReach], s.Violations[CheckConverge], s.Violations[CheckHealth], s.Violations[CheckEvents], s.Violations[CheckLeave], s.Violations[CheckDriver], s.Failed, s.Unconverged)
+	fmt.Fprintf(w, "violations: detect %d  no-false-death %d  reach %d  converge %d  health %d  events %d  leave %d  indirect %d  driver %d  (failed runs %d, runs not converged in the liveness phase %d)\n",
+		s.Violations[CheckDetect], s.Violations[CheckNoFalseDeath], s.Violations[CheckReach], s.Violations[CheckConverge], s.Violations[CheckHealth], s.Violations[CheckEvents], s.Violations[CheckLeave], s.Violations[CheckIndirect], s.Violations[CheckDriver], s.Failed, s.Unconverged)
 }
 
 func ms(d time.Duration) time.Duration { return d.Round(time.Millisecond) }

@@ -40,6 +40,10 @@ type Swarm struct {
 	// member, which then shuts down (0: none). Leaves count toward
 	// MaxCrashes.
 	LeaveEvery time.Duration
+	// PairCut: how long one pair of members is cut from each other in
+	// the quiet phase after the liveness phase (0: no such phase); drawn
+	// from a stream of its own (paircut.go).
+	PairCut time.Duration
 }
 
 // presets by name.
@@ -99,6 +103,7 @@ func drawSwarm(seed uint64, members int, preset string) Swarm {
 	sw.StaleWitness = r.IntN(2) == 0 // drawn after the others: earlier draws keep their seeds
 	sw.UserEventEvery = maybe(0.7, time.Second, 10*time.Second)
 	sw.LeaveEvery = maybe(0.4, 20*time.Second, 90*time.Second)
+	sw.PairCut = drawPairCut(rand.New(rand.NewPCG(seed, streamPairCut)))
 	return sw
 }
 
