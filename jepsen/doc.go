@@ -58,13 +58,16 @@
 // often beyond election timeouts; clock-rate skew; slow disks (5–55x);
 // stretches of message loss, duplication and reordering; and membership
 // changes through the core's conf-change API (add a fresh non-voter —
-// IDs are never reused — promote it, or let the core auto-promote,
-// remove a member, sometimes the leader; a removed member is stopped for
+// IDs are never reused — sometimes a second one beside it, promote it,
+// or let the core auto-promote, remove a member, sometimes the leader;
+// while a change is pending another is proposed, which the core must
+// refuse until the first commits; a removed member is stopped for
 // good once its removal commits, or, in seeds without PreVote and
 // CheckQuorum, as soon as every other member holds the removal, since
-// nothing else keeps it from deposing every leader: membership.go).
-// Crashes and pauses never take more than a minority of members out at
-// once; partitions may. A third of the seeds add election-timed isolation (isolate.go): a new leader cut
+// nothing else keeps it from deposing every leader: membership.go); and
+// leadership transfers to a random voter (transfer.go).
+// Crashes and pauses never take more than a minority of the committed
+// configuration's voters out at once; partitions may. A third of the seeds add election-timed isolation (isolate.go): a new leader cut
 // off from everyone (clients included) the moment it is elected, and a
 // leader cut off the moment its commit index first moves in its term —
 // the instants Figure 8 of the Raft paper (§5.4.2) turns on.
@@ -100,7 +103,9 @@
 // accepted MsgHeartbeatResp's term); commit durability (commit.go: when
 // an index is first applied anywhere, a majority of the voters of a
 // configuration in force hold it in their WAL, so a leader counting its
-// own unsynced write is caught with no crash needed). A panic from an
+// own unsynced write is caught with no crash needed); one change at a
+// time (confchange.go: no durable log holds two configuration entries
+// above the highest index committed anywhere). A panic from an
 // assertion in the code under test also fails the run. At the end: the
 // liveness check below; equal state hashes on every replica at equal
 // applied index, after all members converged; a read of every key ever

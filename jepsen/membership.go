@@ -1,6 +1,7 @@
 package jepsen
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -19,24 +20,22 @@ func (c *cluster) raftRandFor() *rand.Rand { return clock.Sub(c.raftRand, uint64
 // second one beside it before its promotion: a quorum that wrongly counts
 // non-voters then commits on a minority of the voters (§4.2.1). That
 // choice is drawn from its own stream (c.member), so that a seed drawing
-// promotions every time keeps its schedule.
+// promotions every time keeps its schedule. While a change is pending,
+// another one is proposed anyway (proposeWhilePending).
 func (c *cluster) changeMembership() {
 	c.stopUnawareRemoved()
 	if c.confPending && c.confBy.h != c.confH {
 		c.confPending = false // its proposer crashed: the future died with it
 	}
 	l := c.leader()
-	if l == nil || c.confPending {
+	if l == nil {
 		return
 	}
-	var voters, nonvoters []raft.Server
-	for _, s := range l.h.Status().Configuration.Servers {
-		if s.Suffrage == raft.Voter {
-			voters = append(voters, s)
-		} else {
-			nonvoters = append(nonvoters, s)
-		}
+	if c.confPending {
+		c.proposeWhilePending(l)
+		return
 	}
+	voters, nonvoters := splitSuffrage(l)
 	var cc raft.ConfChange
 	var added *node
 	second := len(nonvoters) == 1 && len(voters) < 7 && c.member.IntN(2) == 0
@@ -71,6 +70,61 @@ func (c *cluster) changeMembership() {
 	case raft.ConfRemove:
 		c.stats.fault(FaultMemberRemove)
 	}
+	c.confPending, c.confBy, c.confH = true, l, l.h
+	f.OnResolve(func(*driver.Future) { c.confPending = false })
+}
+
+// splitSuffrage returns the voters and the non-voters of l's latest
+// configuration.
+func splitSuffrage(l *node) (voters, nonvoters []raft.Server) {
+	for _, s := range l.h.Status().Configuration.Servers {
+		if s.Suffrage == raft.Voter {
+			voters = append(voters, s)
+		} else {
+			nonvoters = append(nonvoters, s)
+		}
+	}
+	return voters, nonvoters
+}
+
+// proposeWhilePending proposes a second change while the nemesis's last
+// one is still unresolved. The core must refuse it while the first is
+// uncommitted (§4.1; ErrConfChangePending); once the first committed it
+// may accept it before the nemesis hears of the commit. Every choice is
+// drawn from c.member, and a non-voter to add is created only once the
+// core accepted it (its ID is the next one), so that a refusal leaves the
+// schedule as it was: only the trace and the refusal count differ.
+func (c *cluster) proposeWhilePending(l *node) {
+	r := c.member
+	voters, nonvoters := splitSuffrage(l)
+	var cc raft.ConfChange
+	switch {
+	case len(nonvoters) > 0 && r.IntN(2) == 0:
+		cc = raft.ConfChange{Type: raft.ConfPromote, Server: nonvoters[r.IntN(len(nonvoters))]}
+	case len(voters) < 7 && r.IntN(2) == 0:
+		id := raft.NodeID(fmt.Sprintf("n%d", c.nextID+1)) // newMember's next
+		cc = raft.ConfChange{Type: raft.ConfAddNonvoter, Server: raft.Server{ID: id, Address: string(id), Suffrage: raft.Nonvoter}}
+	default:
+		cc = raft.ConfChange{Type: raft.ConfRemove, Server: voters[r.IntN(len(voters))]}
+	}
+	f := l.h.ProposeConfChange(cc)
+	if f.Outcome() == driver.Failed {
+		c.stats.ConfRefused++
+		c.w.Tracef("nemesis conf-change %v %s while one is pending: refused", cc.Type, cc.Server.ID)
+		return
+	}
+	switch cc.Type {
+	case raft.ConfAddNonvoter:
+		added := c.newMember()
+		if added.id != cc.Server.ID {
+			panic(fmt.Sprintf("jepsen: new member %s, proposed as %s", added.id, cc.Server.ID))
+		}
+		added.start()
+		c.stats.fault(FaultMemberAdd)
+	case raft.ConfRemove:
+		c.stats.fault(FaultMemberRemove)
+	}
+	c.w.Tracef("nemesis conf-change %v %s at %d/%d while one is pending: accepted", cc.Type, cc.Server.ID, f.Index, f.Term)
 	c.confPending, c.confBy, c.confH = true, l, l.h
 	f.OnResolve(func(*driver.Future) { c.confPending = false })
 }

@@ -136,6 +136,7 @@ func (n *node) start() {
 		n.bootConf = nil
 	}
 	n.c.check.Restarted(n.id, n.log)
+	n.c.check.ConfigEntries(n.id, 0, n.confEntries())
 	n.fsm = newKVFSM(n)
 	n.role, n.lead, n.leaderTerm = raft.Follower, raft.None, 0
 	n.diskW = &simWorker{n: n, disk: true}
@@ -294,6 +295,13 @@ func (t tracer) TracePersist(id raft.NodeID, hs raft.HardState, first, last raft
 		}
 	}
 	c.check.Persisted(id, hs, ents, n.log, n.role == raft.Leader, n.leaderTerm)
+	c.check.CommittedAtLeast(hs.Commit)
+	switch {
+	case snap != 0:
+		c.check.ConfigEntries(id, 0, n.confEntries())
+	case len(ents) > 0:
+		c.check.ConfigEntries(id, first, confIndexes(ents))
+	}
 }
 
 func (t tracer) TraceApply(id raft.NodeID, applied *raft.Entry) {
@@ -319,6 +327,9 @@ func (t tracer) TraceSend(m *raft.Message) {
 	n := t.n
 	if n.c.w.Tracing() {
 		n.c.w.Tracef("send %s->%s %v term=%d logterm=%d index=%d commit=%d ents=%d reject=%v", m.From, m.To, m.Type, m.Term, m.LogTerm, m.Index, m.Commit, len(m.Entries), m.Reject)
+	}
+	if m.Type == raft.MsgApp || m.Type == raft.MsgHeartbeat {
+		n.c.check.CommittedAtLeast(m.Commit)
 	}
 	n.c.sent(n, m)
 }

@@ -55,6 +55,7 @@ type Stats struct {
 	SnapshotInstall int
 	ConfChanges     int // committed configuration changes
 	UnawareStopped  int // removed servers stopped before their removal committed (membership.go)
+	ConfRefused     int // membership changes proposed while one was pending, refused by the core
 	Fsyncs          int // file and directory fsyncs on every node's disk
 	TornRepairs     int // WAL tails repaired on reopen after a crash
 	Faults          map[string]int
@@ -84,6 +85,7 @@ func (s *Stats) Add(o Stats) {
 	s.SnapshotInstall += o.SnapshotInstall
 	s.ConfChanges += o.ConfChanges
 	s.UnawareStopped += o.UnawareStopped
+	s.ConfRefused += o.ConfRefused
 	s.Fsyncs += o.Fsyncs
 	s.TornRepairs += o.TornRepairs
 	s.Violations += o.Violations
@@ -223,7 +225,7 @@ func (s *Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "leader changes: %d (median per seed %d)\n", t.LeaderChanges, med)
 	fmt.Fprintf(w, "split votes: %d\n", t.SplitVotes)
 	fmt.Fprintf(w, "snapshot installs: %d\n", t.SnapshotInstall)
-	fmt.Fprintf(w, "configuration changes committed: %d (seeds with snapshot install and conf change: %d/%d; removed servers stopped before their removal committed: %d)\n", t.ConfChanges, both, n, t.UnawareStopped)
+	fmt.Fprintf(w, "configuration changes committed: %d (seeds with snapshot install and conf change: %d/%d; removed servers stopped before their removal committed: %d; proposed while one was pending, refused: %d)\n", t.ConfChanges, both, n, t.UnawareStopped, t.ConfRefused)
 	fmt.Fprintf(w, "fsyncs: %d; WAL torn tails repaired on reopen: %d\n", t.Fsyncs, t.TornRepairs)
 	fmt.Fprintf(w, "faults injected:\n")
 	for _, k := range FaultKinds {

@@ -27,8 +27,11 @@ const (
 	// CommitDurableQuorum: an index applied before a majority held it
 	// durably (commit.go).
 	CommitDurableQuorum = "commit-durable-quorum"
-	Convergence         = "convergence"
-	Linearizability     = "linearizability"
+	// OneConfChange: a log held two configuration entries above the
+	// highest committed index (confchange.go).
+	OneConfChange   = "one-conf-change"
+	Convergence     = "convergence"
+	Linearizability = "linearizability"
 	// Undecided: Porcupine ran out of (wall) time on the history. It
 	// fails a run, as a history nobody checked proves nothing, but it is
 	// no finding: whether it happens depends on the machine's speed.
@@ -44,7 +47,7 @@ const (
 // internal error of the simulator or an undecided linearizability check.
 func IsSafety(checker string) bool {
 	switch checker {
-	case ElectionSafety, LogMatching, LeaderCompleteness, StateMachineSafety, Durability, DurableBeforeSend, CommitDurableQuorum, Convergence, Linearizability:
+	case ElectionSafety, LogMatching, LeaderCompleteness, StateMachineSafety, Durability, DurableBeforeSend, CommitDurableQuorum, OneConfChange, Convergence, Linearizability:
 		return true
 	}
 	return false
@@ -84,6 +87,12 @@ type Cluster struct {
 
 	// durability: per node, what it last reported durable.
 	nodes map[raft.NodeID]*nodeDurable
+
+	// one change at a time (confchange.go): the highest index known
+	// committed, and per node the configuration entries of its durable
+	// log that were above it when last looked at.
+	commitHi raft.Index
+	confs    map[raft.NodeID][]raft.Index
 }
 
 type durableEntry struct {
@@ -117,6 +126,7 @@ func New() *Cluster {
 		commitTerm: map[raft.Index]raft.Term{},
 		nodeApply:  map[raft.NodeID]raft.Index{},
 		nodes:      map[raft.NodeID]*nodeDurable{},
+		confs:      map[raft.NodeID][]raft.Index{},
 	}
 }
 

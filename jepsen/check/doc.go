@@ -31,6 +31,9 @@
 //     anywhere, a majority of the voters of a configuration in force hold
 //     it in stable storage (commit.go): a leader that counted its own
 //     unsynced write is caught at once, before any crash loses it.
+//   - One configuration change at a time: no durable log holds two
+//     configuration entries above the highest index committed anywhere
+//     (confchange.go, §4.1).
 //   - Convergence (end of the liveness phase): replicas at equal applied
 //     index have equal state hashes.
 //
