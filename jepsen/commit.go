@@ -32,28 +32,3 @@ func (c *cluster) checkCommittedDurable(n *node, e *raft.Entry) {
 	}
 	c.check.CommittedDurable(e.Index, e.Term, confs, holds)
 }
-
-// confEntries lists the indexes of the configuration entries in n's WAL
-// (for check.ConfigEntries after a restart or a snapshot install).
-func (n *node) confEntries() []raft.Index {
-	first, last := n.log.FirstIndex(), n.log.LastIndex()
-	if first > last {
-		return nil
-	}
-	ents, err := n.log.Entries(first, last+1, 1<<62)
-	if err != nil {
-		n.c.check.Fail("internal-error", "%s: read log [%d,%d]: %v", n.id, first, last, err)
-		return nil
-	}
-	return confIndexes(ents)
-}
-
-func confIndexes(ents []raft.Entry) []raft.Index {
-	var idx []raft.Index
-	for i := range ents {
-		if ents[i].Type == raft.EntryConfig {
-			idx = append(idx, ents[i].Index)
-		}
-	}
-	return idx
-}
