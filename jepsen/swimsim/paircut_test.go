@@ -124,5 +124,6 @@ func TestPairCutWithoutRelaysIsCaught(t *testing.T) {
 	require.Positive(t, drawSwarm(o.Seed, 0, "").PairCut, "seed 2 no longer draws a pair cut: pick another")
 	r := Run(o)
 	require.Equal(t, 1, r.Faults.PairCut)
+	require.Equal(t, 1, r.PairCutsJudged)
 	require.Contains(t, checkers(r.Violations), CheckIndirect, "violations: %v", r.Violations)
 }

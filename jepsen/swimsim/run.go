@@ -41,6 +41,9 @@ type Result struct {
 	Dissemination []time.Duration
 	Deaths        DeathCounts // death declarations of members that had not crashed
 	Suspicions    int         // suspicions of members that had not crashed
+	// PairCutsJudged counts the pair cuts quiet enough for checker 8
+	// (of Faults.PairCut run).
+	PairCutsJudged int
 	// Converged is how long after the final heal the views agreed (-1:
 	// not within the liveness phase).
 	Converged  time.Duration
@@ -139,17 +142,18 @@ func Run(o Options) Result {
 
 	h := &s.h
 	r := Result{
-		Seed:          o.Seed,
-		Swarm:         sw,
-		Virtual:       s.w.Now(),
-		Steps:         s.w.Steps(),
-		Faults:        nm.counts,
-		Detection:     DetectionLatencies(h),
-		Dissemination: Dissemination(h),
-		Deaths:        FalseDeaths(h),
-		Suspicions:    falseSuspicions(h),
-		Converged:     converged,
-		History:       h,
+		Seed:           o.Seed,
+		Swarm:          sw,
+		Virtual:        s.w.Now(),
+		Steps:          s.w.Steps(),
+		Faults:         nm.counts,
+		Detection:      DetectionLatencies(h),
+		Dissemination:  Dissemination(h),
+		Deaths:         FalseDeaths(h),
+		Suspicions:     falseSuspicions(h),
+		PairCutsJudged: judgedPairCuts(h),
+		Converged:      converged,
+		History:        h,
 	}
 	r.Violations = append(s.violations, Check(h)...)
 	health := map[string]int{}

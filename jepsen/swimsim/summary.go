@@ -9,17 +9,18 @@ import (
 
 // Summary aggregates runs.
 type Summary struct {
-	Runs, Failed  int
-	Members       int // summed over runs
-	Virtual       time.Duration
-	Steps         uint64
-	Faults        FaultCounts
-	Detection     []time.Duration
-	Dissemination []time.Duration
-	Deaths        DeathCounts
-	Suspicions    int
-	Unconverged   int
-	Violations    map[Checker]int
+	Runs, Failed   int
+	Members        int // summed over runs
+	Virtual        time.Duration
+	Steps          uint64
+	Faults         FaultCounts
+	Detection      []time.Duration
+	Dissemination  []time.Duration
+	Deaths         DeathCounts
+	Suspicions     int
+	PairCutsJudged int
+	Unconverged    int
+	Violations     map[Checker]int
 }
 
 // Record adds one run.
@@ -37,6 +38,7 @@ func (s *Summary) Record(r Result) {
 	s.Deaths.False += r.Deaths.False
 	s.Deaths.Excused += r.Deaths.Excused
 	s.Suspicions += r.Suspicions
+	s.PairCutsJudged += r.PairCutsJudged
 	if r.Converged < 0 {
 		s.Unconverged++
 	}
@@ -61,8 +63,8 @@ func (s *Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "runs %d  members %d (mean %.1f)  virtual %v  events %d\n",
 		s.Runs, s.Members, float64(s.Members)/float64(max(s.Runs, 1)), s.Virtual.Round(time.Second), s.Steps)
 	f := s.Faults
-	fmt.Fprintf(w, "faults: crash %d  pause %d  starve %d  partition %d (%d outlasting the longest suspicion)  loss-burst %d  tag-update %d  late-join %d  user-event %d  leave %d  pair-cut %d\n",
-		f.Crash, f.Pause, f.Starve, f.Partition, f.LongPartition, f.LossBurst, f.Tags, f.Join, f.UserEvents, f.Leave, f.PairCut)
+	fmt.Fprintf(w, "faults: crash %d  pause %d  starve %d  partition %d (%d outlasting the longest suspicion)  loss-burst %d  tag-update %d  late-join %d  user-event %d  leave %d  pair-cut %d (%d judged)\n",
+		f.Crash, f.Pause, f.Starve, f.Partition, f.LongPartition, f.LossBurst, f.Tags, f.Join, f.UserEvents, f.Leave, f.PairCut, s.PairCutsJudged)
 	fmt.Fprintf(w, "detection (all healthy members, per crash): n=%d  p50 %v  p99 %v  max %v\n",
 		len(s.Detection), ms(Quantile(s.Detection, 0.5)), ms(Quantile(s.Detection, 0.99)), ms(Quantile(s.Detection, 1)))
 	fmt.Fprintf(w, "dissemination to 99.9%% (join/tag update): n=%d  p50 %v  p99 %v  max %v\n",
