@@ -31,3 +31,28 @@ func confIndexes(ents []raft.Entry) []raft.Index {
 	}
 	return idx
 }
+
+// checkConfigTerms feeds check.ConfigAppended with each configuration
+// entry among ents, just written to n's WAL, and the first index of its
+// term in that log (0 once the walk back reaches the snapshot).
+func (n *node) checkConfigTerms(ents []raft.Entry) {
+	for i := range ents {
+		e := &ents[i]
+		if e.Type != raft.EntryConfig {
+			continue
+		}
+		start := e.Index
+		for start > 1 {
+			t, err := n.log.Term(start - 1)
+			if err != nil {
+				start = 0 // compacted: in the snapshot, so committed
+				break
+			}
+			if t != e.Term {
+				break
+			}
+			start--
+		}
+		n.c.check.ConfigAppended(n.id, e.Index, e.Term, start)
+	}
+}

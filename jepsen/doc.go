@@ -105,7 +105,8 @@
 // configuration in force hold it in their WAL, so a leader counting its
 // own unsynced write is caught with no crash needed); one change at a
 // time (confchange.go: no durable log holds two configuration entries
-// above the highest index committed anywhere). A panic from an
+// above the highest index committed anywhere; each follows a committed
+// entry of its own term). A panic from an
 // assertion in the code under test also fails the run. At the end: the
 // liveness check below; equal state hashes on every replica at equal
 // applied index, after all members converged; a read of every key ever

@@ -302,6 +302,7 @@ func (t tracer) TracePersist(id raft.NodeID, hs raft.HardState, first, last raft
 	case len(ents) > 0:
 		c.check.ConfigEntries(id, first, confIndexes(ents))
 	}
+	n.checkConfigTerms(ents)
 }
 
 func (t tracer) TraceApply(id raft.NodeID, applied *raft.Entry) {

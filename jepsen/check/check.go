@@ -29,9 +29,12 @@ const (
 	CommitDurableQuorum = "commit-durable-quorum"
 	// OneConfChange: a log held two configuration entries above the
 	// highest committed index (confchange.go).
-	OneConfChange   = "one-conf-change"
-	Convergence     = "convergence"
-	Linearizability = "linearizability"
+	OneConfChange = "one-conf-change"
+	// ConfChangeOwnTerm: a configuration entry proposed before its
+	// leader committed an entry of its term (confchange.go).
+	ConfChangeOwnTerm = "conf-change-own-term"
+	Convergence       = "convergence"
+	Linearizability   = "linearizability"
 	// Undecided: Porcupine ran out of (wall) time on the history. It
 	// fails a run, as a history nobody checked proves nothing, but it is
 	// no finding: whether it happens depends on the machine's speed.
@@ -47,7 +50,7 @@ const (
 // internal error of the simulator or an undecided linearizability check.
 func IsSafety(checker string) bool {
 	switch checker {
-	case ElectionSafety, LogMatching, LeaderCompleteness, StateMachineSafety, Durability, DurableBeforeSend, CommitDurableQuorum, OneConfChange, Convergence, Linearizability:
+	case ElectionSafety, LogMatching, LeaderCompleteness, StateMachineSafety, Durability, DurableBeforeSend, CommitDurableQuorum, OneConfChange, ConfChangeOwnTerm, Convergence, Linearizability:
 		return true
 	}
 	return false

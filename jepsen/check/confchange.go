@@ -56,3 +56,31 @@ func (c *Cluster) ConfigEntries(id raft.NodeID, from raft.Index, confs []raft.In
 		c.Fail(OneConfChange, "%s's log holds configuration entries at %v, all above the highest committed index %d (§4.1: one change at a time)", id, slices.Clone(kept), k)
 	}
 }
+
+// A leader proposes a configuration change only once it has committed an
+// entry of its own term (the thesis's erratum to §4.1, Ongaro's bug):
+// otherwise a change appended by a new leader that has not yet learned
+// of an earlier leader's uncommitted change can commit with a quorum
+// that does not overlap the one the earlier change will commit with once
+// that leader is back. So a configuration entry of term T at index j
+// follows, in the log, an entry of term T (the new leader's no-op) that
+// is committed by the time the change is durable anywhere: the leader's
+// commit index covered it when it proposed, and that commit left in its
+// messages (or its own durable write) before the change could reach a
+// log.
+
+// ConfigAppended checks a configuration entry at index (of term) as it
+// is written to node id's durable log; termStart is the first index of
+// term in that log (0: in its snapshot, hence committed).
+func (c *Cluster) ConfigAppended(id raft.NodeID, index raft.Index, term raft.Term, termStart raft.Index) {
+	if index <= 1 {
+		return // the bootstrap configuration
+	}
+	k := max(c.commitHi, c.maxApplied)
+	switch {
+	case termStart == index:
+		c.Fail(ConfChangeOwnTerm, "%s: configuration entry %d is the first of term %d in its log: proposed before its leader committed an entry of its term", id, index, term)
+	case termStart > k:
+		c.Fail(ConfChangeOwnTerm, "%s: configuration entry %d of term %d follows term %d's first entry %d, above the highest committed index %d: proposed before its leader committed an entry of its term", id, index, term, term, termStart, k)
+	}
+}

@@ -51,3 +51,32 @@ func TestOneConfChange(t *testing.T) {
 		})
 	}
 }
+
+func TestConfChangeOwnTerm(t *testing.T) {
+	tests := []struct {
+		name      string
+		commit    raft.Index
+		index     raft.Index
+		termStart raft.Index
+		fail      bool
+	}{
+		{"after the leader's committed no-op", 20, 23, 20, false},
+		{"leader's no-op not yet committed", 19, 23, 20, true},
+		{"first entry of its term (no no-op before it)", 30, 23, 23, true},
+		{"term begins in the snapshot", 0, 23, 0, false},
+		{"bootstrap configuration", 0, 1, 1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := New()
+			c.CommittedAtLeast(tt.commit)
+			c.ConfigAppended("n1", tt.index, 4, tt.termStart)
+			if tt.fail {
+				require.Error(t, c.Err())
+				require.Equal(t, ConfChangeOwnTerm, c.Violation().Checker)
+			} else {
+				require.NoError(t, c.Err())
+			}
+		})
+	}
+}

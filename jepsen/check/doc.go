@@ -33,7 +33,10 @@
 //     unsynced write is caught at once, before any crash loses it.
 //   - One configuration change at a time: no durable log holds two
 //     configuration entries above the highest index committed anywhere
-//     (confchange.go, §4.1).
+//     (confchange.go, §4.1); and a configuration entry follows an entry
+//     of its own term that was committed before the change was durable
+//     anywhere (a leader changes the configuration only after committing
+//     in its term: the thesis's erratum to §4.1).
 //   - Convergence (end of the liveness phase): replicas at equal applied
 //     index have equal state hashes.
 //
