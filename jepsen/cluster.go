@@ -103,6 +103,15 @@ func (c *cluster) newMember() *node {
 	h.SetDisk(c.swarm.DiskLatency)
 	n := &node{c: c, id: id, addr: string(id), host: h}
 	n.installFaults()
+	for _, m := range c.nodes {
+		// Discovery (Serf, in Consul) tells the running servers of a new
+		// one too: a server that has not yet received the configuration
+		// naming it could not answer it otherwise (its vote, its acks),
+		// and so could never be caught up by it as leader.
+		if m.h != nil {
+			m.h.LearnAddr(id, n.addr)
+		}
+	}
 	c.nodes = append(c.nodes, n)
 	c.byID[id] = n
 	return n
