@@ -104,8 +104,10 @@ func (c *cluster) proposeWhilePending(l *node) {
 	case len(voters) < 7 && r.IntN(2) == 0:
 		id := raft.NodeID(fmt.Sprintf("n%d", c.nextID+1)) // newMember's next
 		cc = raft.ConfChange{Type: raft.ConfAddNonvoter, Server: raft.Server{ID: id, Address: string(id), Suffrage: raft.Nonvoter}}
-	default:
+	case len(voters) > 3: // as changeMembership, never below three voters
 		cc = raft.ConfChange{Type: raft.ConfRemove, Server: voters[r.IntN(len(voters))]}
+	default:
+		return
 	}
 	f := l.h.ProposeConfChange(cc)
 	if f.Outcome() == driver.Failed {
