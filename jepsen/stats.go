@@ -2,6 +2,7 @@ package jepsen
 
 import (
 	"fmt"
+	"github.com/agentd/agentd/jepsen/check"
 	"io"
 	"slices"
 	"time"
@@ -120,12 +121,24 @@ var DefaultFloors = Floors{FaultsPer1000Seeds: 100, FollowerReadsPer1000Seeds: 2
 // seeds must fail only on its checkers. The per-seed floor always holds.
 const MinFloorSeeds = 100
 
+// MaxUndecidedPer: a campaign of at least MinFloorSeeds seeds may have one
+// seed undecided by Porcupine per this many seeds (1000 seeds: 5). The
+// clean tree had 0 in seeds 1..1000 and 1 (seed 1322) in 1001..2000 with
+// the 30 s budget on this machine; a bug that makes histories undecidable
+// everywhere still fails the campaign.
+const MaxUndecidedPer = 200
+
 // Summary aggregates runs and checks the floors.
 type Summary struct {
 	Total   Stats
 	perSeed []Stats
 	seeds   []uint64
 	Failed  []Result
+	// Undecided are the runs whose only finding is that Porcupine ran out
+	// of wall time on the history (check.Undecided): counted, listed and
+	// held to a campaign-wide ceiling, but not failures, since whether
+	// they happen depends on the machine's speed.
+	Undecided []Result
 }
 
 // Record adds one run.
@@ -134,7 +147,11 @@ func (s *Summary) Record(r Result) {
 	s.perSeed = append(s.perSeed, r.Stats)
 	s.seeds = append(s.seeds, r.Seed)
 	if r.Violation != nil {
-		s.Failed = append(s.Failed, r)
+		if r.Violation.Checker == check.Undecided {
+			s.Undecided = append(s.Undecided, r)
+		} else {
+			s.Failed = append(s.Failed, r)
+		}
 	}
 }
 
@@ -147,6 +164,9 @@ func (s *Summary) CheckFloors(f Floors) []string {
 	}
 	if n < MinFloorSeeds {
 		return s.checkAcked(f, nil)
+	}
+	if most := n / MaxUndecidedPer; len(s.Undecided) > most {
+		out = append(out, fmt.Sprintf("%d of %d seeds undecided by Porcupine, at most %d", len(s.Undecided), n, most))
 	}
 	for _, k := range FaultKinds {
 		need := (f.FaultsPer1000Seeds*n + 999) / 1000
@@ -231,7 +251,10 @@ func (s *Summary) Print(w io.Writer) {
 	for _, k := range FaultKinds {
 		fmt.Fprintf(w, "  %-28s %d\n", k, t.Faults[k])
 	}
-	fmt.Fprintf(w, "violations: %d\n", t.Violations)
+	fmt.Fprintf(w, "violations: %d\n", t.Violations-len(s.Undecided))
+	if len(s.Undecided) > 0 {
+		fmt.Fprintf(w, "undecided by Porcupine (not violations): %d\n", len(s.Undecided))
+	}
 }
 
 func ratio(virtual, wall time.Duration) float64 {

@@ -37,7 +37,8 @@ const (
 	Linearizability   = "linearizability"
 	// Undecided: Porcupine ran out of (wall) time on the history. It
 	// fails a run, as a history nobody checked proves nothing, but it is
-	// no finding: whether it happens depends on the machine's speed.
+	// no finding: whether it happens depends on the machine's speed. A
+	// campaign counts such runs apart, under a ceiling (jepsen.Summary).
 	Undecided     = "linearizability-undecided"
 	Liveness      = "liveness"
 	InternalError = "internal-error"
