@@ -116,7 +116,10 @@ func TestClusterBootstrapThenJoin(t *testing.T) {
 		require.NoError(t, err, a.cfg.NodeName)
 	}
 	for _, a := range []*Agent{s1, s2, s3} {
-		ps, _, err := apiClient(t, a).KV().List("join/", nil)
+		// ?consistent: the default mode may serve a stale answer from
+		// an old leader in the window after an election (Consul's
+		// documented default), and the promotions above can cause one.
+		ps, _, err := apiClient(t, a).KV().List("join/", &api.QueryOptions{RequireConsistent: true})
 		require.NoError(t, err, a.cfg.NodeName)
 		require.Len(t, ps, 3, a.cfg.NodeName)
 	}
