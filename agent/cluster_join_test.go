@@ -50,6 +50,18 @@ func startServerAgent(t *testing.T, cfg config.Config) *Agent {
 	return a
 }
 
+// joinEachOther gives every server the others' gossip addresses to
+// retry_join.
+func joinEachOther(cfgs []config.Config) {
+	for i := range cfgs {
+		for j := range cfgs {
+			if i != j {
+				cfgs[i].RetryJoin = append(cfgs[i].RetryJoin, serfAddr(cfgs[j]))
+			}
+		}
+	}
+}
+
 func serfAddr(cfg config.Config) string { return fmt.Sprintf("127.0.0.1:%d", cfg.Ports.SerfLAN) }
 
 // voterNames returns the voters' node names in the Raft configuration c's
@@ -259,13 +271,7 @@ func TestClusterExpectCountsJoinOnly(t *testing.T) {
 	t.Parallel()
 	cfgs := []config.Config{diskServerConfig(t, "e1"), diskServerConfig(t, "e2"), diskServerConfig(t, "j3")}
 	cfgs[0].BootstrapExpect, cfgs[1].BootstrapExpect = 3, 3
-	for i := range cfgs {
-		for j := range cfgs {
-			if i != j {
-				cfgs[i].RetryJoin = append(cfgs[i].RetryJoin, serfAddr(cfgs[j]))
-			}
-		}
-	}
+	joinEachOther(cfgs)
 	agents := make([]*Agent, len(cfgs))
 	errs := make([]error, len(cfgs))
 	var wg sync.WaitGroup

@@ -26,12 +26,8 @@ func TestClusterExpectServesHTTPWhileWaiting(t *testing.T) {
 	for i := range cfgs {
 		cfgs[i].BootstrapExpect = 3
 		cfgs[i].Ports.HTTP = freePort(t)
-		for j := range cfgs {
-			if i != j {
-				cfgs[i].RetryJoin = append(cfgs[i].RetryJoin, serfAddr(cfgs[j]))
-			}
-		}
 	}
+	joinEachOther(cfgs)
 	agents := make([]*Agent, len(cfgs))
 	errs := make([]error, len(cfgs))
 	var wg sync.WaitGroup
