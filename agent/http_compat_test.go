@@ -127,6 +127,7 @@ func TestHTTPConsulCompat(t *testing.T) {
 		{name: "wan members", method: "GET", path: "/v1/agent/members?wan=1", code: 200, has: `"Name":"test-node.dc1"`},
 		{name: "bare wan is lan", method: "GET", path: "/v1/agent/members?wan", code: 200, has: `"Name":"test-node"`},
 		{name: "serf address", method: "GET", path: "/v1/agent/self", code: 200, has: `"SerfAdvertiseAddrLAN":"tcp://127.0.0.1:8301"`},
+		{name: "connect enabled", method: "GET", path: "/v1/agent/self", code: 200, has: `"ConnectEnabled":true`},
 
 		// Operator.
 		{name: "remove peer without target", method: "DELETE", path: "/v1/operator/raft/peer", code: 400, want: "Must specify either ?id with the server's ID or ?address with IP:port of peer to remove"},

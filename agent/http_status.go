@@ -262,7 +262,7 @@ func (a *Agent) agentSelf(w http.ResponseWriter, r *http.Request) error {
 			"SerfAdvertiseAddrLAN": "tcp://" + a.serfAddrLAN(),
 			"SerfAdvertiseAddrWAN": "tcp://" + net.JoinHostPort(a.advertiseIP(), strconv.Itoa(a.cfg.Ports.SerfWAN)),
 			"SerfPortLAN":          a.cfg.Ports.SerfLAN, "SerfPortWAN": a.cfg.Ports.SerfWAN,
-			"ServerPort": a.cfg.Ports.Server,
+			"ServerPort": a.cfg.Ports.Server, "ConnectEnabled": a.cfg.Connect.Enabled,
 		},
 		"Coord":  map[string]any{"Adjustment": 0, "Error": 1.5, "Height": 1e-5, "Vec": make([]float64, 8)},
 		"Member": a.selfMember(),
