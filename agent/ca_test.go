@@ -135,17 +135,7 @@ func startAgentWith(t testing.TB, mod func(*config.Config)) *Agent {
 	t.Helper()
 	cfg := testConfig()
 	mod(&cfg)
-	a, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		require.NoError(t, a.Shutdown(ctx))
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	require.NoError(t, a.srv.waitReadyLeader(ctx))
-	return a
+	return startLeading(t, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 // waitRoots polls the agent endpoint until the CA is bootstrapped.

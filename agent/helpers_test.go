@@ -36,7 +36,20 @@ func startAgent(t testing.TB) *Agent {
 	if _, fuzz := t.(*testing.F); !fuzz && testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	a, err := New(testConfig(), log)
+	a := startLeading(t, testConfig(), log)
+	// Sessions need the node registered by the leader's reconcile.
+	waitFor(t, 5*time.Second, func() bool {
+		_, n := a.store.Node(nil, a.cfg.NodeName)
+		return n != nil
+	}, "node registration")
+	return a
+}
+
+// startLeading runs an agent with cfg, stops it at the test's end, and
+// waits until it is the ready leader.
+func startLeading(t testing.TB, cfg config.Config, log *slog.Logger) *Agent {
+	t.Helper()
+	a, err := New(cfg, log)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -46,11 +59,6 @@ func startAgent(t testing.TB) *Agent {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	require.NoError(t, a.srv.waitReadyLeader(ctx))
-	// Sessions need the node registered by the leader's reconcile.
-	waitFor(t, 5*time.Second, func() bool {
-		_, n := a.store.Node(nil, a.cfg.NodeName)
-		return n != nil
-	}, "node registration")
 	return a
 }
 

@@ -94,27 +94,7 @@ func TestConfChangeWaitsForOwnTermCommit(t *testing.T) {
 // as voters. n1 commits under C2 with {n1,n4,n5}; n2,n3 still on C0
 // elect n2 and commit at the same index.
 func TestOneConfChangeInFlight(t *testing.T) {
-	c := newTestCluster(t, nodeIDs(3), func(id NodeID) Config { return testConfig(id, 1) })
-	c.addNode("n4", NewMemoryStorage())
-	c.addNode("n5", NewMemoryStorage())
-	if err := c.nodes["n1"].node.Campaign(); err != nil {
-		t.Fatal(err)
-	}
-	c.stabilize()
-	l := c.nodes["n1"].node
-	for _, id := range []NodeID{"n4", "n5"} {
-		if _, _, err := l.ProposeConfChange(ConfChange{Type: ConfAddNonvoter, Server: Server{ID: id, Address: string(id)}}); err != nil {
-			t.Fatal(err)
-		}
-		c.stabilize()
-	}
-	// Cut n1,n4,n5 from n2,n3.
-	for _, a := range []NodeID{"n1", "n4", "n5"} {
-		for _, b := range []NodeID{"n2", "n3"} {
-			c.setCut(a, b, true)
-			c.setCut(b, a, true)
-		}
-	}
+	c, l := splitWithNonvoters(t)
 	_, _, err1 := l.ProposeConfChange(ConfChange{Type: ConfPromote, Server: Server{ID: "n4"}})
 	_, _, err2 := l.ProposeConfChange(ConfChange{Type: ConfPromote, Server: Server{ID: "n5"}})
 	t.Logf("promote n4: %v, promote n5: %v", err1, err2)
@@ -146,27 +126,7 @@ func TestOneConfChangeInFlight(t *testing.T) {
 // Non-voters counted for commit: n1 commits with {n1, n4, n5}, n4 and n5
 // non-voters; n2, n3 (a voter majority) elect n2 without the entry.
 func TestNonvotersNotCountedForCommit(t *testing.T) {
-	c := newTestCluster(t, nodeIDs(3), func(id NodeID) Config { return testConfig(id, 1) })
-	c.addNode("n4", NewMemoryStorage())
-	c.addNode("n5", NewMemoryStorage())
-	if err := c.nodes["n1"].node.Campaign(); err != nil {
-		t.Fatal(err)
-	}
-	c.stabilize()
-	l := c.nodes["n1"].node
-	for _, id := range []NodeID{"n4", "n5"} {
-		if _, _, err := l.ProposeConfChange(ConfChange{Type: ConfAddNonvoter, Server: Server{ID: id, Address: string(id)}}); err != nil {
-			t.Fatal(err)
-		}
-		c.stabilize()
-	}
-	// Cut n1,n4,n5 from n2,n3.
-	for _, a := range []NodeID{"n1", "n4", "n5"} {
-		for _, b := range []NodeID{"n2", "n3"} {
-			c.setCut(a, b, true)
-			c.setCut(b, a, true)
-		}
-	}
+	c, l := splitWithNonvoters(t)
 	ia, _, _ := l.Propose([]byte("A"))
 	c.stabilize()
 	// n2 campaigns on the other side.
@@ -368,4 +328,33 @@ func TestLeaderCommitsOnlyDurableSelf(t *testing.T) {
 		}
 		t.Fatalf("leader committed %d beyond its durable %d", l.node.log.committed, lastDurable)
 	}
+}
+
+// splitWithNonvoters: voters n1 (leader), n2, n3 and non-voters n4, n5,
+// then n1, n4, n5 cut from n2, n3 (both ways). It returns the cluster and
+// n1.
+func splitWithNonvoters(t *testing.T) (*testCluster, *Node) {
+	t.Helper()
+	c := newTestCluster(t, nodeIDs(3), func(id NodeID) Config { return testConfig(id, 1) })
+	c.addNode("n4", NewMemoryStorage())
+	c.addNode("n5", NewMemoryStorage())
+	if err := c.nodes["n1"].node.Campaign(); err != nil {
+		t.Fatal(err)
+	}
+	c.stabilize()
+	l := c.nodes["n1"].node
+	for _, id := range []NodeID{"n4", "n5"} {
+		if _, _, err := l.ProposeConfChange(ConfChange{Type: ConfAddNonvoter, Server: Server{ID: id, Address: string(id)}}); err != nil {
+			t.Fatal(err)
+		}
+		c.stabilize()
+	}
+	// Cut n1,n4,n5 from n2,n3.
+	for _, a := range []NodeID{"n1", "n4", "n5"} {
+		for _, b := range []NodeID{"n2", "n3"} {
+			c.setCut(a, b, true)
+			c.setCut(b, a, true)
+		}
+	}
+	return c, l
 }
