@@ -3,6 +3,7 @@ package transport
 import (
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -50,6 +51,18 @@ func (r *recorder) Deliver(p []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.payloads = append(r.payloads, p)
+}
+
+// hasPrefix reports whether a delivered payload starts with prefix.
+func (r *recorder) hasPrefix(prefix string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range r.payloads {
+		if strings.HasPrefix(string(p), prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *recorder) DeliverSnapshot(m raft.Message, s driver.Staged) {
