@@ -7,9 +7,12 @@
 #   3. 1,000 watchers on a/x while 10,000 PUTs go to b/*: zero wakeups
 #      (client early returns and the store counter), then a control PUT
 #      to a/x that must wake all of them.
+#   4. the floor: case 1's shape against a server that only writes a
+#      pre-rendered answer to each connection (agentd-bench -mode
+#      watch-floor): what this machine's kernel and cores allow at all.
 # Targets: agent RSS < 300 MB, wake p99 < 100 ms, zero wakeups in 3.
-# Environment: WATCHERS (10000), ROUNDS (5), CASES ("1 2 3": which of the
-# cases above to run), BASE_PORT (25000), BENCH_DIR.
+# Environment: WATCHERS (10000), ROUNDS (5), CASES ("1 2 3 4": which of the
+# cases above to run, in order; repeats allowed), BASE_PORT (25000), BENCH_DIR.
 set -euo pipefail
 cd "$(dirname "$0")"
 source ./lib.sh
@@ -43,12 +46,13 @@ with_agent() {
 run_watch() { "$BIN/agentd-bench" -mode watch -addr "$ADDR" -pid "$AGENT_PID" "$@"; }
 run_idle() { "$BIN/agentd-bench" -mode idle-watch -addr "$ADDR" -pid "$AGENT_PID" "$@"; }
 
-CASES=${CASES:-1 2 3}
+CASES=${CASES:-1 2 3 4}
 for c in $CASES; do
 	case $c in
 	1) with_agent run_watch -watchers "$WATCHERS" -watch-keys 1 -rounds "$ROUNDS" ;;
 	2) with_agent run_watch -watchers "$WATCHERS" -watch-keys 1000 -rounds "$ROUNDS" ;;
 	3) with_agent run_idle -watchers 1000 -writes 10000 -clients 32 ;;
+	4) log "uptime: $(uptime)" && "$BIN/agentd-bench" -mode watch-floor -watchers "$WATCHERS" -rounds "$ROUNDS" ;;
 	*) log "unknown case $c" && exit 2 ;;
 	esac
 done

@@ -26,6 +26,14 @@
 //   - fsync: -fsyncs 128-byte appends each followed by fdatasync in -dir
 //     (the filesystem under test); prints the median and p99, so every
 //     comparison records the disk's flush latency of the same run.
+//   - fsync-concurrent: -fsyncs rounds of k concurrent 128-byte overwrites,
+//     each with fdatasync, in k zero-filled files, k = 1, 2, 3: how much the Raft
+//     nodes of a cluster on one disk slow each other's flushes.
+//   - watch-floor: the least one write waking -watchers blocking queries
+//     can cost here: a child process that only writes a pre-rendered
+//     answer to each connection and reads the next requests, against
+//     watchers that only read, stamp and re-arm (floor.go). A bound for
+//     -mode watch, not a measurement of agentd.
 //
 // Only the product's own HTTP API, as a client sees it: net/http clients,
 // except the watchers, which write and parse their HTTP/1.1 by hand

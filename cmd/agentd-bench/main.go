@@ -32,9 +32,15 @@ type options struct {
 }
 
 func main() {
+	if n, ok := floorServer(); ok {
+		if err := runWatchFloorServer(n); err != nil {
+			fail("agentd-bench: %v", err)
+		}
+		return
+	}
 	var o options
 	var addrs, mode string
-	flag.StringVar(&mode, "mode", "load", "load, watch, idle-watch or fsync")
+	flag.StringVar(&mode, "mode", "load", "load, watch, idle-watch, watch-floor, fsync or fsync-concurrent")
 	flag.StringVar(&addrs, "addr", "127.0.0.1:8500", "agentd HTTP addresses, comma-separated; clients spread round-robin")
 	flag.IntVar(&o.clients, "clients", 64, "concurrent closed-loop clients, one connection each")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measured duration")
@@ -65,8 +71,12 @@ func main() {
 		_, err = runWatch(o)
 	case "idle-watch":
 		_, err = runIdleWatch(o)
+	case "watch-floor":
+		err = runWatchFloor(o)
 	case "fsync":
 		err = runFsync(o)
+	case "fsync-concurrent":
+		err = runFsyncConcurrent(o)
 	default:
 		err = fmt.Errorf("unknown -mode %q", mode)
 	}

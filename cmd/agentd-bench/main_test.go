@@ -15,6 +15,23 @@ import (
 	"github.com/agentd/agentd/agent/config"
 )
 
+// TestMain lets the test binary play the watch floor's server process.
+func TestMain(m *testing.M) {
+	if n, ok := floorServer(); ok {
+		if err := runWatchFloorServer(n); err != nil {
+			fail("agentd-bench: %v", err)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestWatchFloor runs the floor with a few watchers: every round must
+// wake every watcher once (runWatchFloor fails otherwise).
+func TestWatchFloor(t *testing.T) {
+	require.NoError(t, runWatchFloor(options{watchers: 20, rounds: 3}))
+}
+
 func TestLatencyQuantiles(t *testing.T) {
 	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 	var l latencies
