@@ -54,6 +54,10 @@ type Agent struct {
 	// srvReady is closed once srv and srvPtr are set: HTTP requests that
 	// came before wait for it (http_early.go).
 	srvReady chan struct{}
+	// gossipReady is closed once cluster and its gossip pool run, before
+	// Raft does: the agent's local endpoints (members, join, self) serve
+	// from then on (http_early.go).
+	gossipReady chan struct{}
 
 	// panics counts handler panics recovered by wrap (the fuzz target
 	// requires it to stay 0).
@@ -88,6 +92,8 @@ func New(cfg config.Config, log *slog.Logger) (*Agent, error) {
 		leftc:    make(chan struct{}),
 		fatalc:   make(chan error, 1),
 		srvReady: make(chan struct{}),
+
+		gossipReady: make(chan struct{}),
 	}
 	a.nodeID = cfg.NodeID
 	if cfg.DevMode && a.nodeID == "" {

@@ -103,6 +103,7 @@ func (a *Agent) startCluster(ctx context.Context, scfg serverConfig) (*server, e
 		l.Close()
 		return nil, err
 	}
+	close(a.gossipReady)
 	empty, rejoined := st.empty, false
 	if !empty && a.removedFromCluster(ctx, c) {
 		if st, err = a.rejoinAsNewServer(c, &scfg, st, port); err != nil {
@@ -233,7 +234,11 @@ func (a *Agent) startGossip(c *cluster, serverPort string) error {
 	}
 	c.gossip = d
 	if len(cfg.RetryJoin) > 0 {
-		if err := d.Join(cfg.RetryJoin); err != nil {
+		addrs := make([]string, len(cfg.RetryJoin))
+		for i, ja := range cfg.RetryJoin {
+			addrs[i] = withDefaultPort(ja, gport)
+		}
+		if err := d.Join(addrs); err != nil {
 			a.log.Warn("gossip join failed", "error", err)
 		}
 	}

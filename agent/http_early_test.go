@@ -111,3 +111,90 @@ func TestClusterExpectServesHTTPWhileWaiting(t *testing.T) {
 		return err == nil && code == http.StatusOK && body != `""`
 	}, "a leader")
 }
+
+// TestClusterExpectJoinedThroughAPI: servers started with bootstrap_expect
+// and no retry_join are joined through PUT /v1/agent/join, as `agentd
+// join` and Consul's sdk/testutil (JoinLAN) do. The agent's own endpoints
+// (self, members, join) must answer while the servers wait for each other,
+// not hold for the Raft server; a join address without a port takes this
+// agent's gossip port.
+func TestClusterExpectJoinedThroughAPI(t *testing.T) {
+	t.Parallel()
+	cfgs := []config.Config{diskServerConfig(t, "j1"), diskServerConfig(t, "j2")}
+	port := freePort(t)
+	for i := range cfgs {
+		cfgs[i].BootstrapExpect = 2
+		cfgs[i].Ports.HTTP = freePort(t)
+		cfgs[i].Ports.SerfLAN = port // one port on two loopback addresses
+		cfgs[i].BindAddr = fmt.Sprintf("127.0.0.%d", 21+i)
+		cfgs[i].ClientAddr = cfgs[i].BindAddr
+	}
+	var wg sync.WaitGroup
+	agents := make([]*Agent, len(cfgs))
+	errs := make([]error, len(cfgs))
+	for i := range cfgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			agents[i], errs[i] = New(cfgs[i], testLogger(t, cfgs[i].NodeName))
+		}()
+	}
+	t.Cleanup(func() {
+		wg.Wait()
+		for _, a := range agents {
+			if a != nil {
+				a.Shutdown(context.Background())
+			}
+		}
+	})
+	base := fmt.Sprintf("http://%s:%d", cfgs[0].BindAddr, cfgs[0].Ports.HTTP)
+	do := func(method, path string) (int, string) {
+		req, err := http.NewRequest(method, base+path, nil)
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	waitFor(t, 10*time.Second, func() bool {
+		code, _ := do(http.MethodGet, "/v1/status/leader")
+		return code == http.StatusOK
+	}, "j1's HTTP API up")
+	// Well under rpc_hold_timeout (7 s): these must not wait for Raft.
+	for _, path := range []string{"/v1/agent/self", "/v1/agent/members"} {
+		start := time.Now()
+		code, body := do(http.MethodGet, path)
+		require.Equal(t, http.StatusOK, code, "%s: %s", path, body)
+		require.Less(t, time.Since(start), 3*time.Second, path)
+		if path == "/v1/agent/self" {
+			require.Contains(t, body, `"NodeName":"j1"`)
+		}
+	}
+	code, body := do(http.MethodPut, "/v1/agent/join/"+cfgs[1].BindAddr)
+	require.Equal(t, http.StatusOK, code, body)
+	wg.Wait()
+	for i, err := range errs {
+		require.NoError(t, err, cfgs[i].NodeName)
+	}
+	waitFor(t, 15*time.Second, func() bool {
+		code, body := do(http.MethodGet, "/v1/status/peers")
+		return code == http.StatusOK && strings.Count(body, ":") == 2
+	}, "a two-server cluster")
+}
+
+func TestWithDefaultPort(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"10.0.0.1", "10.0.0.1:8301"},
+		{"10.0.0.1:9301", "10.0.0.1:9301"},
+		{"node.example", "node.example:8301"},
+		{"::1", "[::1]:8301"},
+		{"[::1]", "[::1]:8301"},
+		{"[::1]:7301", "[::1]:7301"},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, withDefaultPort(tt.in, "8301"), tt.in)
+	}
+}

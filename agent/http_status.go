@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/agentd/agentd/raft"
+	"github.com/agentd/agentd/raft/driver"
 	"github.com/agentd/agentd/store"
 	"github.com/agentd/agentd/swim"
 )
@@ -237,16 +238,24 @@ func (a *Agent) agentMembers(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, out)
 }
 
+// agentSelf describes this agent. Before its Raft server runs (a server
+// waiting for bootstrap_expect peers) the raft stats are a follower's with
+// an empty log, as Consul's are then.
 func (a *Agent) agentSelf(w http.ResponseWriter, r *http.Request) error {
-	st, err := a.raftStatus(r.Context())
-	if err != nil {
-		return err
+	var st raft.Status
+	var drvStats driver.Stats
+	lastContact := "never"
+	if a.srvPtr.Load() != nil {
+		var err error
+		if st, err = a.raftStatus(r.Context()); err != nil {
+			return err
+		}
+		if drvStats, err = a.srv.drv.Stats(r.Context()); err != nil {
+			return err
+		}
+		lastContact = a.srv.lastContactString()
 	}
 	storeStats := a.store.Stats()
-	drvStats, err := a.srv.drv.Stats(r.Context())
-	if err != nil {
-		return err
-	}
 	out := map[string]any{
 		"Config": map[string]any{
 			"Datacenter": a.cfg.Datacenter, "PrimaryDatacenter": a.cfg.Datacenter,
@@ -283,7 +292,7 @@ func (a *Agent) agentSelf(w http.ResponseWriter, r *http.Request) error {
 				// received from a leader and installed, and taken locally.
 				"snapshots_installed": strconv.FormatUint(drvStats.Installed, 10),
 				"snapshots_taken":     strconv.FormatUint(drvStats.Snapshots, 10),
-				"last_contact":        a.srv.lastContactString(),
+				"last_contact":        lastContact,
 				// Dead servers this process removed while leading.
 				"autopilot_removed": strconv.FormatUint(a.autopilotRemoved.Load(), 10),
 			},
@@ -311,8 +320,9 @@ func (a *Agent) leaderAddr(st raft.Status) string {
 	return ""
 }
 
-// agentJoin joins the LAN gossip pool through addr (default port
-// serf_lan). As Consul, any non-empty ?wan asks for the WAN pool; agentd
+// agentJoin joins the LAN gossip pool through addr (default port: this
+// agent's own serf_lan port, as memberlist's join defaults to its bind
+// port). As Consul, any non-empty ?wan asks for the WAN pool; agentd
 // runs none (one datacenter, its WAN view is synthesised from the LAN's
 // servers), so that is refused as Consul refuses a WAN join it cannot do:
 // a 500 with the reason.
@@ -321,18 +331,17 @@ func (a *Agent) agentJoin(w http.ResponseWriter, r *http.Request) error {
 	if r.URL.Query().Get("wan") != "" {
 		return errStatus(http.StatusInternalServerError, "WAN join is not supported: agentd runs no WAN gossip pool")
 	}
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		if net.ParseIP(addr) == nil {
-			return errBadRequestf("Invalid address %q", addr)
-		}
-		addr = net.JoinHostPort(addr, "8301")
+	if addr == "" {
+		return errBadRequestf("Invalid address %q", addr)
 	}
 	if a.cluster == nil {
-		if addr == a.serfAddrLAN() {
+		if withDefaultPort(addr, strconv.Itoa(a.cfg.Ports.SerfLAN)) == a.serfAddrLAN() {
 			return nil // joining ourselves: gossip's no-op
 		}
 		return errStatus(http.StatusInternalServerError, "join is not supported by a -dev agent (no gossip pool)")
 	}
+	_, gport, _ := net.SplitHostPort(a.cluster.gossip.LocalMember().Addr)
+	addr = withDefaultPort(addr, gport)
 	if addr == a.cluster.gossip.LocalMember().Addr {
 		return nil // joining ourselves: serf's join of its own address succeeds
 	}

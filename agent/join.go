@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/agentd/agentd/raft"
@@ -105,4 +106,14 @@ func (a *Agent) maybeCampaignAlone(s *server) {
 	if err := s.drv.Campaign(ctx); err != nil {
 		a.log.Warn("campaign failed; waiting for the election timeout", "error", err)
 	}
+}
+
+// withDefaultPort returns addr with port appended when addr names no
+// port: a join address ("10.0.0.1", "[::1]", "node.example") defaults to
+// this agent's own gossip port, as memberlist's join does.
+func withDefaultPort(addr, port string) string {
+	if _, _, err := net.SplitHostPort(addr); err == nil {
+		return addr
+	}
+	return net.JoinHostPort(strings.Trim(addr, "[]"), port)
 }
