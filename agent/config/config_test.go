@@ -154,10 +154,45 @@ func TestLoad(t *testing.T) {
 			warn:  []string{`"ports.sidecar_min_port"`, `"ui_config"`},
 		},
 		{
-			name:  "hcl in a dir is skipped with a warning",
-			files: map[string]string{"d/a.hcl": `server = true`, "d/b.json": `{"data_dir":"/d"}`},
+			name:  "hcl and json in a dir, merged in lexical order",
+			files: map[string]string{"d/a.hcl": "server = true\nbootstrap_expect = 3\nports { http = 9500 }", "d/b.json": `{"data_dir":"/d","ports":{"dns":9600}}`},
 			args:  []string{"-config-dir", "@d"},
-			warn:  []string{"a.hcl"},
+			check: func(t *testing.T, c Config) {
+				require.True(t, c.Server)
+				require.Equal(t, 3, c.BootstrapExpect)
+				require.Equal(t, 9500, c.Ports.HTTP)
+				require.Equal(t, 9600, c.Ports.DNS)
+			},
+		},
+		{
+			name: "hcl as Consul's docs write it",
+			files: map[string]string{"a.hcl": `# a server
+datacenter = "east"
+data_dir   = "/d"   // trailing comment
+server     = true
+bootstrap_expect = 3
+retry_join = ["10.0.0.1", "10.0.0.2",]
+/* block
+   comment */
+ports {
+  http     = 9500
+  serf_lan = 9301
+}
+performance = { raft_multiplier = 1 }
+limits { http_max_conns_per_client = 50 }
+ui_config { enabled = true }
+raft_snapshot_interval = "5s"`},
+			args: []string{"-config-file", "@a.hcl"},
+			warn: []string{`"ui_config"`},
+			check: func(t *testing.T, c Config) {
+				require.Equal(t, "east", c.Datacenter)
+				require.Equal(t, []string{"10.0.0.1", "10.0.0.2"}, c.RetryJoin)
+				require.Equal(t, 9500, c.Ports.HTTP)
+				require.Equal(t, 9301, c.Ports.SerfLAN)
+				require.Equal(t, 1, c.RaftMultiplier)
+				require.Equal(t, 50, c.HTTPMaxConnsPerClient)
+				require.Equal(t, 5*time.Second, c.RaftSnapshotInterval)
+			},
 		},
 		{
 			name:  "nested raft_logstore section",
@@ -167,7 +202,8 @@ func TestLoad(t *testing.T) {
 			check: func(t *testing.T, c Config) { require.Equal(t, 2, c.RaftWALSegmentSizeMB) },
 		},
 		{name: "bad segment size", files: map[string]string{"a.json": `{"raft_logstore":{"wal":{"segment_size_mb":0}}}`}, args: []string{"-dev", "-config-file", "@a.json"}, err: `"raft_logstore.wal.segment_size_mb"`},
-		{name: "hcl file refused", files: map[string]string{"a.hcl": `x = 1`}, args: []string{"-config-file", "@a.hcl"}, err: "HCL"},
+		{name: "bad hcl", files: map[string]string{"a.hcl": "server = true\nports { http = }"}, args: []string{"-config-file", "@a.hcl"}, err: "invalid HCL: line 2"},
+		{name: "hcl bad value names the key", files: map[string]string{"a.hcl": `performance { raft_multiplier = "fast" }`}, args: []string{"-dev", "-config-file", "@a.hcl"}, err: `"performance.raft_multiplier"`},
 		{name: "missing file", args: []string{"-config-file", "/nonexistent/x.json"}, err: "nonexistent"},
 		{name: "bad json", files: map[string]string{"a.json": `{`}, args: []string{"-config-file", "@a.json"}, err: "invalid JSON"},
 		{name: "no data dir", err: `"data_dir"`},

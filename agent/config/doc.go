@@ -1,6 +1,6 @@
 // Package config builds an agent's configuration the way Consul does:
-// defaults, then every -config-file and -config-dir (*.json, a directory's
-// files merged in lexical order), then command-line flags, each later
+// defaults, then every -config-file and -config-dir (*.json and *.hcl, a
+// directory's files merged in lexical order), then command-line flags, each later
 // source overriding the earlier ones key by key.
 //
 // Key names are Consul's (node_name, ports.http, performance.raft_multiplier,
@@ -12,6 +12,9 @@
 // starts (a newer config file must not stop an older binary). An invalid
 // value is an error naming the key; the caller exits non-zero.
 //
-// HCL files are out of scope for now: a *.hcl file in -config-dir is
-// skipped with a warning, and a *.hcl -config-file is an error.
+// HCL (version 1, the syntax of Consul's documented configuration
+// files) is read by a small parser of its own (hcl.go) into the same tree
+// JSON decodes to: assignments, blocks (ports { http = 8500 }), labelled
+// blocks, lists, the three comment styles. Heredocs and interpolation are
+// refused with the line. A file is HCL when its name ends in .hcl.
 package config

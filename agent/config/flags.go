@@ -65,8 +65,8 @@ var flagKeys = []struct {
 func Register(fs *flag.FlagSet) *Flags {
 	f := &Flags{}
 	fs.BoolVar(&f.Dev, "dev", false, "development mode: one in-memory server")
-	fs.Var(pathFlag{f}, "config-file", "a JSON configuration file (repeatable)")
-	fs.Var(pathFlag{f}, "config-dir", "a directory of *.json configuration files (repeatable)")
+	fs.Var(pathFlag{f}, "config-file", "a JSON (or, named *.hcl, HCL) configuration file (repeatable)")
+	fs.Var(pathFlag{f}, "config-dir", "a directory of *.json and *.hcl configuration files (repeatable)")
 	for _, k := range flagKeys {
 		fs.Var(keyFlag{f: f, key: k.key, isBool: k.isBool}, k.name, k.usage)
 	}

@@ -66,9 +66,6 @@ func expand(p string) ([]string, []string, error) {
 		return nil, nil, fmt.Errorf("config: %w", err)
 	}
 	if !st.IsDir() {
-		if strings.HasSuffix(p, ".hcl") {
-			return nil, nil, fmt.Errorf("config: %s: HCL configuration is not supported yet; use JSON", p)
-		}
 		return []string{p}, nil, nil
 	}
 	ents, err := os.ReadDir(p)
@@ -80,10 +77,8 @@ func expand(p string) ([]string, []string, error) {
 		name := e.Name()
 		switch {
 		case e.IsDir():
-		case strings.HasSuffix(name, ".json"):
+		case strings.HasSuffix(name, ".json"), strings.HasSuffix(name, ".hcl"):
 			files = append(files, filepath.Join(p, name))
-		case strings.HasSuffix(name, ".hcl"):
-			warnings = append(warnings, fmt.Sprintf("config: skipping %s: HCL configuration is not supported yet", filepath.Join(p, name)))
 		}
 	}
 	sort.Strings(files) // Consul merges a directory's files in lexical order
@@ -95,7 +90,19 @@ func applyFile(c *Config, path string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	if strings.HasSuffix(path, ".hcl") {
+		return applyHCL(c, b, path)
+	}
 	return applyJSON(c, b, path)
+}
+
+// applyHCL applies one HCL document (the subset parseHCL reads).
+func applyHCL(c *Config, b []byte, src string) ([]string, error) {
+	top, err := parseHCL(b)
+	if err != nil {
+		return nil, fmt.Errorf("config: %s: invalid HCL: %w", src, err)
+	}
+	return applyTree(c, top, src)
 }
 
 // applyJSON applies one JSON document; src names it in messages.
@@ -109,6 +116,11 @@ func applyJSON(c *Config, b []byte, src string) ([]string, error) {
 	if dec.More() {
 		return nil, fmt.Errorf("config: %s: trailing data after the JSON object", src)
 	}
+	return applyTree(c, top, src)
+}
+
+// applyTree applies a decoded document (JSON's or HCL's) key by key.
+func applyTree(c *Config, top map[string]any, src string) ([]string, error) {
 	var warnings []string
 	var walk func(prefix string, obj map[string]any) error
 	walk = func(prefix string, obj map[string]any) error {
