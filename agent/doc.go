@@ -66,9 +66,11 @@
 //
 // /v1/agent/self Stats.raft adds snapshots_installed and snapshots_taken
 // (this process's driver counters), autopilot_removed (dead servers this
-// process removed while leading) and last_contact; X-Consul-LastContact
-// is the follower's time since it last heard from the leader (driver
-// LastContact, polled every contactPoll), 0 on the leader.
+// process removed while leading) and last_contact. X-Consul-LastContact
+// on a ?stale read is the follower's time since it last heard from the
+// leader (driver LastContact, polled every contactPoll), 0 on the leader;
+// default and ?consistent reads report 0 and KnownLeader true, as Consul's
+// (it forwards them to the leader; here a ReadIndex round confirmed it).
 //
 // # Invariants
 //

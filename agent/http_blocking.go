@@ -211,7 +211,16 @@ func (a *Agent) blockingRead(r *http.Request, o queryOptions, fn readFunc) (quer
 // queryMeta fills the headers' facts for a read served here: one look at
 // the server's state (knownLeader and lastContact would take its lock
 // twice more, per wake of every parked watcher).
+//
+// Only a ?stale read reports this server's own view. Consul forwards
+// default and ?consistent reads to the leader, whose answer says
+// KnownLeader true and LastContact 0 (agent/consul/rpc.go setQueryMeta);
+// here the barrier before the read has just confirmed that leader (it
+// leads, or answered this follower's ReadIndex), so the answer is the same.
 func (a *Agent) queryMeta(idx uint64, c Consistency) queryMeta {
+	if c != ConsistencyStale {
+		return queryMeta{index: idx, knownLeader: true, consistency: c}
+	}
 	lead, ready, _ := a.srv.state()
 	m := queryMeta{index: idx, knownLeader: lead != raft.None, consistency: c}
 	if !ready {

@@ -1,0 +1,756 @@
+package agent
+
+// Consul's Go client against a 3-server cluster on loopback, with clients
+// on different servers at once: what a client sees from a follower must be
+// what it would see from Consul, whose servers forward default and
+// ?consistent reads (and every write) to the leader and answer ?stale reads
+// themselves (agent/consul/rpc.go ForwardRPC, setQueryMeta).
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+	"github.com/stretchr/testify/require"
+
+	"github.com/agentd/agentd/store"
+)
+
+// apiCluster is a running 3-server cluster and a client on each server.
+type apiCluster struct {
+	agents    []*Agent
+	leader    *Agent
+	followers []*Agent
+	cl        *api.Client // on the leader
+	c1, c2    *api.Client // on followers[0], followers[1]
+}
+
+// startAPICluster starts three servers and waits until each is a catalog
+// node with a passing serfHealth (sessions need one).
+func startAPICluster(t *testing.T) *apiCluster {
+	t.Helper()
+	agents := startTestCluster(t, 3)
+	c := &apiCluster{agents: agents, leader: leaderOf(t, agents)}
+	for _, a := range agents {
+		if a != c.leader {
+			c.followers = append(c.followers, a)
+		}
+	}
+	c.cl, c.c1, c.c2 = apiClient(t, c.leader), apiClient(t, c.followers[0]), apiClient(t, c.followers[1])
+	waitFor(t, 10*time.Second, func() bool {
+		for _, a := range agents {
+			checks, _, err := c.cl.Health().Node(a.cfg.NodeName, nil)
+			if err != nil || len(checks) != 1 || checks[0].Status != api.HealthPassing {
+				return false
+			}
+		}
+		return true
+	}, "three nodes with a passing serfHealth")
+	return c
+}
+
+// TestAPICluster runs the client checks below on one cluster, in order
+// (each uses its own keys; the last one makes a server leave).
+func TestAPICluster(t *testing.T) {
+	c := startAPICluster(t)
+	for _, tc := range []struct {
+		name string
+		run  func(*testing.T, *apiCluster)
+	}{
+		{"kv through followers", clusterKVThroughFollowers},
+		{"follower read headers", clusterFollowerReadHeaders},
+		{"blocking across servers", clusterBlockingAcrossServers},
+		{"sessions across servers", clusterSessionsAcrossServers},
+		{"lock across servers", clusterLockAcrossServers},
+		{"semaphore across servers", clusterSemaphoreAcrossServers},
+		{"txn through a follower", clusterTxnThroughFollower},
+		{"status and agent", clusterStatusAndAgent},
+		{"lock released when the holder leaves", clusterLockReleasedWhenHolderLeaves},
+	} {
+		if !t.Run(tc.name, func(t *testing.T) { tc.run(t, c) }) {
+			return // the cluster may be in any state
+		}
+	}
+}
+
+// noDelaySession creates, through a, a session on a's node with no
+// lock-delay and no TTL: the api client cannot ask for a lock-delay below
+// 1 ms, and a 1 ms one can still be running when a waiter on another
+// server tries its acquire (the client then retries only after 5 s).
+func noDelaySession(t *testing.T, a *Agent) string {
+	t.Helper()
+	code, _, body := do(t, http.MethodPut, a.url("/v1/session/create"), strings.NewReader(`{"LockDelay":"0s"}`))
+	require.Equal(t, 200, code, body)
+	var out struct{ ID string }
+	require.NoError(t, json.Unmarshal([]byte(body), &out))
+	return out.ID
+}
+
+// watchesAdded counts the watch sets a's store has registered: a blocking
+// query that waits adds one.
+func watchesAdded(a *Agent) uint64 { return a.store.Stats().WatchesAdded }
+
+func clusterKVThroughFollowers(t *testing.T, c *apiCluster) {
+	kv1, kv2, kvl := c.c1.KV(), c.c2.KV(), c.cl.KV()
+
+	_, err := kv1.Put(&api.KVPair{Key: "kv/a", Value: []byte("1"), Flags: 7}, nil)
+	require.NoError(t, err)
+	for _, kv := range []*api.KV{kv2, kvl, kv1} {
+		p, meta, err := kv.Get("kv/a", nil)
+		require.NoError(t, err)
+		require.NotNil(t, p, "a write through one follower is read on every server")
+		require.Equal(t, "1", string(p.Value))
+		require.Equal(t, uint64(7), p.Flags)
+		require.Equal(t, p.ModifyIndex, meta.LastIndex)
+	}
+
+	// CAS through the other follower: the current index wins once.
+	p, _, err := kv2.Get("kv/a", nil)
+	require.NoError(t, err)
+	ok, _, err := kv2.CAS(&api.KVPair{Key: "kv/a", Value: []byte("2"), ModifyIndex: p.ModifyIndex}, nil)
+	require.NoError(t, err)
+	require.True(t, ok)
+	ok, _, err = kv1.CAS(&api.KVPair{Key: "kv/a", Value: []byte("3"), ModifyIndex: p.ModifyIndex}, nil)
+	require.NoError(t, err)
+	require.False(t, ok, "a stale index loses")
+	ok, _, err = kv1.CAS(&api.KVPair{Key: "kv/a", Value: []byte("4")}, nil)
+	require.NoError(t, err)
+	require.False(t, ok, "cas=0 on an existing key")
+	ok, _, err = kv1.CAS(&api.KVPair{Key: "kv/new", Value: []byte("n")}, nil)
+	require.NoError(t, err)
+	require.True(t, ok, "cas=0 on a missing key")
+	for _, k := range []string{"kv/b/c", "kv/b/d/e", "kv/z"} {
+		_, err := kv2.Put(&api.KVPair{Key: k, Value: []byte(k)}, nil)
+		require.NoError(t, err)
+	}
+
+	pairs, meta, err := kv1.List("kv/", nil)
+	require.NoError(t, err)
+	var names []string
+	var maxIdx uint64
+	for _, p := range pairs {
+		names = append(names, p.Key)
+		maxIdx = max(maxIdx, p.ModifyIndex)
+	}
+	require.Equal(t, []string{"kv/a", "kv/b/c", "kv/b/d/e", "kv/new", "kv/z"}, names)
+	require.Equal(t, "2", string(pairs[0].Value))
+	require.Equal(t, maxIdx, meta.LastIndex, "a recurse read's index is its newest entry's")
+	keys, _, err := kv2.Keys("kv/", "/", nil)
+	require.NoError(t, err)
+	require.Equal(t, []string{"kv/a", "kv/b/", "kv/new", "kv/z"}, keys)
+	keys, _, err = kvl.Keys("kv/b/", "", nil)
+	require.NoError(t, err)
+	require.Equal(t, []string{"kv/b/c", "kv/b/d/e"}, keys)
+
+	p, _, err = kv1.Get("kv/z", nil)
+	require.NoError(t, err)
+	ok, _, err = kv2.DeleteCAS(&api.KVPair{Key: "kv/z", ModifyIndex: p.ModifyIndex - 1}, nil)
+	require.NoError(t, err)
+	require.False(t, ok)
+	ok, _, err = kv2.DeleteCAS(&api.KVPair{Key: "kv/z", ModifyIndex: p.ModifyIndex}, nil)
+	require.NoError(t, err)
+	require.True(t, ok)
+	_, err = kv1.DeleteTree("kv/b/", nil)
+	require.NoError(t, err)
+	pairs, _, err = kv2.List("kv/b/", nil)
+	require.NoError(t, err)
+	require.Empty(t, pairs)
+	keys, meta, err = kv2.Keys("kv/b/", "", nil)
+	require.NoError(t, err)
+	require.Nil(t, keys, "a missing prefix is a 404")
+	require.GreaterOrEqual(t, meta.LastIndex, p.ModifyIndex, "the 404 still carries the index")
+	p, meta, err = kv1.Get("kv/z", nil)
+	require.NoError(t, err)
+	require.Nil(t, p)
+	require.Positive(t, meta.LastIndex)
+
+	// Read-your-writes across servers in the default mode: a read on any
+	// server after a write through another sees it, and the index a client
+	// carries from server to server never goes backwards.
+	var last uint64
+	for i := range 6 {
+		w, r := c.agents[i%3], c.agents[(i+1)%3]
+		val := strconv.Itoa(i)
+		_, err := apiClient(t, w).KV().Put(&api.KVPair{Key: "kv/hop", Value: []byte(val)}, nil)
+		require.NoError(t, err)
+		p, meta, err := apiClient(t, r).KV().Get("kv/hop", nil)
+		require.NoError(t, err)
+		require.Equal(t, val, string(p.Value), "write on %s, read on %s", w.cfg.NodeName, r.cfg.NodeName)
+		require.Greater(t, meta.LastIndex, last)
+		last = meta.LastIndex
+	}
+}
+
+// Consul's read headers from a follower: default and ?consistent reads
+// are answered by the leader (LastContact 0, KnownLeader true); ?stale is
+// answered by the follower itself, with its own time since it heard from
+// the leader.
+func clusterFollowerReadHeaders(t *testing.T, c *apiCluster) {
+	_, err := c.cl.KV().Put(&api.KVPair{Key: "h/k", Value: []byte("v")}, nil)
+	require.NoError(t, err)
+	p, _, err := c.cl.KV().Get("h/k", nil)
+	require.NoError(t, err)
+	f := c.followers[0]
+	// A follower's contact figure is whole ticks, 0 most of the time: a
+	// read that leaked it into a default or consistent answer is caught
+	// only while it is not, so those reads follow a stale one that shows
+	// it (the figure is refreshed every contactPoll).
+	seen := 0
+	for deadline := time.Now().Add(5 * time.Second); seen < 3 && time.Now().Before(deadline); {
+		_, h, _ := do(t, http.MethodGet, f.url("/v1/kv/h/k?stale"), nil)
+		if h.Get("X-Consul-LastContact") == "0" {
+			continue
+		}
+		seen++
+		for _, q := range []string{"", "?consistent", "?index=1", "?consistent&index=1"} {
+			_, h, _ = do(t, http.MethodGet, f.url("/v1/kv/h/k"+q), nil)
+			require.Equal(t, "0", h.Get("X-Consul-LastContact"), "%s: the leader answers it", q)
+		}
+		_, _, meta, err := c.c1.Txn().Txn(api.TxnOps{{KV: &api.KVTxnOp{Verb: api.KVGet, Key: "h/k"}}}, nil)
+		require.NoError(t, err)
+		require.Zero(t, meta.LastContact, "a read-only txn")
+	}
+	t.Logf("%d default reads while the follower's own contact was not 0", seen)
+	// Every mode's headers, on hits, misses, lists and another endpoint.
+	for _, tc := range []struct {
+		query, consistency string
+		local              bool // answered from the follower's own state
+	}{
+		{"", "leader", false},
+		{"?consistent", "consistent", false},
+		{"?stale", "stale", true},
+	} {
+		for _, path := range []string{"/v1/kv/h/k", "/v1/kv/h/missing", "/v1/kv/h/?recurse", "/v1/session/list"} {
+			url := f.url(path + tc.query)
+			if tc.query != "" && strings.Contains(path, "?") {
+				url = f.url(path + "&" + tc.query[1:])
+			}
+			code, h, body := do(t, http.MethodGet, url, nil)
+			require.Contains(t, []int{200, 404}, code, body)
+			require.Equal(t, "true", h.Get("X-Consul-KnownLeader"), url)
+			require.Equal(t, tc.consistency, h.Get("X-Consul-Effective-Consistency"), url)
+			lc, err := strconv.Atoi(h.Get("X-Consul-LastContact"))
+			require.NoError(t, err, url)
+			if tc.local {
+				require.Less(t, lc, 1000, url)
+			} else {
+				require.Zero(t, lc, "%s: the leader answers a %s read", url, tc.consistency)
+			}
+			idx, err := strconv.ParseUint(h.Get("X-Consul-Index"), 10, 64)
+			require.NoError(t, err, url)
+			if strings.HasPrefix(path, "/v1/kv/") {
+				require.GreaterOrEqual(t, idx, p.ModifyIndex, url)
+			}
+		}
+	}
+	// The leader's own stale answer: contact 0.
+	_, meta, err := c.cl.KV().Get("h/k", &api.QueryOptions{AllowStale: true})
+	require.NoError(t, err)
+	require.Zero(t, meta.LastContact)
+	require.True(t, meta.KnownLeader)
+	// A read-only txn reports staleness the same way (and no index).
+	for _, q := range []*api.QueryOptions{nil, {RequireConsistent: true}} {
+		ok, _, meta, err := c.c1.Txn().Txn(api.TxnOps{{KV: &api.KVTxnOp{Verb: api.KVGet, Key: "h/k"}}}, q)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.True(t, meta.KnownLeader)
+		require.Zero(t, meta.LastContact)
+	}
+}
+
+// Blocking List and Keys on followers, in the default and stale modes,
+// are woken by writes through another server, deletes included (the
+// prefix's index covers its tombstones); a blocking Get that hops from
+// server to server with the index it was given always moves forward.
+func clusterBlockingAcrossServers(t *testing.T, c *apiCluster) {
+	_, err := c.cl.KV().Put(&api.KVPair{Key: "b/x", Value: []byte("0")}, nil)
+	require.NoError(t, err)
+	type watcher struct {
+		a    *Agent
+		opts api.QueryOptions
+		keys bool // Keys instead of List
+		idx  uint64
+	}
+	var ws []*watcher
+	for _, f := range c.followers {
+		for _, o := range []api.QueryOptions{{}, {AllowStale: true}} {
+			for _, keys := range []bool{false, true} {
+				ws = append(ws, &watcher{a: f, opts: o, keys: keys})
+			}
+		}
+	}
+	read := func(w *watcher, o *api.QueryOptions) ([]string, *api.QueryMeta, error) {
+		kv := apiClient(t, w.a).KV()
+		if w.keys {
+			return kv.Keys("b/", "", o)
+		}
+		pairs, meta, err := kv.List("b/", o)
+		var out []string
+		for _, p := range pairs {
+			out = append(out, p.Key+"="+string(p.Value))
+		}
+		return out, meta, err
+	}
+	for _, w := range ws {
+		waitFor(t, 5*time.Second, func() bool {
+			got, meta, err := read(w, &w.opts)
+			w.idx = meta.LastIndex
+			return err == nil && len(got) == 1
+		}, "the first key on every follower")
+	}
+	steps := []struct {
+		name  string
+		write func() error
+		want  []string // List's; Keys' are the names
+	}{
+		{"put through the other follower", func() error {
+			_, err := c.c2.KV().Put(&api.KVPair{Key: "b/y", Value: []byte("1")}, nil)
+			return err
+		}, []string{"b/x=0", "b/y=1"}},
+		{"delete through the leader", func() error {
+			_, err := c.cl.KV().Delete("b/x", nil)
+			return err
+		}, []string{"b/y=1"}},
+	}
+	for _, st := range steps {
+		added := func() (n uint64) {
+			for _, f := range c.followers {
+				n += watchesAdded(f)
+			}
+			return n
+		}
+		before := added()
+		errs := make(chan error, len(ws))
+		for i, w := range ws {
+			go func() {
+				o := w.opts
+				o.WaitIndex, o.WaitTime = w.idx, 10*time.Second
+				got, meta, err := read(w, &o)
+				want := st.want
+				if w.keys {
+					want = nil
+					for _, kv := range st.want {
+						want = append(want, kv[:3])
+					}
+				}
+				switch {
+				case err != nil:
+					errs <- err
+				case !slices.Equal(got, want):
+					errs <- fmt.Errorf("watcher %d (%s %+v keys=%v): got %v, want %v", i, w.a.cfg.NodeName, w.opts, w.keys, got, want)
+				case meta.LastIndex <= w.idx || !meta.KnownLeader:
+					errs <- fmt.Errorf("watcher %d: index %d after %d, known leader %v", i, meta.LastIndex, w.idx, meta.KnownLeader)
+				default:
+					w.idx = meta.LastIndex
+					errs <- nil
+				}
+			}()
+		}
+		waitFor(t, 10*time.Second, func() bool { return added() >= before+uint64(len(ws)) }, "every watcher blocked")
+		require.NoError(t, st.write(), st.name)
+		for range ws {
+			require.NoError(t, <-errs, st.name)
+		}
+	}
+
+	// Hop: the index from one server is the wait index on the next; a
+	// write through the third wakes it.
+	_, meta, err := c.cl.KV().Get("b/y", nil)
+	require.NoError(t, err)
+	idx := meta.LastIndex
+	for i := range 3 {
+		r, w := c.agents[i], c.agents[(i+1)%3]
+		for _, o := range []api.QueryOptions{{}, {AllowStale: true}} {
+			before := watchesAdded(r)
+			done := make(chan error, 1)
+			go func() {
+				o.WaitIndex, o.WaitTime = idx, 10*time.Second
+				p, meta, err := apiClient(t, r).KV().Get("b/y", &o)
+				switch {
+				case err != nil:
+					done <- err
+				case p == nil || meta.LastIndex <= idx:
+					done <- fmt.Errorf("on %s %+v: %+v at index %d after %d", r.cfg.NodeName, o, p, meta.LastIndex, idx)
+				default:
+					idx = meta.LastIndex
+					done <- nil
+				}
+			}()
+			waitFor(t, 10*time.Second, func() bool { return watchesAdded(r) > before }, "the hop blocked")
+			_, err := apiClient(t, w).KV().Put(&api.KVPair{Key: "b/y", Value: []byte(strconv.Itoa(i))}, nil)
+			require.NoError(t, err)
+			require.NoError(t, <-done)
+		}
+	}
+}
+
+// Sessions created through a follower belong to that follower's node and
+// its serfHealth; every server reads them, renews them (the leader's TTL
+// timer) and destroys them.
+func clusterSessionsAcrossServers(t *testing.T, c *apiCluster) {
+	f1, f2 := c.followers[0], c.followers[1]
+	id, _, err := c.c1.Session().Create(&api.SessionEntry{Name: "on-f1"}, nil)
+	require.NoError(t, err)
+	for _, cl := range []*api.Client{c.cl, c.c2} {
+		s, meta, err := cl.Session().Info(id, nil)
+		require.NoError(t, err)
+		require.NotNil(t, s)
+		require.Equal(t, f1.cfg.NodeName, s.Node, "Node defaults to the creating agent's")
+		require.Equal(t, []string{store.SerfCheckID}, s.NodeChecks)
+		require.Equal(t, "on-f1", s.Name)
+		require.Equal(t, api.SessionBehaviorRelease, s.Behavior)
+		require.Equal(t, 15*time.Second, s.LockDelay)
+		require.Positive(t, s.CreateIndex)
+		require.GreaterOrEqual(t, meta.LastIndex, s.CreateIndex)
+	}
+	list, _, err := c.c2.Session().List(nil)
+	require.NoError(t, err)
+	require.True(t, slices.ContainsFunc(list, func(s *api.SessionEntry) bool { return s.ID == id }))
+	onF1, _, err := c.cl.Session().Node(f1.cfg.NodeName, nil)
+	require.NoError(t, err)
+	require.Len(t, onF1, 1)
+	require.Equal(t, id, onF1[0].ID)
+	onF2, _, err := c.cl.Session().Node(f2.cfg.NodeName, nil)
+	require.NoError(t, err)
+	require.Empty(t, onF2)
+	s, _, err := c.c2.Session().Renew(id, nil)
+	require.NoError(t, err)
+	require.NotNil(t, s)
+	require.Equal(t, id, s.ID)
+	s, _, err = c.c2.Session().Renew("00000000-0000-0000-0000-000000000000", nil)
+	require.NoError(t, err)
+	require.Nil(t, s, "an unknown session is a 404: nil to the client")
+	_, err = c.c2.Session().Destroy(id, nil)
+	require.NoError(t, err)
+	s, _, err = c.c1.Session().Info(id, nil)
+	require.NoError(t, err)
+	require.Nil(t, s)
+
+	// A TTL session created through one follower and renewed through the
+	// other lives past 2×TTL, and expires once renewals stop.
+	const ttl = 150 * time.Millisecond
+	id, _, err = c.c1.Session().Create(&api.SessionEntry{TTL: ttl.String(), Behavior: api.SessionBehaviorDelete}, nil)
+	require.NoError(t, err)
+	renew := time.NewTicker(ttl / 3) // the renewal cadence, not synchronisation
+	defer renew.Stop()
+	for end := time.Now().Add(3 * ttl); time.Now().Before(end); <-renew.C {
+		s, _, err := c.c2.Session().Renew(id, nil)
+		require.NoError(t, err)
+		require.NotNil(t, s, "a renewed session expired")
+	}
+	lastRenew := time.Now()
+	waitFor(t, 5*time.Second, func() bool {
+		s, _, err := c.cl.Session().Info(id, nil)
+		return err == nil && s == nil
+	}, "the TTL session expired")
+	require.GreaterOrEqual(t, time.Since(lastRenew), ttl)
+}
+
+// api.Lock with holders on three different servers: one holds, the others
+// wait; Unlock hands it over; destroying the holder's session through
+// another server hands it over again and tells the holder.
+func clusterLockAcrossServers(t *testing.T, c *apiCluster) {
+	const key = "locks/leader"
+	lockOn := func(a *Agent) *api.Lock {
+		l, err := apiClient(t, a).LockOpts(&api.LockOptions{Key: key, Session: noDelaySession(t, a)})
+		require.NoError(t, err)
+		return l
+	}
+	acquire := func(l *api.Lock) <-chan (<-chan struct{}) {
+		ch := make(chan (<-chan struct{}), 1)
+		go func() {
+			lost, err := l.Lock(nil)
+			if err != nil {
+				lost = nil
+			}
+			ch <- lost
+		}()
+		return ch
+	}
+	holder := func() *api.KVPair {
+		p, _, err := c.cl.KV().Get(key, nil)
+		require.NoError(t, err)
+		require.NotNil(t, p)
+		return p
+	}
+	l1 := lockOn(c.followers[0])
+	lost1, err := l1.Lock(nil)
+	require.NoError(t, err)
+	require.NotNil(t, lost1)
+	first := holder()
+	s1, _, err := c.cl.Session().Info(first.Session, nil)
+	require.NoError(t, err)
+	require.Equal(t, c.followers[0].cfg.NodeName, s1.Node)
+
+	before := watchesAdded(c.followers[1])
+	got2 := acquire(lockOn(c.followers[1]))
+	waitFor(t, 10*time.Second, func() bool { return watchesAdded(c.followers[1]) > before }, "the second contender waiting")
+	select {
+	case <-got2:
+		t.Fatal("a second holder while the first holds")
+	default:
+	}
+	require.NoError(t, l1.Unlock())
+	var lost2 <-chan struct{}
+	select {
+	case lost2 = <-got2:
+		require.NotNil(t, lost2)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the lock not handed over after Unlock")
+	}
+	select {
+	case <-lost1:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first holder's lost channel still open after Unlock")
+	}
+	second := holder()
+	require.NotEqual(t, first.Session, second.Session)
+	require.Greater(t, second.LockIndex, first.LockIndex)
+
+	before = watchesAdded(c.leader)
+	got3 := acquire(lockOn(c.leader))
+	waitFor(t, 10*time.Second, func() bool { return watchesAdded(c.leader) > before }, "the third contender waiting")
+	_, err = c.c1.Session().Destroy(second.Session, nil)
+	require.NoError(t, err)
+	select {
+	case <-lost2:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the holder not told its session was destroyed")
+	}
+	select {
+	case lost3 := <-got3:
+		require.NotNil(t, lost3)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the lock not handed over after the holder's session was destroyed")
+	}
+	third := holder()
+	s3, _, err := c.c2.Session().Info(third.Session, nil)
+	require.NoError(t, err)
+	require.Equal(t, c.leader.cfg.NodeName, s3.Node)
+}
+
+// api.Semaphore of limit 2 with a contender on each server: two hold, the
+// third waits until one releases.
+func clusterSemaphoreAcrossServers(t *testing.T, c *apiCluster) {
+	sem := func(cl *api.Client) *api.Semaphore {
+		s, err := cl.SemaphoreOpts(&api.SemaphoreOptions{Prefix: "sem/pool", Limit: 2})
+		require.NoError(t, err)
+		return s
+	}
+	s1, s2 := sem(c.c1), sem(c.c2)
+	for _, s := range []*api.Semaphore{s1, s2} {
+		lost, err := s.Acquire(nil)
+		require.NoError(t, err)
+		require.NotNil(t, lost)
+	}
+	before := watchesAdded(c.leader)
+	got := make(chan error, 1)
+	go func() {
+		lost, err := sem(c.cl).Acquire(nil)
+		if err == nil && lost == nil {
+			err = fmt.Errorf("no slot")
+		}
+		got <- err
+	}()
+	waitFor(t, 10*time.Second, func() bool { return watchesAdded(c.leader) > before }, "the third contender waiting")
+	select {
+	case <-got:
+		t.Fatal("a third holder in a semaphore of limit 2")
+	default:
+	}
+	require.NoError(t, s1.Release())
+	select {
+	case err := <-got:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the third contender not admitted after a release")
+	}
+	require.NoError(t, s2.Release())
+}
+
+// Transactions through a follower: applied ones carry one index in every
+// result; a failed precondition rolls everything back (409, errors only).
+func clusterTxnThroughFollower(t *testing.T, c *apiCluster) {
+	ok, resp, _, err := c.c1.Txn().Txn(api.TxnOps{
+		{KV: &api.KVTxnOp{Verb: api.KVSet, Key: "t/a", Value: []byte("1")}},
+		{KV: &api.KVTxnOp{Verb: api.KVSet, Key: "t/b", Value: []byte("2"), Flags: 3}},
+		{KV: &api.KVTxnOp{Verb: api.KVGet, Key: "t/a"}},
+	}, nil)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Empty(t, resp.Errors)
+	require.Len(t, resp.Results, 3)
+	idx := resp.Results[0].KV.ModifyIndex
+	require.Positive(t, idx)
+	for i, r := range resp.Results {
+		require.Equal(t, idx, r.KV.ModifyIndex, "result %d", i)
+		require.Equal(t, idx, r.KV.CreateIndex, "result %d", i)
+	}
+	require.Nil(t, resp.Results[0].KV.Value, "a set's result has no value")
+	require.Equal(t, "1", string(resp.Results[2].KV.Value))
+	require.Equal(t, uint64(3), resp.Results[1].KV.Flags)
+	p, _, err := c.cl.KV().Get("t/b", nil)
+	require.NoError(t, err)
+	require.Equal(t, idx, p.ModifyIndex, "the leader holds the txn's index")
+
+	// Rolled back through the other follower: nothing of it is applied.
+	ok, resp, _, err = c.c2.Txn().Txn(api.TxnOps{
+		{KV: &api.KVTxnOp{Verb: api.KVSet, Key: "t/c", Value: []byte("x")}},
+		{KV: &api.KVTxnOp{Verb: api.KVCAS, Key: "t/a", Value: []byte("y"), Index: idx - 1}},
+	}, nil)
+	require.NoError(t, err)
+	require.False(t, ok)
+	require.Nil(t, resp.Results)
+	require.Len(t, resp.Errors, 1)
+	require.Equal(t, 1, resp.Errors[0].OpIndex)
+	require.NotEmpty(t, resp.Errors[0].What)
+	p, _, err = c.cl.KV().Get("t/c", nil)
+	require.NoError(t, err)
+	require.Nil(t, p, "a rolled-back set")
+	p, _, err = c.c1.KV().Get("t/a", nil)
+	require.NoError(t, err)
+	require.Equal(t, "1", string(p.Value))
+
+	// A read-only txn through a follower fails the same way.
+	ok, resp, _, err = c.c2.Txn().Txn(api.TxnOps{
+		{KV: &api.KVTxnOp{Verb: api.KVCheckIndex, Key: "t/a", Index: idx + 1}},
+	}, &api.QueryOptions{AllowStale: true})
+	require.NoError(t, err)
+	require.False(t, ok)
+	require.Len(t, resp.Errors, 1)
+	require.Equal(t, 0, resp.Errors[0].OpIndex)
+}
+
+// Every server names the same leader and peers, and describes itself and
+// the pool as the client reads them.
+func clusterStatusAndAgent(t *testing.T, c *apiCluster) {
+	var peers0 []string
+	for _, a := range c.agents {
+		cl := apiClient(t, a)
+		lead, err := cl.Status().Leader()
+		require.NoError(t, err)
+		require.Equal(t, c.leader.raftAddr, lead, "on %s", a.cfg.NodeName)
+		peers, err := cl.Status().Peers()
+		require.NoError(t, err)
+		require.Len(t, peers, 3)
+		require.Contains(t, peers, lead)
+		slices.Sort(peers)
+		if peers0 == nil {
+			peers0 = peers
+		}
+		require.Equal(t, peers0, peers, "on %s", a.cfg.NodeName)
+
+		rc, err := cl.Operator().RaftGetConfiguration(nil)
+		require.NoError(t, err)
+		require.Len(t, rc.Servers, 3)
+		for _, s := range rc.Servers {
+			require.Equal(t, s.Address == lead, s.Leader, "%+v", s)
+			require.True(t, s.Voter)
+		}
+
+		self, err := cl.Agent().Self()
+		require.NoError(t, err)
+		require.Equal(t, a.cfg.NodeName, self["Config"]["NodeName"])
+		require.Equal(t, a.cfg.Datacenter, self["Config"]["Datacenter"])
+		require.Equal(t, true, self["Config"]["Server"])
+		name, err := cl.Agent().NodeName()
+		require.NoError(t, err)
+		require.Equal(t, a.cfg.NodeName, name)
+		require.Equal(t, a.cfg.NodeName, self["Member"]["Name"])
+		require.Equal(t, "127.0.0.1", self["Member"]["Addr"])
+		require.EqualValues(t, a.cfg.Ports.SerfLAN, self["Member"]["Port"])
+
+		members, err := cl.Agent().Members(false)
+		require.NoError(t, err)
+		require.Len(t, members, 3)
+		for _, m := range members {
+			var of *Agent
+			for _, b := range c.agents {
+				if b.cfg.NodeName == m.Name {
+					of = b
+				}
+			}
+			require.NotNil(t, of, "member %s", m.Name)
+			require.Equal(t, 1, m.Status, "alive")
+			require.Equal(t, "127.0.0.1", m.Addr)
+			require.EqualValues(t, of.cfg.Ports.SerfLAN, m.Port)
+			require.Equal(t, "consul", m.Tags["role"])
+			require.Equal(t, strconv.Itoa(of.cfg.Ports.Server), m.Tags["port"])
+			require.Equal(t, of.cfg.Datacenter, m.Tags["dc"])
+			require.Equal(t, of.nodeID, m.Tags["id"])
+			if m.Name == a.cfg.NodeName {
+				tags, _ := self["Member"]["Tags"].(map[string]any)
+				for k, v := range m.Tags {
+					require.Equal(t, v, tags[k], "agent/self Member.Tags[%s] as in members", k)
+				}
+			}
+		}
+	}
+}
+
+// A lock held through a server that then leaves the cluster gracefully is
+// released (its node is deregistered, which invalidates the sessions tied
+// to it) and a contender on another server takes it.
+func clusterLockReleasedWhenHolderLeaves(t *testing.T, c *apiCluster) {
+	const key = "locks/leaves"
+	leaver := c.followers[1]
+	l, err := c.c2.LockOpts(&api.LockOptions{Key: key, Session: noDelaySession(t, leaver)})
+	require.NoError(t, err)
+	lost, err := l.Lock(nil)
+	require.NoError(t, err)
+	require.NotNil(t, lost)
+	p, _, err := c.cl.KV().Get(key, nil)
+	require.NoError(t, err)
+	held := p.Session
+
+	waiter, err := c.c1.LockOpts(&api.LockOptions{Key: key, Session: noDelaySession(t, c.followers[0])})
+	require.NoError(t, err)
+	got := make(chan (<-chan struct{}), 1)
+	go func() {
+		lost, err := waiter.Lock(nil)
+		if err != nil {
+			lost = nil
+		}
+		got <- lost
+	}()
+
+	code, _, body := do(t, http.MethodPut, leaver.url("/v1/agent/leave"), nil)
+	require.Equal(t, 200, code, body)
+	select {
+	case lost := <-got:
+		require.NotNil(t, lost)
+	case <-time.After(15 * time.Second):
+		t.Fatal("the lock not taken over after its holder's server left")
+	}
+	s, _, err := c.cl.Session().Info(held, nil)
+	require.NoError(t, err)
+	require.Nil(t, s, "the leaver's session is gone")
+	nodes, _, err := c.c1.Catalog().Nodes(nil)
+	require.NoError(t, err)
+	for _, n := range nodes {
+		require.NotEqual(t, leaver.cfg.NodeName, n.Node, "a node that left is deregistered")
+	}
+	members, err := c.cl.Agent().Members(false)
+	require.NoError(t, err)
+	for _, m := range members {
+		if m.Name == leaver.cfg.NodeName {
+			require.Equal(t, 3, m.Status, "left")
+		}
+	}
+	require.NoError(t, leaver.Shutdown(t.Context()))
+	select {
+	case <-lost:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the holder on the departed server not told it lost the lock")
+	}
+	waitFor(t, 10*time.Second, func() bool {
+		peers, err := c.cl.Status().Peers()
+		return err == nil && len(peers) == 2
+	}, "two peers left")
+}
