@@ -65,6 +65,7 @@ func (a *Agent) routes() http.Handler {
 
 		"/v1/agent/self":         {methods: get, h: a.agentSelf},
 		"/v1/agent/members":      {methods: get, h: a.agentMembers, entPartition: true},
+		"/v1/agent/metrics":      {methods: get, h: a.agentMetrics},
 		"/v1/agent/join/":        {methods: put, h: a.agentJoin, entPartition: true},
 		"/v1/agent/leave":        {methods: put, h: a.agentLeave},
 		"/v1/agent/force-leave/": {methods: put, h: a.agentForceLeave, entPartition: true},

@@ -30,6 +30,14 @@ func newSessionTimers(a *Agent) *sessionTimers {
 	return &sessionTimers{a: a, timers: make(map[string]*time.Timer)}
 }
 
+// active is the number of TTL timers running (Consul's
+// consul.session_ttl.active; 0 unless leading).
+func (t *sessionTimers) active() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.timers)
+}
+
 // startLeading arms a timer for every session with a TTL and stops them
 // all when ctx (the leadership) ends.
 func (t *sessionTimers) startLeading(ctx context.Context) {

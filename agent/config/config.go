@@ -63,6 +63,10 @@ type Config struct {
 	// default 10s. Tests lower it to see expiry quickly.
 	SessionTTLMin time.Duration
 
+	// PrometheusRetention (telemetry.prometheus_retention_time): as in
+	// Consul, GET /v1/agent/metrics?format=prometheus answers only when
+	// it is positive; default 0 (off).
+	PrometheusRetention time.Duration
 	// Autopilot is the dead-server cleanup (autopilot.*).
 	Autopilot Autopilot
 

@@ -20,7 +20,7 @@ type setter func(c *Config, v any) error
 var sections = map[string]bool{
 	"ports": true, "addresses": true, "performance": true, "limits": true,
 	"raft_logstore": true, "raft_logstore.wal": true, "autopilot": true,
-	"connect": true, "connect.ca_config": true,
+	"connect": true, "connect.ca_config": true, "telemetry": true,
 }
 
 // keys maps every known dotted key to its setter.
@@ -65,6 +65,8 @@ var keys = map[string]setter{
 	"session_ttl_min":         durKey(func(c *Config) *time.Duration { return &c.SessionTTLMin }),
 
 	"raft_logstore.wal.segment_size_mb": intKey(func(c *Config) *int { return &c.RaftWALSegmentSizeMB }),
+
+	"telemetry.prometheus_retention_time": durKey(func(c *Config) *time.Duration { return &c.PrometheusRetention }),
 
 	"autopilot.cleanup_dead_servers": boolKey(func(c *Config) *bool { return &c.Autopilot.CleanupDeadServers }),
 	"autopilot.min_quorum":           intKey(func(c *Config) *int { return &c.Autopilot.MinQuorum }),
