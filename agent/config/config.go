@@ -24,6 +24,23 @@ type Config struct {
 	ClientAddr    string   // client_addr: HTTP and DNS listen address; default "127.0.0.1"
 	AdvertiseAddr string   // advertise_addr: address given to peers; default: derived from bind_addr
 	RetryJoin     []string // retry_join: gossip addresses to join, retried until one answers
+	// StartJoin (start_join, -join; removed from Consul 1.15 but still in
+	// many scripts) is joined like retry_join: agentd retries it too
+	// instead of failing the start.
+	StartJoin []string
+	// RetryInterval and RetryMax (retry_interval, retry_max) are accepted
+	// for Consul's configurations; the gossip layer's own join backoff
+	// (swim.Config.JoinRetryInterval) applies.
+	RetryInterval time.Duration
+	RetryMax      int
+	// PidFile (pid_file): the agent writes its PID there at start and
+	// removes it at exit.
+	PidFile string
+	// UI (ui, ui_config.enabled) and DisableHostNodeID
+	// (disable_host_node_id) are accepted and have no effect: agentd serves
+	// no web UI, and its node IDs are random (as with
+	// disable_host_node_id, Consul's default since 0.8.5).
+	UI, DisableHostNodeID bool
 
 	Ports     Ports
 	Addresses Addresses

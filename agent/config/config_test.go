@@ -149,9 +149,9 @@ func TestLoad(t *testing.T) {
 		},
 		{
 			name:  "unknown keys warn",
-			files: map[string]string{"a.json": `{"data_dir":"/d","ui_config":{"enabled":true},"ports":{"sidecar_min_port":1}}`},
+			files: map[string]string{"a.json": `{"data_dir":"/d","dns_config":{"allow_stale":true},"ports":{"sidecar_min_port":1}}`},
 			args:  []string{"-config-file", "@a.json"},
-			warn:  []string{`"ports.sidecar_min_port"`, `"ui_config"`},
+			warn:  []string{`"dns_config"`, `"ports.sidecar_min_port"`},
 		},
 		{
 			name:  "hcl and json in a dir, merged in lexical order",
@@ -180,10 +180,10 @@ ports {
 }
 performance = { raft_multiplier = 1 }
 limits { http_max_conns_per_client = 50 }
-ui_config { enabled = true }
+dns_config { allow_stale = true }
 raft_snapshot_interval = "5s"`},
 			args: []string{"-config-file", "@a.hcl"},
-			warn: []string{`"ui_config"`},
+			warn: []string{`"dns_config"`},
 			check: func(t *testing.T, c Config) {
 				require.Equal(t, "east", c.Datacenter)
 				require.Equal(t, []string{"10.0.0.1", "10.0.0.2"}, c.RetryJoin)
@@ -202,6 +202,19 @@ raft_snapshot_interval = "5s"`},
 			check: func(t *testing.T, c Config) { require.Equal(t, 2, c.RaftWALSegmentSizeMB) },
 		},
 		{name: "bad segment size", files: map[string]string{"a.json": `{"raft_logstore":{"wal":{"segment_size_mb":0}}}`}, args: []string{"-dev", "-config-file", "@a.json"}, err: `"raft_logstore.wal.segment_size_mb"`},
+		{
+			name: "Consul's other agent flags",
+			args: []string{"-dev", "-join", "10.0.0.1", "-retry-join", "10.0.0.2", "-serf-wan-port", "9302", "-grpc-port", "-1",
+				"-ui", "-disable-host-node-id", "-pid-file", "/run/a.pid", "-retry-interval", "5s", "-retry-max", "3"},
+			check: func(t *testing.T, c Config) {
+				require.Equal(t, []string{"10.0.0.2", "10.0.0.1"}, c.RetryJoin, "start_join is joined like retry_join")
+				require.Equal(t, 9302, c.Ports.SerfWAN)
+				require.Equal(t, "/run/a.pid", c.PidFile)
+				require.True(t, c.UI)
+				require.Equal(t, 5*time.Second, c.RetryInterval)
+				require.Equal(t, 3, c.RetryMax)
+			},
+		},
 		{name: "bad hcl", files: map[string]string{"a.hcl": "server = true\nports { http = }"}, args: []string{"-config-file", "@a.hcl"}, err: "invalid HCL: line 2"},
 		{name: "hcl bad value names the key", files: map[string]string{"a.hcl": `performance { raft_multiplier = "fast" }`}, args: []string{"-dev", "-config-file", "@a.hcl"}, err: `"performance.raft_multiplier"`},
 		{name: "missing file", args: []string{"-config-file", "/nonexistent/x.json"}, err: "nonexistent"},

@@ -46,6 +46,8 @@ func Load(dev bool, paths []string, flagPairs []pair) (Config, []string, error) 
 			return Config{}, warnings, err
 		}
 	}
+	// start_join (-join) is joined like retry_join (see Config.StartJoin).
+	c.RetryJoin = append(c.RetryJoin, c.StartJoin...)
 	if err := c.validate(); err != nil {
 		return Config{}, warnings, err
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -38,6 +39,14 @@ func cmdAgent(env *env, args []string) int {
 	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
 	for _, w := range warnings {
 		log.Warn(w)
+	}
+	if cfg.PidFile != "" {
+		// Before New, which waits for bootstrap_expect peers: as Consul,
+		// the PID is there while the agent starts.
+		if err := os.WriteFile(cfg.PidFile, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+			return env.fail("agent: pid_file: %v", err)
+		}
+		defer os.Remove(cfg.PidFile)
 	}
 	a, err := agent.New(cfg, log)
 	if err != nil {

@@ -199,7 +199,7 @@ func TestCLIAgentConfig(t *testing.T) {
 
 	// An unknown key warns and the agent starts; an API leave stops it.
 	unknown := filepath.Join(dir, "unknown.json")
-	require.NoError(t, os.WriteFile(unknown, []byte(`{"ui_config":{"enabled":true},"log_level":"info"}`), 0o644))
+	require.NoError(t, os.WriteFile(unknown, []byte(`{"dns_config":{"allow_stale":true},"log_level":"info"}`), 0o644))
 	var stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
@@ -216,7 +216,7 @@ func TestCLIAgentConfig(t *testing.T) {
 		require.False(t, time.Now().After(deadline), "agent did not start: %s", stderr.String())
 		time.Sleep(5 * time.Millisecond)
 	}
-	require.Contains(t, stderr.String(), `unknown key \"ui_config\"`)
+	require.Contains(t, stderr.String(), `unknown key \"dns_config\"`)
 	code, out, _ := runCmd(t, "", "leave", "-http-addr", addr)
 	require.Equal(t, 0, code)
 	require.Equal(t, "Graceful leave complete\n", out)
