@@ -215,6 +215,16 @@ raft_snapshot_interval = "5s"`},
 				require.Equal(t, 3, c.RetryMax)
 			},
 		},
+		{
+			name:  "-config-format hcl reads any name",
+			files: map[string]string{"d/server.conf": "server = true\ndata_dir = \"/d\"", "e.txt": "ports { http = 9500 }"},
+			args:  []string{"-config-format", "hcl", "-config-dir", "@d", "-config-file", "@e.txt"},
+			check: func(t *testing.T, c Config) {
+				require.True(t, c.Server)
+				require.Equal(t, 9500, c.Ports.HTTP)
+			},
+		},
+		{name: "bad -config-format", args: []string{"-dev", "-config-format", "yaml"}, err: "-config-format"},
 		{name: "bad hcl", files: map[string]string{"a.hcl": "server = true\nports { http = }"}, args: []string{"-config-file", "@a.hcl"}, err: "invalid HCL: line 2"},
 		{name: "hcl bad value names the key", files: map[string]string{"a.hcl": `performance { raft_multiplier = "fast" }`}, args: []string{"-dev", "-config-file", "@a.hcl"}, err: `"performance.raft_multiplier"`},
 		{name: "missing file", args: []string{"-config-file", "/nonexistent/x.json"}, err: "nonexistent"},

@@ -9,7 +9,10 @@ type Flags struct {
 	Dev bool
 	// Paths are -config-file and -config-dir values in command-line order.
 	Paths []string
-	pairs []pair
+	// Format is -config-format: "json" or "hcl" for every file whatever
+	// its name; "" goes by extension.
+	Format string
+	pairs  []pair
 }
 
 // keyFlag records each occurrence as a (key, value) pair, in order.
@@ -75,6 +78,7 @@ func Register(fs *flag.FlagSet) *Flags {
 	f := &Flags{}
 	fs.BoolVar(&f.Dev, "dev", false, "development mode: one in-memory server")
 	fs.Var(pathFlag{f}, "config-file", "a JSON (or, named *.hcl, HCL) configuration file (repeatable)")
+	fs.StringVar(&f.Format, "config-format", "", "json or hcl: read every config file in that format, whatever its name")
 	fs.Var(pathFlag{f}, "config-dir", "a directory of *.json and *.hcl configuration files (repeatable)")
 	for _, k := range flagKeys {
 		fs.Var(keyFlag{f: f, key: k.key, isBool: k.isBool}, k.name, k.usage)
@@ -84,5 +88,5 @@ func Register(fs *flag.FlagSet) *Flags {
 
 // Load resolves the configuration from the parsed flags (see Load).
 func (f *Flags) Load() (Config, []string, error) {
-	return Load(f.Dev, f.Paths, f.pairs)
+	return loadFormat(f.Dev, f.Format, f.Paths, f.pairs)
 }

@@ -22,19 +22,31 @@ type pair struct {
 // lexical order), then the flags' pairs. It returns the warnings (unknown
 // keys, skipped files) and an error naming the key for an invalid value.
 func Load(dev bool, paths []string, flagPairs []pair) (Config, []string, error) {
+	return loadFormat(dev, "", paths, flagPairs)
+}
+
+// loadFormat is Load with -config-format: "json" or "hcl" reads every file in
+// that format whatever its name (and every file of a directory); "" goes
+// by the name's extension.
+func loadFormat(dev bool, format string, paths []string, flagPairs []pair) (Config, []string, error) {
+	switch format {
+	case "", "json", "hcl":
+	default:
+		return Config{}, nil, fmt.Errorf("config: -config-format must be json or hcl, got %q", format)
+	}
 	c := Default()
 	if dev {
 		devDefaults(&c)
 	}
 	var warnings []string
 	for _, p := range paths {
-		files, w, err := expand(p)
+		files, w, err := expand(p, format)
 		warnings = append(warnings, w...)
 		if err != nil {
 			return Config{}, warnings, err
 		}
 		for _, f := range files {
-			w, err := applyFile(&c, f)
+			w, err := applyFile(&c, f, format)
 			warnings = append(warnings, w...)
 			if err != nil {
 				return Config{}, warnings, err
@@ -62,7 +74,7 @@ func Load(dev bool, paths []string, flagPairs []pair) (Config, []string, error) 
 }
 
 // expand lists the files a -config-file or -config-dir path stands for.
-func expand(p string) ([]string, []string, error) {
+func expand(p, format string) ([]string, []string, error) {
 	st, err := os.Stat(p)
 	if err != nil {
 		return nil, nil, fmt.Errorf("config: %w", err)
@@ -79,7 +91,7 @@ func expand(p string) ([]string, []string, error) {
 		name := e.Name()
 		switch {
 		case e.IsDir():
-		case strings.HasSuffix(name, ".json"), strings.HasSuffix(name, ".hcl"):
+		case format != "", strings.HasSuffix(name, ".json"), strings.HasSuffix(name, ".hcl"):
 			files = append(files, filepath.Join(p, name))
 		}
 	}
@@ -87,12 +99,12 @@ func expand(p string) ([]string, []string, error) {
 	return files, warnings, nil
 }
 
-func applyFile(c *Config, path string) ([]string, error) {
+func applyFile(c *Config, path, format string) ([]string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	if strings.HasSuffix(path, ".hcl") {
+	if format == "hcl" || (format == "" && strings.HasSuffix(path, ".hcl")) {
 		return applyHCL(c, b, path)
 	}
 	return applyJSON(c, b, path)
