@@ -41,6 +41,10 @@ const (
 	// pair suspects the other: ping-req relays bridge the cut link
 	// (paircut.go).
 	CheckIndirect
+	// CheckTable (9): incarnations never go back in a member's records of
+	// another, and each event and final entry reports Consul's status
+	// for its state (table.go).
+	CheckTable
 )
 
 func (c Checker) String() string {
@@ -63,6 +67,8 @@ func (c Checker) String() string {
 		return "leave"
 	case CheckIndirect:
 		return "indirect"
+	case CheckTable:
+		return "table"
 	}
 	return fmt.Sprintf("Checker(%d)", uint8(c))
 }
@@ -88,6 +94,7 @@ func Check(h *History) []Violation {
 	out = append(out, checkConverge(h)...)
 	out = append(out, checkLeave(h)...)
 	out = append(out, checkIndirect(h, tl)...)
+	out = append(out, checkTable(h, tl)...)
 	return out
 }
 

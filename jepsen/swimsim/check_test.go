@@ -164,6 +164,19 @@ func TestCheckersOnCraftedHistories(t *testing.T) {
 		{"a leave nobody heard ends failed", func(h *History) {
 			h.Left = []string{"c"}
 		}, nil},
+		{"a refuted member taken back to a stale incarnation", func(h *History) {
+			h.Records = append(h.Records,
+				Record{At: 50 * s, Observer: "a", Type: swim.EventJoin, Subject: "b", Inc: 2},
+				Record{At: 52 * s, Observer: "a", Type: swim.EventSuspect, Subject: "b", Inc: 1},
+				Record{At: 53 * s, Observer: "a", Type: swim.EventJoin, Subject: "b", Inc: 3})
+		}, []Checker{CheckTable}},
+		{"a reaped member learned again at a lower incarnation", func(h *History) {
+			h.Records = append(h.Records,
+				Record{At: 150 * s, Observer: "a", Type: swim.EventReap, Subject: "c", Inc: 0},
+				Record{At: 152 * s, Observer: "a", Type: swim.EventJoin, Subject: "b", Inc: 2},
+				Record{At: 153 * s, Observer: "a", Type: swim.EventReap, Subject: "b", Inc: 2},
+				Record{At: 154 * s, Observer: "a", Type: swim.EventJoin, Subject: "b", Inc: 1})
+		}, nil},
 		{"views split after the heal", func(h *History) {
 			h.Final["b"]["d"] = View{State: swim.StateDead}
 		}, []Checker{CheckConverge}},

@@ -92,6 +92,11 @@
 //     alone (streams are lossless, so the stream fallback acks every live
 //     target otherwise), and a broken relay only adds suspicions that the
 //     target refutes, which no other checker sees.
+//  9. table: in one member's records of another, the incarnation never
+//     goes back until the subject is reaped (a stale suspicion or death
+//     taken over a refutation, even one checker 2 excuses), and every
+//     event and final table entry reports Consul's status for its state
+//     (table.go).
 //
 // The checker functions are pure functions of a History, so tests craft
 // violations for each (check_test.go).

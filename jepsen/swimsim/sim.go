@@ -45,6 +45,8 @@ type sim struct {
 	dialFailures  uint64
 	traffic       Traffic // what every member sent
 	violations    []Violation
+	// tableViolations counts checker 9's live violations (table.go).
+	tableViolations int
 }
 
 func newSim(seed uint64, preset func(string, string, *rand.Rand) swim.Config) *sim {
@@ -146,6 +148,7 @@ func (s *sim) event(m *member, e swim.Event) {
 		s.w.Tracef("%s %s %s inc=%d", m.name, e.Type, e.Member.Name, e.Member.Incarnation)
 	}
 	if s.record && e.Member.Name != m.name {
+		s.checkEventMember(m.name, e)
 		s.h.Records = append(s.h.Records, Record{At: s.w.Now(), Observer: m.name, Type: e.Type,
 			Subject: e.Member.Name, Inc: e.Member.Incarnation, TagV: tagVersion(e.Member.Tags)})
 	}
@@ -215,7 +218,10 @@ func (s *sim) runUntil(t, poll time.Duration, cond func() bool) bool {
 }
 
 // finish snapshots every up member's table into the history.
-func (s *sim) finish() { s.snapshot(&s.h) }
+func (s *sim) finish() {
+	s.snapshot(&s.h)
+	s.checkFinalStatus()
+}
 
 // snapshot fills h.End, h.Final and h.Self from the running members.
 func (s *sim) snapshot(h *History) {
