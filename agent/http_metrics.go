@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -21,9 +22,11 @@ import (
 // Every figure is a gauge read at request time. Where Consul has a metric
 // of the same meaning it keeps Consul's name (consul.runtime.*,
 // consul.raft.applied_index, consul.raft.last_index,
-// consul.server.isLeader, consul.session_ttl.active); agentd's own
-// counters are cumulative since the process started and are named
-// agentd.* (blocking-query wakeups among them: the store's
+// consul.server.isLeader, consul.session_ttl.active), with the host name
+// inserted after "consul." as go-metrics does for Consul's gauges unless
+// telemetry.disable_hostname is set (consul.<host>.runtime.alloc_bytes);
+// agentd's own counters are cumulative since the process started and are
+// named agentd.* (blocking-query wakeups among them: the store's
 // Stats.Wakeups, also in /v1/agent/self Stats.store).
 
 // gaugeJSON is one of go-metrics' GaugeValue.
@@ -32,6 +35,7 @@ type gaugeJSON struct {
 	Value  float32 // go-metrics' type, which the official client decodes
 	Labels map[string]string
 	exact  float64 // for Prometheus: float32 rounds counters above 2^24
+	help   string
 }
 
 // metricsJSON is go-metrics' MetricsSummary as Consul serves it.
@@ -129,21 +133,29 @@ func (a *Agent) metricGauges(r *http.Request) ([]gaugeJSON, error) {
 		v["agentd.raft.snapshots_taken"] = float64(ds.Snapshots)
 		v["agentd.raft.snapshots_installed"] = float64(ds.Installed)
 	}
+	host := ""
+	if !a.cfg.DisableHostname {
+		host, _ = os.Hostname()
+	}
 	out := make([]gaugeJSON, 0, len(v))
 	for name, x := range v {
-		out = append(out, gaugeJSON{Name: name, Value: float32(x), Labels: map[string]string{}, exact: x})
+		help := metricHelp[name]
+		if rest, ok := strings.CutPrefix(name, "consul."); ok && host != "" {
+			name = "consul." + host + "." + rest
+		}
+		out = append(out, gaugeJSON{Name: name, Value: float32(x), Labels: map[string]string{}, exact: x, help: help})
 	}
 	slices.SortFunc(out, func(x, y gaugeJSON) int { return strings.Compare(x.Name, y.Name) })
 	return out, nil
 }
 
 // prometheusText renders gauges in Prometheus' text exposition format,
-// names with '.' as '_' as Consul's Prometheus sink writes them.
+// names with '.' (and anything else not allowed) as '_'.
 func prometheusText(gauges []gaugeJSON) []byte {
 	var b strings.Builder
 	for _, g := range gauges {
-		name := strings.ReplaceAll(g.Name, ".", "_")
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n%s %s\n", name, metricHelp[g.Name], name, name, promFloat(g.exact))
+		name := promName(g.Name)
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n%s %s\n", name, g.help, name, name, promFloat(g.exact))
 	}
 	return []byte(b.String())
 }
@@ -153,4 +165,15 @@ func promFloat(x float64) string {
 		return fmt.Sprintf("%.0f", x)
 	}
 	return fmt.Sprintf("%g", x)
+}
+
+// promName is name with every character Prometheus does not allow in a
+// metric name replaced by '_', as go-metrics' Prometheus sink does.
+func promName(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '_' || r == ':' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+			return r
+		}
+		return '_'
+	}, name)
 }

@@ -3,6 +3,7 @@ package agent
 import (
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,7 @@ import (
 // telemetry.prometheus_retention_time is set, then served.
 func TestAgentMetrics(t *testing.T) {
 	t.Parallel()
-	a := startAgent(t)
+	a := startAgentWith(t, func(c *config.Config) { c.DisableHostname = true })
 	c := apiClient(t, a)
 	gauge := func() map[string]float32 {
 		m, err := c.Agent().Metrics()
@@ -65,7 +66,10 @@ func TestAgentMetrics(t *testing.T) {
 	p := startAgentWith(t, func(c *config.Config) { c.PrometheusRetention = time.Minute })
 	code, body = get(p)
 	require.Equal(t, http.StatusOK, code)
-	require.Contains(t, body, "# TYPE consul_raft_applied_index gauge\nconsul_raft_applied_index ")
+	host, err := os.Hostname()
+	require.NoError(t, err)
+	name := promName("consul." + host + ".raft.applied_index")
+	require.Contains(t, body, "# TYPE "+name+" gauge\n"+name+" ", "the host name is in a gauge's name by default")
 	require.Contains(t, body, "\nagentd_store_wakeups ")
 	require.False(t, strings.Contains(body, "."+"store"), "names use '_'")
 }

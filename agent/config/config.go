@@ -84,6 +84,10 @@ type Config struct {
 	// Consul, GET /v1/agent/metrics?format=prometheus answers only when
 	// it is positive; default 0 (off).
 	PrometheusRetention time.Duration
+	// DisableHostname (telemetry.disable_hostname): as in Consul (where
+	// go-metrics inserts the host name into every gauge's name), gauges
+	// are named consul.<host name>.… unless it is true; default false.
+	DisableHostname bool
 	// Autopilot is the dead-server cleanup (autopilot.*).
 	Autopilot Autopilot
 

@@ -75,6 +75,7 @@ var keys = map[string]setter{
 	"raft_logstore.wal.segment_size_mb": intKey(func(c *Config) *int { return &c.RaftWALSegmentSizeMB }),
 
 	"telemetry.prometheus_retention_time": durKey(func(c *Config) *time.Duration { return &c.PrometheusRetention }),
+	"telemetry.disable_hostname":          boolKey(func(c *Config) *bool { return &c.DisableHostname }),
 
 	"autopilot.cleanup_dead_servers": boolKey(func(c *Config) *bool { return &c.Autopilot.CleanupDeadServers }),
 	"autopilot.min_quorum":           intKey(func(c *Config) *int { return &c.Autopilot.MinQuorum }),
