@@ -28,6 +28,7 @@ const (
 	rpcApply     = "agent.apply"     // command bytes → JSON rpcResult
 	rpcRenew     = "agent.renew"     // session ID → "1" renewed, "0" unknown
 	rpcRemove    = "agent.remove"    // server ID → "" (leader removes it from Raft)
+	rpcTransfer  = "agent.transfer"  // server ID or "" → "" once the leader handed over
 )
 
 // raftState is what a server tells a bootstrapping or restarting peer.
@@ -424,6 +425,8 @@ func (a *Agent) handleRPC(method string, req []byte) ([]byte, error) {
 		return []byte("1"), nil
 	case rpcRemove:
 		return nil, srv.drv.RemoveServer(ctx, raft.NodeID(req))
+	case rpcTransfer:
+		return nil, a.transferLeadership(ctx, raft.NodeID(req))
 	}
 	return nil, fmt.Errorf("unknown method %q", method)
 }

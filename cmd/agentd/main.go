@@ -43,7 +43,7 @@ var commands = map[string]command{
 	"join":        {cmdJoin, "Tells the agent to join a cluster"},
 	"leave":       {cmdLeave, "Gracefully leaves the cluster and shuts down"},
 	"force-leave": {cmdForceLeave, "Forces a member into the left state"},
-	"operator":    {cmdOperator, "Cluster operator tools (raft list-peers, raft remove-peer)"},
+	"operator":    {cmdOperator, "Cluster operator tools (raft list-peers, remove-peer, transfer-leader)"},
 	"snapshot":    {cmdSnapshot, "Saves and restores snapshots of the server state"},
 	"info":        {cmdInfo, "Prints the agent's debugging information"},
 }

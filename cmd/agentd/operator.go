@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,13 +22,15 @@ type raftServer struct {
 
 func cmdOperator(env *env, args []string) int {
 	if len(args) < 2 || args[0] != "raft" {
-		return env.fail("Usage: agentd operator raft <list-peers|remove-peer> [options]")
+		return env.fail("Usage: agentd operator raft <list-peers|remove-peer|transfer-leader> [options]")
 	}
 	switch args[1] {
 	case "list-peers":
 		return cmdListPeers(env, args[2:])
 	case "remove-peer":
 		return cmdRemovePeer(env, args[2:])
+	case "transfer-leader":
+		return cmdTransferLeader(env, args[2:])
 	}
 	return env.fail("unknown operator raft subcommand %q", args[1])
 }
@@ -93,6 +96,37 @@ func cmdRemovePeer(env *env, args []string) int {
 	} else {
 		fmt.Fprintf(env.stdout, "Removed peer with address %q\n", *addr)
 	}
+	return 0
+}
+
+// cmdTransferLeader asks the leader to hand leadership to -id (or to the
+// most up-to-date voter) and prints Consul's "Success".
+func cmdTransferLeader(env *env, args []string) int {
+	fs, hf := env.flags("operator raft transfer-leader")
+	id := fs.String("id", "", "the ID of the server to transfer leadership to")
+	if fs.Parse(args) != nil {
+		return 1
+	}
+	c, err := hf.client()
+	if err != nil {
+		return env.fail("Error initializing client: %v", err)
+	}
+	q := url.Values{}
+	if *id != "" {
+		q.Set("id", *id)
+	}
+	var out struct{ Success bool }
+	body, _, err := c.do(http.MethodPost, "/v1/operator/raft/transfer-leader", q, nil)
+	if err == nil {
+		err = json.Unmarshal(body, &out)
+	}
+	if err == nil && !out.Success {
+		err = fmt.Errorf("the leader reported no success")
+	}
+	if err != nil {
+		return env.fail("Error transferring leadership: Failed to transfer leadership %v", err)
+	}
+	fmt.Fprintln(env.stdout, "Success")
 	return 0
 }
 
