@@ -26,6 +26,7 @@ import (
 //	CmdRestoreChunk  id | offset | total | data bytes (restore.go)
 //	CmdRestoreCommit id | size | abort bool
 //	CmdCASet         index | CA config row | count | CA root row * count (ca.go)
+//	CmdAutopilotSet  cas bool | index | autopilot row (autopilot.go)
 //
 // Compatibility: the version byte changes with any layout change; CmdType
 // and KVVerb values are append-only.
@@ -49,6 +50,7 @@ const (
 	CmdRestoreChunk   CmdType = 9
 	CmdRestoreCommit  CmdType = 10
 	CmdCASet          CmdType = 11
+	CmdAutopilotSet   CmdType = 12
 )
 
 func (t CmdType) String() string {
@@ -75,13 +77,15 @@ func (t CmdType) String() string {
 		return "RestoreCommit"
 	case CmdCASet:
 		return "CASet"
+	case CmdAutopilotSet:
+		return "AutopilotSet"
 	}
 	return fmt.Sprintf("CmdType(%d)", uint8(t))
 }
 
 // Op is the body of a command: one of *KVOp, *Txn, *SessionCreate,
 // *SessionDestroy, *Register, *Deregister, *TombstoneReap, *RestoreState,
-// *RestoreChunk, *RestoreCommit, *CASet.
+// *RestoreChunk, *RestoreCommit, *CASet, *AutopilotSet.
 type Op interface {
 	Type() CmdType
 	encode(e *encoder)
@@ -158,6 +162,8 @@ func DecodeCommand(b []byte) (Command, error) {
 		op = &RestoreCommit{ID: d.uvarint(), Size: d.uvarint(), Abort: d.bool1()}
 	case CmdCASet:
 		op = d.caSet()
+	case CmdAutopilotSet:
+		op = d.autopilotSet()
 	default:
 		return Command{}, fmt.Errorf("%w: unknown command type %d", ErrDecode, uint8(t))
 	}

@@ -9,7 +9,7 @@
 // committed entries, plus Restore from a snapshot. Commands are built with
 // EncodeCommand(now, op) where op is one of *KVOp, *Txn, *SessionCreate,
 // *SessionDestroy, *Register, *Deregister, *TombstoneReap, *RestoreState,
-// *RestoreChunk, *RestoreCommit, *CASet (format drawn in command.go; the
+// *RestoreChunk, *RestoreCommit, *CASet, *AutopilotSet (format drawn in command.go; the
 // Connect CA's state in ca.go). Apply returns a *Result: OK for
 // conditional KV writes (cas, acquire, release, delete-cas), Err for
 // commands the state refuses (errors.Is(err, ErrRejected)) or that do not

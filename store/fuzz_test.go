@@ -31,6 +31,7 @@ func seedCommands() [][]byte {
 		&RestoreChunk{ID: 9, Offset: 2, Total: 4, Data: []byte("cd")},
 		&RestoreCommit{ID: 9, Size: 4, Abort: true},
 		&CASet{Config: testCAConfig(), Roots: []CARoot{testCARoot("ab:01", true)}},
+		&AutopilotSet{CAS: true, Config: testAutopilot()},
 	)
 	var out [][]byte
 	for _, op := range ops {

@@ -53,7 +53,8 @@ const (
 	recRestoreChunk recordKind = 8
 	recCAConfig     recordKind = 9  // the CA configuration (ca.go)
 	recCARoot       recordKind = 10 // one CA root, private key included, in ID order
-	recKindsKnown              = recCARoot
+	recAutopilot    recordKind = 11 // the autopilot configuration (autopilot.go)
+	recKindsKnown              = recAutopilot
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -104,6 +105,7 @@ func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
 	t.checks.Scan(func(v *Check) bool { return rec(recCheck, func(e *encoder) { e.check(v) }) })
 	t.restore.records(rec)
 	t.caRecords(rec)
+	t.autopilotRecords(rec)
 	sw.write([]byte{byte(recEnd)})
 	var sum [4]byte
 	binary.BigEndian.PutUint32(sum[:], sw.h.Sum32())
@@ -209,6 +211,7 @@ func (x *tx) restoreState(data []byte) error {
 		return true
 	})
 	t.restoreCA(src, idx)
+	t.restoreAutopilot(src, idx)
 	for i := range t.index {
 		t.index[i] = idx
 	}
@@ -376,6 +379,8 @@ func (t *tables) load(kind recordKind, p []byte) error {
 		t.loadStageRecord(d)
 	case recCAConfig, recCARoot:
 		dup = t.loadCARecord(kind, d)
+	case recAutopilot:
+		dup = t.loadAutopilotRecord(d)
 	}
 	d.done()
 	if d.err != nil {

@@ -18,7 +18,8 @@ const (
 	tableNodes
 	tableServices
 	tableChecks
-	tableCA // CA configuration and roots (ca.go)
+	tableCA        // CA configuration and roots (ca.go)
+	tableAutopilot // the autopilot configuration (autopilot.go)
 	numTables
 )
 
@@ -72,6 +73,10 @@ type tables struct {
 	// write, never modified (ca.go).
 	caConfig *CAConfig
 	caRoots  []*CARoot
+
+	// autopilot is the autopilot configuration (nil until a leader seeded
+	// it); replaced whole by a write (autopilot.go).
+	autopilot *AutopilotConfig
 
 	// restore is a restore being staged chunk by chunk (restore.go); nil
 	// when none. Not visible to reads; written into snapshots.

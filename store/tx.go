@@ -129,6 +129,8 @@ func (x *tx) apply(op Op, res *Result) {
 	case *CASet:
 		res.Err = x.caSet(op)
 		res.OK = res.Err == nil
+	case *AutopilotSet:
+		res.OK = x.autopilotSet(op)
 	default:
 		panic(fmt.Sprintf("store: unhandled op %T", op))
 	}

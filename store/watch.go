@@ -18,6 +18,7 @@ const (
 	topicServices                 // node name: the services on that node
 	topicChecks                   // node name: the checks on that node
 	topicCA                       // the CA configuration and roots (one key, "")
+	topicAutopilot                // the autopilot configuration (one key, "")
 	numTopics
 )
 
