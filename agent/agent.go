@@ -59,6 +59,9 @@ type Agent struct {
 	// from then on (http_early.go).
 	gossipReady chan struct{}
 
+	// healthSince keeps the autopilot health endpoints' StableSince.
+	healthSince healthSince
+
 	// panics counts handler panics recovered by wrap (the fuzz target
 	// requires it to stay 0).
 	panics atomic.Uint64
@@ -270,6 +273,14 @@ func (a *Agent) leaderDuties(ctx context.Context) {
 		go func() {
 			defer a.wg.Done()
 			a.runAutopilot(ctx, clock.Real{}, a.autopilotConfigFrom())
+		}()
+	} else {
+		// -dev has no servers to prune, but its autopilot configuration
+		// is served and settable as everywhere.
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.seedAutopilot(ctx, a.autopilotConfigFrom())
 		}()
 	}
 	a.wg.Add(1)

@@ -177,9 +177,10 @@ func raftServerHealth(conf raft.Configuration, members []swim.Member) map[raft.N
 
 // runAutopilot prunes dead servers while this server leads (ctx).
 func (a *Agent) runAutopilot(ctx context.Context, clk clock.Clock, cfg autopilotConfig) {
+	a.seedAutopilot(ctx, cfg)
 	tracker := newDeadTracker()
 	for {
-		a.autopilotPass(ctx, clk.Now(), tracker, cfg)
+		a.autopilotPass(ctx, clk.Now(), tracker, a.effectiveAutopilot(cfg))
 		wake := make(chan struct{})
 		t := clk.AfterFunc(cfg.interval, func() { close(wake) })
 		select {

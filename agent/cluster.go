@@ -29,6 +29,8 @@ const (
 	rpcRenew     = "agent.renew"     // session ID → "1" renewed, "0" unknown
 	rpcRemove    = "agent.remove"    // server ID → "" (leader removes it from Raft)
 	rpcTransfer  = "agent.transfer"  // server ID or "" → "" once the leader handed over
+
+	rpcAutopilotHealth = "agent.autopilotHealth" // "" → JSON healthReplyJSON from the leader
 )
 
 // raftState is what a server tells a bootstrapping or restarting peer.
@@ -427,6 +429,12 @@ func (a *Agent) handleRPC(method string, req []byte) ([]byte, error) {
 		return nil, srv.drv.RemoveServer(ctx, raft.NodeID(req))
 	case rpcTransfer:
 		return nil, a.transferLeadership(ctx, raft.NodeID(req))
+	case rpcAutopilotHealth:
+		h, err := a.autopilotHealth(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(h)
 	}
 	return nil, fmt.Errorf("unknown method %q", method)
 }

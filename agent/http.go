@@ -70,9 +70,12 @@ func (a *Agent) routes() http.Handler {
 		"/v1/agent/leave":        {methods: put, h: a.agentLeave},
 		"/v1/agent/force-leave/": {methods: put, h: a.agentForceLeave, entPartition: true},
 
-		"/v1/operator/raft/configuration":   {methods: get, h: a.raftConfiguration, dc: true},
-		"/v1/operator/raft/peer":            {methods: []string{http.MethodDelete}, h: a.raftRemovePeer, dc: true},
-		"/v1/operator/raft/transfer-leader": {methods: []string{http.MethodPost}, h: a.raftTransferLeader, dc: true},
+		"/v1/operator/raft/configuration":      {methods: get, h: a.raftConfiguration, dc: true},
+		"/v1/operator/raft/peer":               {methods: []string{http.MethodDelete}, h: a.raftRemovePeer, dc: true},
+		"/v1/operator/autopilot/configuration": {methods: []string{http.MethodGet, http.MethodPut}, h: a.autopilotConfiguration, dc: true},
+		"/v1/operator/autopilot/health":        {methods: get, h: a.autopilotHealthHTTP, dc: true},
+		"/v1/operator/autopilot/state":         {methods: get, h: a.autopilotStateHTTP, dc: true},
+		"/v1/operator/raft/transfer-leader":    {methods: []string{http.MethodPost}, h: a.raftTransferLeader, dc: true},
 
 		"/v1/catalog/nodes":       {methods: get, h: a.catalogNodes, dc: true, ent: true},
 		"/v1/catalog/datacenters": {methods: get, h: a.catalogDatacenters},
