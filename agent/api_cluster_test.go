@@ -197,26 +197,43 @@ func clusterFollowerReadHeaders(t *testing.T, c *apiCluster) {
 	p, _, err := c.cl.KV().Get("h/k", nil)
 	require.NoError(t, err)
 	f := c.followers[0]
-	// A follower's contact figure is whole ticks, 0 most of the time: a
-	// read that leaked it into a default or consistent answer is caught
-	// only while it is not, so those reads follow a stale one that shows
-	// it (the figure is refreshed every contactPoll).
-	seen := 0
-	for deadline := time.Now().Add(5 * time.Second); seen < 3 && time.Now().Before(deadline); {
-		_, h, _ := do(t, http.MethodGet, f.url("/v1/kv/h/k?stale"), nil)
-		if h.Get("X-Consul-LastContact") == "0" {
+	// A follower's contact figure is whole ticks, 0 most of the time: to
+	// see whether a read leaks it, it is set to an hour here (as if the
+	// leader had gone quiet) until trackContact rewrites it, within
+	// contactPoll. The stale reads around the others show it was live.
+	const hour = "3600000"
+	for seen, tries := 0, 0; seen < 3; tries++ {
+		require.Less(t, tries, 100, "the contact figure never stayed long enough")
+		f.srv.contact.Store(int64(time.Hour))
+		if _, h, _ := do(t, http.MethodGet, f.url("/v1/kv/h/k?stale"), nil); h.Get("X-Consul-LastContact") != hour {
 			continue
 		}
-		seen++
 		for _, q := range []string{"", "?consistent", "?index=1", "?consistent&index=1"} {
-			_, h, _ = do(t, http.MethodGet, f.url("/v1/kv/h/k"+q), nil)
-			require.Equal(t, "0", h.Get("X-Consul-LastContact"), "%s: the leader answers it", q)
+			_, h, _ := do(t, http.MethodGet, f.url("/v1/kv/h/k"+q), nil)
+			require.Equal(t, "0", h.Get("X-Consul-LastContact"), "%q: the leader answers it", q)
 		}
 		_, _, meta, err := c.c1.Txn().Txn(api.TxnOps{{KV: &api.KVTxnOp{Verb: api.KVGet, Key: "h/k"}}}, nil)
 		require.NoError(t, err)
 		require.Zero(t, meta.LastContact, "a read-only txn")
+		if _, h, _ := do(t, http.MethodGet, f.url("/v1/kv/h/k?stale"), nil); h.Get("X-Consul-LastContact") == hour {
+			seen++
+		}
 	}
-	t.Logf("%d default reads while the follower's own contact was not 0", seen)
+	// A follower that has not heard from a leader yet (just started)
+	// has a stale read answered as the leader would (Consul forwards it).
+	for seen, tries := 0, 0; seen < 3; tries++ {
+		require.Less(t, tries, 100, "the heard flag never stayed unset long enough")
+		f.srv.heard.Store(false)
+		f.srv.contact.Store(int64(time.Hour))
+		_, h, _ := do(t, http.MethodGet, f.url("/v1/kv/h/k?stale"), nil)
+		if f.srv.heard.Load() {
+			continue // trackContact ran meanwhile
+		}
+		seen++
+		require.Equal(t, "0", h.Get("X-Consul-LastContact"))
+		require.Equal(t, "true", h.Get("X-Consul-KnownLeader"))
+		require.Equal(t, "stale", h.Get("X-Consul-Effective-Consistency"))
+	}
 	// Every mode's headers, on hits, misses, lists and another endpoint.
 	for _, tc := range []struct {
 		query, consistency string
@@ -695,21 +712,30 @@ func clusterStatusAndAgent(t *testing.T, c *apiCluster) {
 }
 
 // A lock held through a server that then leaves the cluster gracefully is
-// released (its node is deregistered, which invalidates the sessions tied
-// to it) and a contender on another server takes it.
+// released (the leader deregisters its node, which invalidates the
+// sessions tied to it) and a contender on another server takes it: first
+// a follower leaves, then the leader (the server left takes over and
+// deregisters it).
 func clusterLockReleasedWhenHolderLeaves(t *testing.T, c *apiCluster) {
-	const key = "locks/leaves"
-	leaver := c.followers[1]
-	l, err := c.c2.LockOpts(&api.LockOptions{Key: key, Session: noDelaySession(t, leaver)})
+	holderLeaves(t, c.followers[1], c.followers[0], 2)
+	holderLeaves(t, c.leader, c.followers[0], 1)
+}
+
+// holderLeaves has leaver hold a lock, stay wait for it, and leaver
+// leave; peers is how many servers remain.
+func holderLeaves(t *testing.T, leaver, stay *Agent, peers int) {
+	key := "locks/leaves/" + leaver.cfg.NodeName
+	cs := apiClient(t, stay)
+	l, err := apiClient(t, leaver).LockOpts(&api.LockOptions{Key: key, Session: noDelaySession(t, leaver)})
 	require.NoError(t, err)
 	lost, err := l.Lock(nil)
 	require.NoError(t, err)
 	require.NotNil(t, lost)
-	p, _, err := c.cl.KV().Get(key, nil)
+	p, _, err := cs.KV().Get(key, nil)
 	require.NoError(t, err)
 	held := p.Session
 
-	waiter, err := c.c1.LockOpts(&api.LockOptions{Key: key, Session: noDelaySession(t, c.followers[0])})
+	waiter, err := cs.LockOpts(&api.LockOptions{Key: key, Session: noDelaySession(t, stay)})
 	require.NoError(t, err)
 	got := make(chan (<-chan struct{}), 1)
 	go func() {
@@ -728,21 +754,32 @@ func clusterLockReleasedWhenHolderLeaves(t *testing.T, c *apiCluster) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("the lock not taken over after its holder's server left")
 	}
-	s, _, err := c.cl.Session().Info(held, nil)
+	s, _, err := cs.Session().Info(held, nil)
 	require.NoError(t, err)
 	require.Nil(t, s, "the leaver's session is gone")
-	nodes, _, err := c.c1.Catalog().Nodes(nil)
+	nodes, _, err := cs.Catalog().Nodes(nil)
 	require.NoError(t, err)
 	for _, n := range nodes {
 		require.NotEqual(t, leaver.cfg.NodeName, n.Node, "a node that left is deregistered")
 	}
-	members, err := c.cl.Agent().Members(false)
+	members, err := cs.Agent().Members(false)
 	require.NoError(t, err)
 	for _, m := range members {
 		if m.Name == leaver.cfg.NodeName {
 			require.Equal(t, 3, m.Status, "left")
 		}
 	}
+	waitFor(t, 10*time.Second, func() bool {
+		ps, err := cs.Status().Peers()
+		return err == nil && len(ps) == peers
+	}, "the leaver out of the peers")
+	// Removed already (the leader's reconcile may do it on hearing the
+	// gossip leave, before the leaver asks), it leaves Raft at once rather
+	// than wait rpcHoldTimeout for a leader it no longer hears from.
+	start := time.Now()
+	require.NoError(t, leaver.leaveRaft(t.Context()))
+	require.Less(t, time.Since(start), 2*time.Second)
+
 	require.NoError(t, leaver.Shutdown(t.Context()))
 	select {
 	case <-lost:
@@ -750,7 +787,7 @@ func clusterLockReleasedWhenHolderLeaves(t *testing.T, c *apiCluster) {
 		t.Fatal("the holder on the departed server not told it lost the lock")
 	}
 	waitFor(t, 10*time.Second, func() bool {
-		peers, err := c.cl.Status().Peers()
-		return err == nil && len(peers) == 2
-	}, "two peers left")
+		lead, err := cs.Status().Leader()
+		return err == nil && lead != "" && lead != leaver.raftAddr
+	}, "a leader among the servers left")
 }

@@ -217,8 +217,10 @@ func (a *Agent) blockingRead(r *http.Request, o queryOptions, fn readFunc) (quer
 // KnownLeader true and LastContact 0 (agent/consul/rpc.go setQueryMeta);
 // here the barrier before the read has just confirmed that leader (it
 // leads, or answered this follower's ReadIndex), so the answer is the same.
+// A stale read before this server heard from a leader is a default read
+// too (readBarrier), and says so.
 func (a *Agent) queryMeta(idx uint64, c Consistency) queryMeta {
-	if c != ConsistencyStale {
+	if c != ConsistencyStale || !a.srv.heard.Load() {
 		return queryMeta{index: idx, knownLeader: true, consistency: c}
 	}
 	lead, ready, _ := a.srv.state()

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/agentd/agentd/raft"
@@ -53,6 +54,29 @@ func (a *Agent) leaveRaft(ctx context.Context) error {
 		for a.srv.drv.Leader().Role == raft.Leader && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond) // poll for the handover
 		}
+	}
+	return a.removeSelf(ctx, st.Configuration.Servers)
+}
+
+// removeSelf has the leader remove this server from the Raft
+// configuration. The leader's reconcile may have done so already, on
+// hearing the gossip leave: this server then hears from no leader any more
+// and removeServer would wait rpcHoldTimeout for one. So the other servers
+// are asked first which of them leads and whether it still names this one.
+func (a *Agent) removeSelf(ctx context.Context, servers []raft.Server) error {
+	for _, s := range servers {
+		if s.ID == a.srv.id {
+			continue
+		}
+		st, err := a.peerState(ctx, a.cluster, s.Address)
+		if err != nil || st.ID == raft.None || st.Leader != st.ID {
+			continue
+		}
+		if !slices.ContainsFunc(st.Servers, func(x raft.Server) bool { return x.ID == a.srv.id }) {
+			return nil // removed already
+		}
+		_, err = a.cluster.tcp.Call(ctx, s.Address, rpcRemove, []byte(a.srv.id))
+		return err
 	}
 	return a.removeServer(ctx, a.srv.id)
 }

@@ -49,6 +49,9 @@ type server struct {
 	// contact is the follower's time since it last heard from the leader,
 	// nanoseconds (trackContact refreshes it).
 	contact atomic.Int64
+	// heard: a leader was heard from (or this server led) at some refresh
+	// of contact; until then contact counts from the start.
+	heard atomic.Bool
 
 	// snapStop ends the snapshot timer (snapshots.go); snapDone is closed
 	// when it returned. Both nil without raft_snapshot_interval.
@@ -266,9 +269,18 @@ func (s *server) addrOf(ctx context.Context, id raft.NodeID) (string, error) {
 // follower serves leader and consistent reads after a ReadIndex round
 // through the leader (linearizable, stronger than Consul's forwarded
 // default read).
+//
+// A stale read is served locally only once this server has heard from a
+// leader; until then it is a default read. Consul's ForwardRPC likewise
+// forwards a stale read to the leader while raft.LastContact is unset, so
+// a just-started follower neither answers from a state it has not caught
+// up nor reports its time since start as its staleness.
 func (s *server) readBarrier(ctx context.Context, c Consistency) error {
 	if c == ConsistencyStale {
-		return nil
+		if s.heard.Load() {
+			return nil
+		}
+		c = ConsistencyLeader
 	}
 	lead, err := s.waitLeader(ctx, true)
 	if err != nil {
@@ -309,6 +321,9 @@ func (s *server) trackContact(stop <-chan struct{}) {
 				since = time.Since(start) // never heard from a leader
 			}
 			s.contact.Store(int64(since))
+			if known {
+				s.heard.Store(true)
+			}
 		}
 		select {
 		case <-stop:
