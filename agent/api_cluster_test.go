@@ -7,7 +7,6 @@ package agent
 // themselves (agent/consul/rpc.go ForwardRPC, setQueryMeta).
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -18,8 +17,6 @@ import (
 
 	"github.com/hashicorp/consul/api"
 	"github.com/stretchr/testify/require"
-
-	"github.com/agentd/agentd/store"
 )
 
 // apiCluster is a running 3-server cluster and a client on each server.
@@ -79,23 +76,12 @@ func TestAPICluster(t *testing.T) {
 	}
 }
 
-// noDelaySession creates, through a, a session on a's node with no
-// lock-delay and no TTL: the api client cannot ask for a lock-delay below
-// 1 ms, and a 1 ms one can still be running when a waiter on another
-// server tries its acquire (the client then retries only after 5 s).
-func noDelaySession(t *testing.T, a *Agent) string {
-	t.Helper()
-	code, _, body := do(t, http.MethodPut, a.url("/v1/session/create"), strings.NewReader(`{"LockDelay":"0s"}`))
-	require.Equal(t, 200, code, body)
-	var out struct{ ID string }
-	require.NoError(t, json.Unmarshal([]byte(body), &out))
-	return out.ID
-}
-
 // watchesAdded counts the watch sets a's store has registered: a blocking
 // query that waits adds one.
 func watchesAdded(a *Agent) uint64 { return a.store.Stats().WatchesAdded }
 
+// KV CRUD, CAS, recurse and keys with a separator through followers, each
+// write read back on every server.
 func clusterKVThroughFollowers(t *testing.T, c *apiCluster) {
 	kv1, kv2, kvl := c.c1.KV(), c.c2.KV(), c.cl.KV()
 
@@ -407,190 +393,6 @@ func clusterBlockingAcrossServers(t *testing.T, c *apiCluster) {
 	}
 }
 
-// Sessions created through a follower belong to that follower's node and
-// its serfHealth; every server reads them, renews them (the leader's TTL
-// timer) and destroys them.
-func clusterSessionsAcrossServers(t *testing.T, c *apiCluster) {
-	f1, f2 := c.followers[0], c.followers[1]
-	id, _, err := c.c1.Session().Create(&api.SessionEntry{Name: "on-f1"}, nil)
-	require.NoError(t, err)
-	for _, cl := range []*api.Client{c.cl, c.c2} {
-		s, meta, err := cl.Session().Info(id, nil)
-		require.NoError(t, err)
-		require.NotNil(t, s)
-		require.Equal(t, f1.cfg.NodeName, s.Node, "Node defaults to the creating agent's")
-		require.Equal(t, []string{store.SerfCheckID}, s.NodeChecks)
-		require.Equal(t, "on-f1", s.Name)
-		require.Equal(t, api.SessionBehaviorRelease, s.Behavior)
-		require.Equal(t, 15*time.Second, s.LockDelay)
-		require.Positive(t, s.CreateIndex)
-		require.GreaterOrEqual(t, meta.LastIndex, s.CreateIndex)
-	}
-	list, _, err := c.c2.Session().List(nil)
-	require.NoError(t, err)
-	require.True(t, slices.ContainsFunc(list, func(s *api.SessionEntry) bool { return s.ID == id }))
-	onF1, _, err := c.cl.Session().Node(f1.cfg.NodeName, nil)
-	require.NoError(t, err)
-	require.Len(t, onF1, 1)
-	require.Equal(t, id, onF1[0].ID)
-	onF2, _, err := c.cl.Session().Node(f2.cfg.NodeName, nil)
-	require.NoError(t, err)
-	require.Empty(t, onF2)
-	s, _, err := c.c2.Session().Renew(id, nil)
-	require.NoError(t, err)
-	require.NotNil(t, s)
-	require.Equal(t, id, s.ID)
-	s, _, err = c.c2.Session().Renew("00000000-0000-0000-0000-000000000000", nil)
-	require.NoError(t, err)
-	require.Nil(t, s, "an unknown session is a 404: nil to the client")
-	_, err = c.c2.Session().Destroy(id, nil)
-	require.NoError(t, err)
-	s, _, err = c.c1.Session().Info(id, nil)
-	require.NoError(t, err)
-	require.Nil(t, s)
-
-	// A TTL session created through one follower and renewed through the
-	// other lives past 2×TTL, and expires once renewals stop.
-	const ttl = 150 * time.Millisecond
-	id, _, err = c.c1.Session().Create(&api.SessionEntry{TTL: ttl.String(), Behavior: api.SessionBehaviorDelete}, nil)
-	require.NoError(t, err)
-	renew := time.NewTicker(ttl / 3) // the renewal cadence, not synchronisation
-	defer renew.Stop()
-	for end := time.Now().Add(3 * ttl); time.Now().Before(end); <-renew.C {
-		s, _, err := c.c2.Session().Renew(id, nil)
-		require.NoError(t, err)
-		require.NotNil(t, s, "a renewed session expired")
-	}
-	lastRenew := time.Now()
-	waitFor(t, 5*time.Second, func() bool {
-		s, _, err := c.cl.Session().Info(id, nil)
-		return err == nil && s == nil
-	}, "the TTL session expired")
-	require.GreaterOrEqual(t, time.Since(lastRenew), ttl)
-}
-
-// api.Lock with holders on three different servers: one holds, the others
-// wait; Unlock hands it over; destroying the holder's session through
-// another server hands it over again and tells the holder.
-func clusterLockAcrossServers(t *testing.T, c *apiCluster) {
-	const key = "locks/leader"
-	lockOn := func(a *Agent) *api.Lock {
-		l, err := apiClient(t, a).LockOpts(&api.LockOptions{Key: key, Session: noDelaySession(t, a)})
-		require.NoError(t, err)
-		return l
-	}
-	acquire := func(l *api.Lock) <-chan (<-chan struct{}) {
-		ch := make(chan (<-chan struct{}), 1)
-		go func() {
-			lost, err := l.Lock(nil)
-			if err != nil {
-				lost = nil
-			}
-			ch <- lost
-		}()
-		return ch
-	}
-	holder := func() *api.KVPair {
-		p, _, err := c.cl.KV().Get(key, nil)
-		require.NoError(t, err)
-		require.NotNil(t, p)
-		return p
-	}
-	l1 := lockOn(c.followers[0])
-	lost1, err := l1.Lock(nil)
-	require.NoError(t, err)
-	require.NotNil(t, lost1)
-	first := holder()
-	s1, _, err := c.cl.Session().Info(first.Session, nil)
-	require.NoError(t, err)
-	require.Equal(t, c.followers[0].cfg.NodeName, s1.Node)
-
-	before := watchesAdded(c.followers[1])
-	got2 := acquire(lockOn(c.followers[1]))
-	waitFor(t, 10*time.Second, func() bool { return watchesAdded(c.followers[1]) > before }, "the second contender waiting")
-	select {
-	case <-got2:
-		t.Fatal("a second holder while the first holds")
-	default:
-	}
-	require.NoError(t, l1.Unlock())
-	var lost2 <-chan struct{}
-	select {
-	case lost2 = <-got2:
-		require.NotNil(t, lost2)
-	case <-time.After(10 * time.Second):
-		t.Fatal("the lock not handed over after Unlock")
-	}
-	select {
-	case <-lost1:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the first holder's lost channel still open after Unlock")
-	}
-	second := holder()
-	require.NotEqual(t, first.Session, second.Session)
-	require.Greater(t, second.LockIndex, first.LockIndex)
-
-	before = watchesAdded(c.leader)
-	got3 := acquire(lockOn(c.leader))
-	waitFor(t, 10*time.Second, func() bool { return watchesAdded(c.leader) > before }, "the third contender waiting")
-	_, err = c.c1.Session().Destroy(second.Session, nil)
-	require.NoError(t, err)
-	select {
-	case <-lost2:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the holder not told its session was destroyed")
-	}
-	select {
-	case lost3 := <-got3:
-		require.NotNil(t, lost3)
-	case <-time.After(10 * time.Second):
-		t.Fatal("the lock not handed over after the holder's session was destroyed")
-	}
-	third := holder()
-	s3, _, err := c.c2.Session().Info(third.Session, nil)
-	require.NoError(t, err)
-	require.Equal(t, c.leader.cfg.NodeName, s3.Node)
-}
-
-// api.Semaphore of limit 2 with a contender on each server: two hold, the
-// third waits until one releases.
-func clusterSemaphoreAcrossServers(t *testing.T, c *apiCluster) {
-	sem := func(cl *api.Client) *api.Semaphore {
-		s, err := cl.SemaphoreOpts(&api.SemaphoreOptions{Prefix: "sem/pool", Limit: 2})
-		require.NoError(t, err)
-		return s
-	}
-	s1, s2 := sem(c.c1), sem(c.c2)
-	for _, s := range []*api.Semaphore{s1, s2} {
-		lost, err := s.Acquire(nil)
-		require.NoError(t, err)
-		require.NotNil(t, lost)
-	}
-	before := watchesAdded(c.leader)
-	got := make(chan error, 1)
-	go func() {
-		lost, err := sem(c.cl).Acquire(nil)
-		if err == nil && lost == nil {
-			err = fmt.Errorf("no slot")
-		}
-		got <- err
-	}()
-	waitFor(t, 10*time.Second, func() bool { return watchesAdded(c.leader) > before }, "the third contender waiting")
-	select {
-	case <-got:
-		t.Fatal("a third holder in a semaphore of limit 2")
-	default:
-	}
-	require.NoError(t, s1.Release())
-	select {
-	case err := <-got:
-		require.NoError(t, err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("the third contender not admitted after a release")
-	}
-	require.NoError(t, s2.Release())
-}
-
 // Transactions through a follower: applied ones carry one index in every
 // result; a failed precondition rolls everything back (409, errors only).
 func clusterTxnThroughFollower(t *testing.T, c *apiCluster) {
@@ -709,85 +511,4 @@ func clusterStatusAndAgent(t *testing.T, c *apiCluster) {
 			}
 		}
 	}
-}
-
-// A lock held through a server that then leaves the cluster gracefully is
-// released (the leader deregisters its node, which invalidates the
-// sessions tied to it) and a contender on another server takes it: first
-// a follower leaves, then the leader (the server left takes over and
-// deregisters it).
-func clusterLockReleasedWhenHolderLeaves(t *testing.T, c *apiCluster) {
-	holderLeaves(t, c.followers[1], c.followers[0], 2)
-	holderLeaves(t, c.leader, c.followers[0], 1)
-}
-
-// holderLeaves has leaver hold a lock, stay wait for it, and leaver
-// leave; peers is how many servers remain.
-func holderLeaves(t *testing.T, leaver, stay *Agent, peers int) {
-	key := "locks/leaves/" + leaver.cfg.NodeName
-	cs := apiClient(t, stay)
-	l, err := apiClient(t, leaver).LockOpts(&api.LockOptions{Key: key, Session: noDelaySession(t, leaver)})
-	require.NoError(t, err)
-	lost, err := l.Lock(nil)
-	require.NoError(t, err)
-	require.NotNil(t, lost)
-	p, _, err := cs.KV().Get(key, nil)
-	require.NoError(t, err)
-	held := p.Session
-
-	waiter, err := cs.LockOpts(&api.LockOptions{Key: key, Session: noDelaySession(t, stay)})
-	require.NoError(t, err)
-	got := make(chan (<-chan struct{}), 1)
-	go func() {
-		lost, err := waiter.Lock(nil)
-		if err != nil {
-			lost = nil
-		}
-		got <- lost
-	}()
-
-	code, _, body := do(t, http.MethodPut, leaver.url("/v1/agent/leave"), nil)
-	require.Equal(t, 200, code, body)
-	select {
-	case lost := <-got:
-		require.NotNil(t, lost)
-	case <-time.After(15 * time.Second):
-		t.Fatal("the lock not taken over after its holder's server left")
-	}
-	s, _, err := cs.Session().Info(held, nil)
-	require.NoError(t, err)
-	require.Nil(t, s, "the leaver's session is gone")
-	nodes, _, err := cs.Catalog().Nodes(nil)
-	require.NoError(t, err)
-	for _, n := range nodes {
-		require.NotEqual(t, leaver.cfg.NodeName, n.Node, "a node that left is deregistered")
-	}
-	members, err := cs.Agent().Members(false)
-	require.NoError(t, err)
-	for _, m := range members {
-		if m.Name == leaver.cfg.NodeName {
-			require.Equal(t, 3, m.Status, "left")
-		}
-	}
-	waitFor(t, 10*time.Second, func() bool {
-		ps, err := cs.Status().Peers()
-		return err == nil && len(ps) == peers
-	}, "the leaver out of the peers")
-	// Removed already (the leader's reconcile may do it on hearing the
-	// gossip leave, before the leaver asks), it leaves Raft at once rather
-	// than wait rpcHoldTimeout for a leader it no longer hears from.
-	start := time.Now()
-	require.NoError(t, leaver.leaveRaft(t.Context()))
-	require.Less(t, time.Since(start), 2*time.Second)
-
-	require.NoError(t, leaver.Shutdown(t.Context()))
-	select {
-	case <-lost:
-	case <-time.After(15 * time.Second):
-		t.Fatal("the holder on the departed server not told it lost the lock")
-	}
-	waitFor(t, 10*time.Second, func() bool {
-		lead, err := cs.Status().Leader()
-		return err == nil && lead != "" && lead != leaver.raftAddr
-	}, "a leader among the servers left")
 }
