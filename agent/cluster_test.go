@@ -162,11 +162,27 @@ func TestClusterBootstrapExpect(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 
+	// A short TTL session outlives the failover: TTL timers are the
+	// leader's, and a new leader starts every one afresh (Consul: "renewed
+	// ... on leader failover"); unrenewed after that, it expires.
+	const ttl = 300 * time.Millisecond
+	short, _, err := c1.Session().Create(&api.SessionEntry{Node: followers[0].cfg.NodeName, TTL: ttl.String()}, nil)
+	require.NoError(t, err)
+
 	// The leader dies (no leave): the other two elect a new one and take
 	// writes again.
 	require.NoError(t, leader.Shutdown(context.Background()))
 	newLeader := leaderOf(t, followers)
 	require.NotEqual(t, leader.nodeID, newLeader.nodeID)
+	ready := time.Now()
+	s, _, err := apiClient(t, newLeader).Session().Info(short, &api.QueryOptions{AllowStale: true})
+	require.NoError(t, err)
+	require.NotNil(t, s, "a TTL session expired across the failover")
+	waitFor(t, 5*time.Second, func() bool {
+		s, _, err := apiClient(t, newLeader).Session().Info(short, nil)
+		return err == nil && s == nil
+	}, "the short TTL session to expire after the failover")
+	require.GreaterOrEqual(t, time.Since(ready), ttl, "expired before a full TTL from the failover")
 	waitFor(t, 10*time.Second, func() bool {
 		_, err := c1.KV().Put(&api.KVPair{Key: "cluster/after", Value: []byte("x")}, nil)
 		return err == nil
