@@ -27,6 +27,10 @@ type cluster struct {
 	followerRead                        *rand.Rand // gets sent to a follower (followerread.go)
 	member                              *rand.Rand // membership choices added later (membership.go)
 	transfer                            *rand.Rand // leadership transfers (transfer.go)
+	slowLink                            *rand.Rand // slow links (slowlink.go)
+	slowNode                            *node      // the member whose link is slow now
+	slowArm                             *slowStall // a stall waiting for a heartbeat round
+	bitRot                              *rand.Rand // bit-rot probe (bitrot.go)
 	isolated                            int        // nodes isolated by it now
 
 	nodes  []*node // creation order; removed nodes stay, flagged
@@ -84,6 +88,8 @@ func newCluster(opt Options) *cluster {
 	c.followerRead = clock.Sub(root, streamFollowerRead)
 	c.member = clock.Sub(root, streamMembership)
 	c.transfer = clock.Sub(root, streamTransfer)
+	c.slowLink = clock.Sub(root, streamSlowLink)
+	c.bitRot = clock.Sub(root, streamBitRot)
 	if opt.Tweak != nil {
 		opt.Tweak(&c.swarm)
 	}

@@ -64,8 +64,14 @@
 // refuse until the first commits; a removed member is stopped for
 // good once its removal commits, or, in seeds without PreVote and
 // CheckQuorum, as soon as every other member holds the removal, since
-// nothing else keeps it from deposing every leader: membership.go); and
-// leadership transfers to a random voter (transfer.go).
+// nothing else keeps it from deposing every leader: membership.go);
+// leadership transfers to a random voter (transfer.go); and, in a third
+// of the seeds, slow links (slowlink.go): every datagram to and from one
+// member, often the leader, is held for half to three maximum election
+// timeouts, for a while, in order (a stalled connection), half of a
+// leader's stalls striking right after its ReadIndex heartbeat round left,
+// so that the round's answers arrive after another leader was elected
+// and acknowledged writes.
 // Crashes and pauses never take more than a minority of the committed
 // configuration's voters out at once; partitions may. A third of the seeds add election-timed isolation (isolate.go): a new leader cut
 // off from everyone (clients included) the moment it is elected, and a
@@ -106,7 +112,10 @@
 // own unsynced write is caught with no crash needed); one change at a
 // time (confchange.go: no durable log holds two configuration entries
 // above the highest index committed anywhere; each follows a committed
-// entry of its own term). A panic from an
+// entry of its own term); bit rot (bitrot.go: on a third of the restarts,
+// a byte flipped inside a synced batch of a copy of the node's WAL must
+// make reopening the copy fail or leave the recovered log unchanged, since
+// power loss alone never damages synced data). A panic from an
 // assertion in the code under test also fails the run. At the end: the
 // liveness check below; equal state hashes on every replica at equal
 // applied index, after all members converged; a read of every key ever

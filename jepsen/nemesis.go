@@ -29,6 +29,7 @@ func (c *cluster) startNemesis() {
 	c.every(s.DiskFullEvery, c.injectDiskFull)
 	c.w.At(0, c.netProfile)
 	c.startTransfers()
+	c.startSlowLinks()
 }
 
 // every runs f at random intervals averaging mean until the safety phase
@@ -303,6 +304,7 @@ func (c *cluster) heal() {
 	c.healed = true
 	c.w.Tracef("nemesis heal all")
 	c.w.Net.Heal()
+	c.healSlowLinks()
 	cfg := c.swarm.Net
 	cfg.LossPPM, cfg.DupPPM, cfg.ReorderPPM = 0, 0, 0
 	c.w.Net.SetConfig(cfg)

@@ -136,6 +136,9 @@ func (n *node) start() {
 		n.bootConf = nil
 	}
 	n.c.check.Restarted(n.id, n.log)
+	if n.starts > 1 {
+		n.probeBitRot()
+	}
 	n.c.check.ConfigEntries(n.id, 0, n.confEntries())
 	n.fsm = newKVFSM(n)
 	n.role, n.lead, n.leaderTerm = raft.Follower, raft.None, 0

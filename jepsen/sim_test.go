@@ -72,7 +72,7 @@ func TestReplayAcrossProcesses(t *testing.T) {
 	}
 }
 
-// TestUnawareRemovedMember replays seed 58 in a swarm without PreVote
+// TestUnawareRemovedMember replays seed 3 in a swarm without PreVote
 // and CheckQuorum and with a membership change every second on average:
 // a member is removed by an entry it never receives, and its vote
 // requests would depose every leader before the removal commits (thesis
@@ -83,7 +83,7 @@ func TestReplayAcrossProcesses(t *testing.T) {
 // changes and the seed no longer shows it, pick another seed whose
 // summary counts a stop under the same tweak.
 func TestUnawareRemovedMember(t *testing.T) {
-	const seed = 58
+	const seed = 3
 	r := Run(Options{Seed: seed, Tweak: unawareRemovedSwarm})
 	if r.Violation != nil {
 		t.Fatalf("seed %d: %v", seed, r.Violation)

@@ -29,6 +29,7 @@ const (
 	FaultIsolateNewLeader   = "isolate-new-leader"
 	FaultIsolateCommit      = "isolate-leader-on-commit"
 	FaultLeaderTransfer     = "leader-transfer"
+	FaultSlowLink           = "slow-link"
 )
 
 // FaultKinds lists every fault kind in report order.
@@ -38,6 +39,7 @@ var FaultKinds = []string{
 	FaultClockSkew, FaultSlowDisk, FaultMemberAdd, FaultMemberRemove,
 	FaultNetLoss, FaultNetDup, FaultNetReorder, FaultDiskFull,
 	FaultIsolateNewLeader, FaultIsolateCommit, FaultLeaderTransfer,
+	FaultSlowLink,
 }
 
 // Stats describes one run (or, summed, many).

@@ -23,6 +23,8 @@ const (
 	streamFollowerRead      // which gets go to a follower
 	streamMembership        // membership-change choices added later (membership.go)
 	streamTransfer          // leadership transfers (transfer.go)
+	streamSlowLink          // slow links (slowlink.go)
+	streamBitRot            // bit-rot probe (bitrot.go)
 )
 
 // Swarm is every random choice of a run that is made once, up front, from

@@ -35,6 +35,7 @@ func (t transport) Send(to raft.NodeID, addr string, payload []byte, priority bo
 	}
 	t.n.c.check.Sending(t.n.id, &m)
 	t.n.host.Send(addr, payload)
+	t.n.c.sentByLeader(t.n, &m)
 }
 
 func (t transport) SendSnapshot(to raft.NodeID, addr string, msg raft.Message, open func() (io.ReadCloser, error), done func(ok bool)) {

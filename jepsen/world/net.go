@@ -39,6 +39,9 @@ type Network struct {
 	cfg     NetConfig
 	blocked map[link]bool // directed links currently cut; lookups only
 	nBlock  int           // number of cut links
+	// slow holds the extra delay of every datagram to or from a host
+	// (SetSlow); empty almost always.
+	slow    map[string]time.Duration
 	stats   NetStats
 	streams uint64 // stream ids issued
 
@@ -100,6 +103,30 @@ func (n *Network) Blocked(from, to string) bool {
 	return n.nBlock > 0 && n.blocked[link{from, to}]
 }
 
+// SetSlow holds every datagram sent to or from addr from now on for an
+// extra d on top of its drawn delay (0 ends it); datagrams already in
+// flight keep their delay. The extra delay is the same for every
+// datagram, so a slow host's traffic keeps its order but arrives late: a
+// stalled connection, not a lossy one. Heal leaves it alone.
+func (n *Network) SetSlow(addr string, d time.Duration) {
+	if d <= 0 {
+		delete(n.slow, addr)
+		return
+	}
+	if n.slow == nil {
+		n.slow = map[string]time.Duration{}
+	}
+	n.slow[addr] = d
+}
+
+// slowDelay is the extra delay of a datagram from → to.
+func (n *Network) slowDelay(from, to string) time.Duration {
+	if len(n.slow) == 0 {
+		return 0
+	}
+	return max(n.slow[from], n.slow[to])
+}
+
 // Partitioned reports whether any link is cut.
 func (n *Network) Partitioned() bool { return n.nBlock > 0 }
 
@@ -130,8 +157,9 @@ func (h *Host) Send(to string, b []byte) {
 		copies = 2
 	}
 	from := h.addr
+	extra := n.slowDelay(from, to)
 	for range copies {
-		d := n.delay()
+		d := n.delay() + extra
 		if n.chance(n.cfg.ReorderPPM) && n.cfg.ReorderDelay > 0 {
 			n.stats.Reordered++
 			d += time.Duration(n.r.Int64N(int64(n.cfg.ReorderDelay)))

@@ -117,6 +117,51 @@ func TestPartitionWhileInFlight(t *testing.T) {
 	}
 }
 
+// TestSlowHost: a slow host's datagrams, both ways, arrive the hold
+// later; others and those sent after the hold ends are on time.
+func TestSlowHost(t *testing.T) {
+	const delay, hold = 10 * time.Millisecond, 300 * time.Millisecond
+	cases := []struct {
+		name     string
+		from, to string
+		slow     string        // host made slow before sending
+		endAt    time.Duration // SetSlow(slow, 0) at this time (0: never)
+		sendAt   time.Duration
+		wantAt   time.Duration
+	}{
+		{"none", "a", "b", "", 0, 0, delay},
+		{"from slow", "a", "b", "a", 0, 0, delay + hold},
+		{"to slow", "a", "b", "b", 0, 0, delay + hold},
+		{"other link", "b", "c", "a", 0, 0, delay},
+		{"sent after the end", "a", "b", "a", 50 * time.Millisecond, 60 * time.Millisecond, 60*time.Millisecond + delay},
+		{"in flight at the end", "a", "b", "a", 50 * time.Millisecond, 0, delay + hold},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := New(clock.NewRand(1))
+			w.Net.SetConfig(NetConfig{MinDelay: delay, MaxDelay: delay})
+			hosts := map[string]*Host{}
+			for _, n := range []string{"a", "b", "c"} {
+				hosts[n] = w.AddHost(n)
+			}
+			var at time.Duration = -1
+			hosts[tc.to].OnDatagram(func(string, []byte) { at = w.Now() })
+			if tc.slow != "" {
+				w.Net.SetSlow(tc.slow, hold)
+			}
+			if tc.endAt > 0 {
+				w.At(tc.endAt, func() { w.Net.SetSlow(tc.slow, 0) })
+			}
+			w.At(tc.sendAt, func() { hosts[tc.from].Send(tc.to, nil) })
+			for w.Step() {
+			}
+			if at != tc.wantAt {
+				t.Fatalf("delivered at %v, want %v", at, tc.wantAt)
+			}
+		})
+	}
+}
+
 func TestPauseDefersAndCrashDrops(t *testing.T) {
 	w := New(clock.NewRand(1))
 	h := w.AddHost("h")
