@@ -78,7 +78,11 @@
 //     the fault phase) are delivered at most once per member, and a
 //     member fires an event at a Lamport time above every one it
 //     delivered before (userevents.go). Delivery to everyone is not
-//     checked: user events have no anti-entropy.
+//     checked: user events have no anti-entropy. But in the quiet phase
+//     of a pair cut every member up fires one at the same instant
+//     (members whose clocks agree fire concurrently): by the end of the
+//     lead-in they reached on average half the members up, and every
+//     two fired at one Lamport time were both delivered by some member.
 //  7. leave: members leave gracefully at random (Leave, then shut down
 //     once LeaveDone, logged as a crash for checkers 1 and 4); one whose
 //     leave any member recorded ends as left, not failed, in every table

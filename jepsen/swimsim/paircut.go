@@ -61,10 +61,12 @@ func (nm *nemesis) pairCutPhase(r *rand.Rand, d time.Duration, stop func() bool)
 		return s.runUntil(until, time.Second, func() bool { return stop != nil && stop() })
 	}
 	nm.setLoss(0)
-	s.w.Tracef("nemesis quiet for %v before the pair cut", s.h.AccuseWindow)
+	s.w.Tracef("nemesis quiet for %v before the pair cut; user event burst", s.h.AccuseWindow)
+	burst := s.events.burst(up)
 	if run(s.w.Now() + s.h.AccuseWindow) {
 		return true, true
 	}
+	s.events.burstCheck(burst, up, s.h.AccuseWindow)
 	i := r.IntN(len(up))
 	j := r.IntN(len(up) - 1)
 	if j >= i {

@@ -3,6 +3,7 @@ package swimsim
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/agentd/agentd/swim"
 )
@@ -30,20 +31,25 @@ type userEvents struct {
 	seen map[string]map[string]bool
 	last map[string]swim.LamportTime
 	n    int // events fired
+	// ltime: burst payload → the Lamport time its origin fired it at.
+	ltime map[string]swim.LamportTime
 }
 
 // userEventName is the name of every workload event.
 const userEventName = "deploy"
 
 func newUserEvents(s *sim) *userEvents {
-	return &userEvents{s: s, fired: map[string]int{}, seen: map[string]map[string]bool{}, last: map[string]swim.LamportTime{}}
+	return &userEvents{s: s, fired: map[string]int{}, seen: map[string]map[string]bool{}, last: map[string]swim.LamportTime{}, ltime: map[string]swim.LamportTime{}}
 }
 
 // fire has m fire its next event.
 func (u *userEvents) fire(m *member) {
 	u.fired[m.name]++
-	payload := fmt.Sprintf("%s/%d", m.name, u.fired[m.name])
-	if err := m.node.UserEvent(m.now(), userEventName, []byte(payload), false, nil); err != nil {
+	u.fireAs(m, userEventName, fmt.Sprintf("%s/%d", m.name, u.fired[m.name]))
+}
+
+func (u *userEvents) fireAs(m *member, name, payload string) {
+	if err := m.node.UserEvent(m.now(), name, []byte(payload), false, nil); err != nil {
 		u.s.violate(CheckDriver, fmt.Sprintf("%s: user event: %v", m.name, err))
 		return
 	}
@@ -54,7 +60,7 @@ func (u *userEvents) fire(m *member) {
 
 // deliver checks one delivery of e at observer.
 func (u *userEvents) deliver(observer string, e *swim.UserEvent) {
-	if e.Name != userEventName {
+	if e.Name != userEventName && e.Name != burstEventName {
 		return
 	}
 	payload := string(e.Payload)
@@ -75,4 +81,69 @@ func (u *userEvents) deliver(observer string, e *swim.UserEvent) {
 		u.last[observer] = e.LTime
 	}
 	seen[payload] = true
+	if origin == observer && e.Name == burstEventName {
+		u.ltime[payload] = e.LTime
+	}
+}
+
+// The burst (quiet phase, paircut.go): every member up fires one event
+// of the same name at the same instant, so members whose Lamport clocks
+// agree fire concurrent events at one time, which the dedup buffer must
+// tell apart by payload (Serf keys it by time, name and payload). With
+// no loss and nothing else wrong, gossip then carries each event to most
+// of the pool within an accusation window: burstCheck wants each at no
+// fewer than half the members up (the origin included). A buffer that
+// took two concurrent events for one dropped one of each such pair at
+// every member but its origin, and this was the only place that could
+// see it: checker 6 counts duplicates, never losses.
+const burstEventName = "burst"
+
+// burst has every member in ms fire its burst event; it returns their
+// payloads.
+func (u *userEvents) burst(ms []*member) []string {
+	var out []string
+	for _, m := range ms {
+		p := m.name + "/burst"
+		u.fireAs(m, burstEventName, p)
+		out = append(out, p)
+	}
+	return out
+}
+
+// burstCheck judges the burst at the end of the quiet lead-in, over the
+// members up: on average the events reached at least half of them (each
+// one alone may miss a few: a small pool with LocalConfig sends an update
+// only twice per holder, and 4 of 7 members was seen), and every two
+// fired at one Lamport time were both delivered by some member.
+func (u *userEvents) burstCheck(payloads []string, up []*member, after time.Duration) {
+	total := 0
+	at := map[swim.LamportTime][]string{}
+	for _, p := range payloads {
+		for _, m := range up {
+			if u.seen[m.name][p] {
+				total++
+			}
+		}
+		if t, ok := u.ltime[p]; ok {
+			at[t] = append(at[t], p)
+		}
+	}
+	if 2*total < len(payloads)*len(up) {
+		u.s.violate(CheckEvents, fmt.Sprintf("the %d burst user events reached %d of their %d deliveries within %v at zero loss",
+			len(payloads), total, len(payloads)*len(up), after))
+	}
+	for t, ps := range at {
+		if len(ps) < 2 {
+			continue
+		}
+		both := false
+		for _, m := range up {
+			seen := u.seen[m.name]
+			both = both || seen[ps[0]] && seen[ps[1]]
+		}
+		if !both {
+			u.s.violate(CheckEvents, fmt.Sprintf("no member delivered both burst user events %s and %s, fired at one Lamport time %d (of %d)",
+				ps[0], ps[1], t, len(ps)))
+		}
+	}
 }

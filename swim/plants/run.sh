@@ -4,7 +4,8 @@
 # the checkers caught the bug, and which ones. Exits non-zero if any
 # plant is missed (or if the unpatched tree already fails).
 #
-#   swim/plants/run.sh [seeds]        # default 100 seeds (1..N)
+#   swim/plants/run.sh [seeds [NAME...]]  # default 100 seeds (1..N);
+#                                         # NAMEs: only those plants
 #
 # The baseline runs every seed; each plant stops at its first failing
 # seed (-failfast). For how often a plant is caught, run its patched tree
@@ -12,6 +13,8 @@
 set -euo pipefail
 
 seeds=${1:-100}
+shift || true
+names=("$@")
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 scratch=$(mktemp -d)
@@ -51,8 +54,20 @@ if [ "$rc" -ne 0 ]; then
 fi
 
 missed=0
-for p in "$here"/*.patch; do
+patches=("$here"/*.patch)
+if [ ${#names[@]} -gt 0 ]; then
+	patches=()
+	for n in "${names[@]}"; do
+		patches+=("$here/$n.patch")
+	done
+fi
+for p in "${patches[@]}"; do
 	name=$(basename "$p" .patch)
+	if [ ! -f "$p" ]; then
+		echo "$name: no such plant"
+		missed=1
+		continue
+	fi
 	copy
 	if ! (cd "$scratch/repo" && patch -s -p1 <"$p"); then
 		echo "$name: patch does not apply"
