@@ -36,8 +36,24 @@ func noDelaySession(t *testing.T, a *Agent) string {
 // timer) and destroys them.
 func clusterSessionsAcrossServers(t *testing.T, c *apiCluster) {
 	f1, f2 := c.followers[0], c.followers[1]
+	// Blocking List on one follower and Node on the leader are woken by a
+	// create through the other follower.
+	_, meta, err := c.c2.Session().List(nil)
+	require.NoError(t, err)
+	listed := blockingSessions(t, f2, func(q *api.QueryOptions) ([]*api.SessionEntry, *api.QueryMeta, error) {
+		return c.c2.Session().List(q)
+	}, api.QueryOptions{WaitIndex: meta.LastIndex})
+	_, meta, err = c.cl.Session().Node(f1.cfg.NodeName, nil)
+	require.NoError(t, err)
+	onNode := blockingSessions(t, c.leader, func(q *api.QueryOptions) ([]*api.SessionEntry, *api.QueryMeta, error) {
+		return c.cl.Session().Node(f1.cfg.NodeName, q)
+	}, api.QueryOptions{WaitIndex: meta.LastIndex, AllowStale: true})
 	id, _, err := c.c1.Session().Create(&api.SessionEntry{Name: "on-f1"}, nil)
 	require.NoError(t, err)
+	for _, ch := range []<-chan []*api.SessionEntry{listed, onNode} {
+		ss := <-ch
+		require.True(t, slices.ContainsFunc(ss, func(s *api.SessionEntry) bool { return s.ID == id }), "woken without the new session: %v", ss)
+	}
 	for _, cl := range []*api.Client{c.cl, c.c2} {
 		s, meta, err := cl.Session().Info(id, nil)
 		require.NoError(t, err)
@@ -67,11 +83,20 @@ func clusterSessionsAcrossServers(t *testing.T, c *apiCluster) {
 	s, _, err = c.c2.Session().Renew("00000000-0000-0000-0000-000000000000", nil)
 	require.NoError(t, err)
 	require.Nil(t, s, "an unknown session is a 404: nil to the client")
+	// A blocking Info on one follower is woken by a destroy through the
+	// other.
+	_, meta, err = c.c1.Session().Info(id, nil)
+	require.NoError(t, err)
+	info := blockingSessions(t, f1, func(q *api.QueryOptions) ([]*api.SessionEntry, *api.QueryMeta, error) {
+		s, meta, err := c.c1.Session().Info(id, q)
+		if s == nil {
+			return nil, meta, err
+		}
+		return []*api.SessionEntry{s}, meta, err
+	}, api.QueryOptions{WaitIndex: meta.LastIndex})
 	_, err = c.c2.Session().Destroy(id, nil)
 	require.NoError(t, err)
-	s, _, err = c.c1.Session().Info(id, nil)
-	require.NoError(t, err)
-	require.Nil(t, s)
+	require.Empty(t, <-info, "the destroyed session")
 
 	// A TTL session created through one follower and renewed through the
 	// other lives past 2×TTL, and expires once renewals stop.
@@ -294,4 +319,26 @@ func holderLeaves(t *testing.T, leaver, stay *Agent, peers int) {
 		lead, err := cs.Status().Leader()
 		return err == nil && lead != "" && lead != leaver.raftAddr
 	}, "a leader among the servers left")
+}
+
+// blockingSessions starts a blocking session read (with q's WaitIndex)
+// on a, waits until a's store registered its wait, and returns what the
+// read returns once woken; a failed read or an unchanged index fails t.
+func blockingSessions(t *testing.T, a *Agent, read func(*api.QueryOptions) ([]*api.SessionEntry, *api.QueryMeta, error), q api.QueryOptions) <-chan []*api.SessionEntry {
+	t.Helper()
+	before := watchesAdded(a)
+	out := make(chan []*api.SessionEntry, 1)
+	go func() {
+		q.WaitTime = 10 * time.Second
+		ss, meta, err := read(&q)
+		switch {
+		case err != nil:
+			t.Errorf("blocking session read on %s: %v", a.cfg.NodeName, err)
+		case meta.LastIndex <= q.WaitIndex:
+			t.Errorf("blocking session read on %s: index %d, waiting on %d", a.cfg.NodeName, meta.LastIndex, q.WaitIndex)
+		}
+		out <- ss
+	}()
+	waitFor(t, 10*time.Second, func() bool { return watchesAdded(a) > before }, "the blocking session read waiting")
+	return out
 }
