@@ -201,43 +201,63 @@ func clusterLockAcrossServers(t *testing.T, c *apiCluster) {
 	require.Equal(t, c.leader.cfg.NodeName, s3.Node)
 }
 
-// api.Semaphore of limit 2 with a contender on each server: two hold, the
-// third waits until one releases.
+// api.Semaphore of limit 2 with contenders on every server: two hold, the
+// others wait; a release through one server admits a waiter, and so does
+// destroying a holder's session through another (the waiters prune the
+// holder whose contender key lost its session), which tells the holder.
 func clusterSemaphoreAcrossServers(t *testing.T, c *apiCluster) {
-	sem := func(cl *api.Client) *api.Semaphore {
-		s, err := cl.SemaphoreOpts(&api.SemaphoreOptions{Prefix: "sem/pool", Limit: 2})
+	sem := func(a *Agent) (*api.Semaphore, string) {
+		id := noDelaySession(t, a)
+		s, err := apiClient(t, a).SemaphoreOpts(&api.SemaphoreOptions{Prefix: "sem/pool", Limit: 2, Session: id})
 		require.NoError(t, err)
-		return s
+		return s, id
 	}
-	s1, s2 := sem(c.c1), sem(c.c2)
-	for _, s := range []*api.Semaphore{s1, s2} {
-		lost, err := s.Acquire(nil)
+	s1, _ := sem(c.followers[0])
+	s2, id2 := sem(c.followers[1])
+	lost := make([]<-chan struct{}, 2)
+	for i, s := range []*api.Semaphore{s1, s2} {
+		l, err := s.Acquire(nil)
 		require.NoError(t, err)
-		require.NotNil(t, lost)
+		require.NotNil(t, l)
+		lost[i] = l
 	}
-	before := watchesAdded(c.leader)
-	got := make(chan error, 1)
-	go func() {
-		lost, err := sem(c.cl).Acquire(nil)
-		if err == nil && lost == nil {
-			err = fmt.Errorf("no slot")
-		}
-		got <- err
-	}()
-	waitFor(t, 10*time.Second, func() bool { return watchesAdded(c.leader) > before }, "the third contender waiting")
+	got := make(chan error, 2)
+	for _, a := range []*Agent{c.leader, c.followers[0]} {
+		before := watchesAdded(a)
+		s, _ := sem(a)
+		go func() {
+			lost, err := s.Acquire(nil)
+			if err == nil && lost == nil {
+				err = fmt.Errorf("no slot")
+			}
+			got <- err
+		}()
+		waitFor(t, 10*time.Second, func() bool { return watchesAdded(a) > before }, "a contender waiting on "+a.cfg.NodeName)
+	}
 	select {
 	case <-got:
 		t.Fatal("a third holder in a semaphore of limit 2")
 	default:
 	}
-	require.NoError(t, s1.Release())
-	select {
-	case err := <-got:
-		require.NoError(t, err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("the third contender not admitted after a release")
+	admitted := func(why string) {
+		t.Helper()
+		select {
+		case err := <-got:
+			require.NoError(t, err)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no waiting contender admitted after %s", why)
+		}
 	}
-	require.NoError(t, s2.Release())
+	require.NoError(t, s1.Release())
+	admitted("a release")
+	_, err := c.cl.Session().Destroy(id2, nil)
+	require.NoError(t, err)
+	admitted("a holder's session was destroyed")
+	select {
+	case <-lost[1]:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the holder whose session was destroyed not told")
+	}
 }
 
 // A lock held through a server that then leaves the cluster gracefully is
