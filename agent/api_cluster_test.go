@@ -63,6 +63,7 @@ func TestAPICluster(t *testing.T) {
 		{"kv through followers", clusterKVThroughFollowers},
 		{"follower read headers", clusterFollowerReadHeaders},
 		{"blocking across servers", clusterBlockingAcrossServers},
+		{"parked watchers on every server", clusterParkedAPIClient},
 		{"sessions across servers", clusterSessionsAcrossServers},
 		{"lock across servers", clusterLockAcrossServers},
 		{"semaphore across servers", clusterSemaphoreAcrossServers},

@@ -15,11 +15,10 @@ import (
 // through ReadIndex, so their parked answers are not the answerers'
 // shared ones): every watcher wakes on each write with the new value and
 // a later index, KnownLeader set; a wait with nothing written returns the
-// same index.
-func TestParkedClusterAPIClient(t *testing.T) {
-	agents := startTestCluster(t, 3)
-	leader := leaderOf(t, agents)
-	kvl := apiClient(t, leader).KV()
+// same index. TestAPICluster runs it on its cluster.
+func clusterParkedAPIClient(t *testing.T, c *apiCluster) {
+	agents := c.agents
+	kvl := c.cl.KV()
 	_, err := kvl.Put(&api.KVPair{Key: "w/k", Value: []byte("0")}, nil)
 	require.NoError(t, err)
 	type watcher struct {
