@@ -39,7 +39,10 @@ func TestClusterExpectServesHTTPWhileWaiting(t *testing.T) {
 		}()
 	}
 	t.Cleanup(func() {
-		wg.Wait()
+		if !waitGroupWithin(&wg, 20*time.Second) { // New waits for its peers without a deadline
+			t.Log("agents still waiting for their peers at the end of the test")
+			return
+		}
 		for _, a := range agents {
 			if a != nil {
 				a.Shutdown(context.Background())
