@@ -7,11 +7,13 @@ package agent
 // themselves (agent/consul/rpc.go ForwardRPC, setQueryMeta).
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,6 +69,7 @@ func TestAPICluster(t *testing.T) {
 		{"sessions across servers", clusterSessionsAcrossServers},
 		{"lock across servers", clusterLockAcrossServers},
 		{"semaphore across servers", clusterSemaphoreAcrossServers},
+		{"forward refused by a non-leader", clusterForwardRefused},
 		{"txn through a follower", clusterTxnThroughFollower},
 		{"status and agent", clusterStatusAndAgent},
 		{"lock released when the holder leaves", clusterLockReleasedWhenHolderLeaves},
@@ -512,4 +515,28 @@ func clusterStatusAndAgent(t *testing.T, c *apiCluster) {
 			}
 		}
 	}
+}
+
+// A write a follower forwards to a server that no longer leads (its view
+// lags a leadership change) is refused unapplied there, and forwarded
+// again to the leader: the client sees one success, as Consul's
+// ForwardRPC retries "No cluster leader". Here the follower's first
+// forward is sent to the other follower.
+func clusterForwardRefused(t *testing.T, c *apiCluster) {
+	f, other := c.followers[0], c.followers[1]
+	orig := f.srv.forward
+	var redirected atomic.Int32
+	f.srv.forward = func(ctx context.Context, addr string, cmd []byte) (any, uint64, error) {
+		if redirected.Add(1) == 1 {
+			addr = other.raftAddr
+		}
+		return orig(ctx, addr, cmd)
+	}
+	defer func() { f.srv.forward = orig }()
+	_, err := c.c1.KV().Put(&api.KVPair{Key: "fwd/k", Value: []byte("v")}, nil)
+	require.NoError(t, err)
+	require.Equal(t, int32(2), redirected.Load(), "one refused forward, one to the leader")
+	p, _, err := c.cl.KV().Get("fwd/k", nil)
+	require.NoError(t, err)
+	require.Equal(t, "v", string(p.Value))
 }

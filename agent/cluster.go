@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -229,7 +230,13 @@ func (a *Agent) startGossip(c *cluster, serverPort string) error {
 	d, err := swimdriver.New(swimdriver.Config{
 		Swim: sc, Transport: nt, Logger: a.log.With("module", "gossip"), Keys: keys,
 		DataDir: filepath.Join(cfg.DataDir, "serf"), LeavePropagateDelay: time.Second,
-		OnEvent: func(swim.Event) { c.nudge() },
+		OnEvent: func(e swim.Event) {
+			if e.Type == swim.EventUser && e.User != nil {
+				a.ingestSwimEvent(e.User)
+				return
+			}
+			c.nudge()
+		},
 	})
 	if err != nil {
 		nt.Close()
@@ -375,7 +382,10 @@ func (a *Agent) forwardApply(ctx context.Context, addr string, cmd []byte) (any,
 	b, err := a.cluster.tcp.Call(ctx, addr, rpcApply, cmd)
 	if err != nil {
 		var re *transport.RemoteError
-		if errors.As(err, &re) || errors.Is(err, transport.ErrNotSent) {
+		switch {
+		case errors.Is(err, transport.ErrNotSent), errors.As(err, &re) && refusedUnapplied(re.Message):
+			return nil, 0, fmt.Errorf("%w: %w: forwarding to the leader: %v", errNoLeader, errNotApplied, err)
+		case re != nil:
 			return nil, 0, fmt.Errorf("%w: forwarding to the leader: %v", errNoLeader, err)
 		}
 		return nil, 0, err
@@ -389,6 +399,14 @@ func (a *Agent) forwardApply(ctx context.Context, addr string, cmd []byte) (any,
 		res.Err = errors.New(r.Err)
 	}
 	return res, r.Index, nil
+}
+
+// refusedUnapplied reports a remote rpcApply error after which the
+// command was not proposed (handleRPC): the server was not the ready
+// leader (errNotLeader), or no leader was ready within the hold, or Raft
+// dropped the proposal (errNoLeader, exactly: propose's own mapping).
+func refusedUnapplied(msg string) bool {
+	return msg == errNoLeader.Error() || strings.HasPrefix(msg, errNotLeaderPrefix)
 }
 
 // handleRPC serves the leader's side of forwarded requests.

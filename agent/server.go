@@ -222,27 +222,63 @@ func (s *server) waitLeader(ctx context.Context, anyLeader bool) (raft.NodeID, e
 // errNotLeader: another server leads.
 type errNotLeader struct{ lead raft.NodeID }
 
+// errNotLeaderPrefix starts errNotLeader's text, which a forwarding
+// server reads back from the RPC (refusedUnapplied).
+const errNotLeaderPrefix = "not the leader"
+
 func (e errNotLeader) Error() string {
-	return fmt.Sprintf("not the leader (leader is %s)", e.lead)
+	return fmt.Sprintf("%s (leader is %s)", errNotLeaderPrefix, e.lead)
 }
 
 // forwarder sends a command to the leader at addr and returns its result.
 type forwarder func(ctx context.Context, addr string, cmd []byte) (any, uint64, error)
 
+// errNotApplied marks a forwarding failure after which the command
+// provably was not applied: it was not sent, or the server asked was not
+// the ready leader (a leadership change under way) and proposed nothing.
+var errNotApplied = errors.New("not applied")
+
+// forwardRetryPause is how long a refused forward waits for this server to
+// see a leadership change before it asks again.
+const forwardRetryPause = 50 * time.Millisecond
+
 // propose replicates cmd through Raft and returns the FSM's result and
 // the entry's index: here when this server is the ready leader, else
-// forwarded to the leader.
+// forwarded to the leader. A forward that was not applied (errNotApplied)
+// is tried again, at the leader this server knows then, until
+// rpcHoldTimeout: Consul's ForwardRPC likewise retries "No cluster leader"
+// ("always safe to retry since no state could have been changed"), so a
+// write through a follower rides out a leader's step-down.
 func (s *server) propose(ctx context.Context, cmd []byte) (any, uint64, error) {
-	lead, err := s.waitLeader(ctx, s.forward != nil)
-	if err != nil {
-		return nil, 0, err
-	}
-	if lead != s.id {
+	hold := time.NewTimer(rpcHoldTimeout)
+	defer hold.Stop()
+	for {
+		lead, err := s.waitLeader(ctx, s.forward != nil)
+		if err != nil {
+			return nil, 0, err
+		}
+		if lead == s.id {
+			break
+		}
+		_, _, changed := s.state()
 		addr, err := s.addrOf(ctx, lead)
 		if err != nil {
 			return nil, 0, err
 		}
-		return s.forward(ctx, addr, cmd)
+		res, idx, err := s.forward(ctx, addr, cmd)
+		if !errors.Is(err, errNotApplied) {
+			return res, idx, err
+		}
+		pause := time.NewTimer(forwardRetryPause)
+		select {
+		case <-changed:
+		case <-pause.C:
+		case <-hold.C:
+			return nil, 0, err
+		case <-ctx.Done():
+			return nil, 0, err
+		}
+		pause.Stop()
 	}
 	res, idx, err := s.drv.Propose(ctx, cmd)
 	if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrTransferInProgress) {
