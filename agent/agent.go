@@ -61,6 +61,8 @@ type Agent struct {
 
 	// healthSince keeps the autopilot health endpoints' StableSince.
 	healthSince healthSince
+	// events are the recent user events this agent accepted (events.go).
+	events eventBuffer
 
 	// panics counts handler panics recovered by wrap (the fuzz target
 	// requires it to stay 0).

@@ -46,6 +46,7 @@ var commands = map[string]command{
 	"operator":    {cmdOperator, "Cluster operator tools (raft list-peers, remove-peer, transfer-leader)"},
 	"snapshot":    {cmdSnapshot, "Saves and restores snapshots of the server state"},
 	"info":        {cmdInfo, "Prints the agent's debugging information"},
+	"event":       {cmdEvent, "Fires a new user event"},
 }
 
 func usage(w io.Writer) {

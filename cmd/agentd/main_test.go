@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -299,4 +300,28 @@ func TestCLIKVExportImport(t *testing.T) {
 	}
 	code, _, _ = kv("", "get", "in/bad")
 	require.Equal(t, 1, code, "nothing written")
+}
+
+func TestCLIEvent(t *testing.T) {
+	addr := startAgent(t)
+	code, out, errOut := runCmd(t, "", "event", "-http-addr", addr, "-name", "deploy", "v2")
+	require.Equal(t, 0, code, errOut)
+	require.True(t, strings.HasPrefix(out, "Event ID: "), out)
+	id := strings.TrimSpace(strings.TrimPrefix(out, "Event ID: "))
+	resp, err := http.Get("http://" + addr + "/v1/event/list?name=deploy")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var events []struct {
+		ID      string
+		Payload []byte
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&events))
+	require.Len(t, events, 1)
+	require.Equal(t, id, events[0].ID)
+	require.Equal(t, "v2", string(events[0].Payload))
+
+	for _, bad := range [][]string{{"-name", ""}, {"-name", "_x"}, {"-name", "x", "-tag", "t"}, {"-name", "x", "a", "b"}} {
+		code, _, _ := runCmd(t, "", append([]string{"event", "-http-addr", addr}, bad...)...)
+		require.Equal(t, 1, code, bad)
+	}
 }
