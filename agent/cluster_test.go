@@ -81,6 +81,16 @@ func startTestCluster(t *testing.T, n int) []*Agent {
 	return agents
 }
 
+// followerOf returns an agent of agents other than lead.
+func followerOf(agents []*Agent, lead *Agent) *Agent {
+	for _, a := range agents {
+		if a != lead {
+			return a
+		}
+	}
+	panic("followerOf: no agent but the leader")
+}
+
 func leaderOf(t *testing.T, agents []*Agent) *Agent {
 	t.Helper()
 	var l *Agent

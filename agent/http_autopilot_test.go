@@ -66,13 +66,7 @@ func TestAutopilotHealthAPI(t *testing.T) {
 	t.Parallel()
 	agents := startTestCluster(t, 3)
 	lead := leaderOf(t, agents)
-	var follower *Agent
-	for _, a := range agents {
-		if a != lead {
-			follower = a
-			break
-		}
-	}
+	follower := followerOf(agents, lead)
 	op := apiClient(t, follower).Operator()
 	var h *api.OperatorHealthReply
 	waitFor(t, 10*time.Second, func() bool {

@@ -36,24 +36,17 @@ func (a *Agent) awaitServer(w http.ResponseWriter, r *http.Request) bool {
 			return false
 		}
 	}
+	// The local routes wait for the gossip pool (or the server, whichever
+	// comes first); the others for the server.
+	ready := a.srvReady
+	if localRoute(r) {
+		ready = a.gossipReady
+	}
 	hold := time.NewTimer(rpcHoldTimeout)
 	defer hold.Stop()
-	if localRoute(r) {
-		select {
-		case <-a.gossipReady:
-			return true
-		case <-a.srvReady:
-			return true
-		case <-hold.C:
-		case <-r.Context().Done():
-			return false
-		case <-a.stopc:
-		}
-		w.Header().Set(aclPolicyHeader, "allow")
-		a.writeError(w, r, errNoLeader)
-		return false
-	}
 	select {
+	case <-ready:
+		return true
 	case <-a.srvReady:
 		return true
 	case <-hold.C:

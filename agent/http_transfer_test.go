@@ -18,13 +18,7 @@ func TestRaftTransferLeader(t *testing.T) {
 	t.Parallel()
 	agents := startTestCluster(t, 3)
 	lead := leaderOf(t, agents)
-	var follower *Agent
-	for _, a := range agents {
-		if a != lead {
-			follower = a
-			break
-		}
-	}
+	follower := followerOf(agents, lead)
 	leaderID := func(c *api.Client) string {
 		cfg, err := c.Operator().RaftGetConfiguration(&api.QueryOptions{RequireConsistent: true})
 		require.NoError(t, err)
