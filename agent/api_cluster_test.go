@@ -488,6 +488,16 @@ func clusterStatusAndAgent(t *testing.T, c *apiCluster) {
 		require.Equal(t, a.cfg.NodeName, self["Member"]["Name"])
 		require.Equal(t, "127.0.0.1", self["Member"]["Addr"])
 		require.EqualValues(t, a.cfg.Ports.SerfLAN, self["Member"]["Port"])
+		stats, _ := self["Stats"]["consul"].(map[string]any)
+		require.Equal(t, strconv.FormatBool(a == c.leader), stats["leader"], "Stats.consul.leader on %s", a.cfg.NodeName)
+		require.Equal(t, lead, stats["leader_addr"])
+
+		wan, err := cl.Agent().Members(true)
+		require.NoError(t, err)
+		require.Len(t, wan, 3, "every server is in the WAN pool")
+		for _, m := range wan {
+			require.True(t, strings.HasSuffix(m.Name, "."+a.cfg.Datacenter), "WAN name %s is node.dc", m.Name)
+		}
 
 		members, err := cl.Agent().Members(false)
 		require.NoError(t, err)
