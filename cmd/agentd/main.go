@@ -47,6 +47,7 @@ var commands = map[string]command{
 	"snapshot":    {cmdSnapshot, "Saves and restores snapshots of the server state"},
 	"info":        {cmdInfo, "Prints the agent's debugging information"},
 	"event":       {cmdEvent, "Fires a new user event"},
+	"lock":        {cmdLock, "Executes a command holding a lock"},
 }
 
 func usage(w io.Writer) {
