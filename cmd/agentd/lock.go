@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path"
 	"strings"
@@ -101,16 +100,7 @@ func cmdLock(env *env, args []string) int {
 // hold is lost or this process is told to stop (the child is terminated,
 // then killed after lockKillGrace; 0).
 func runLocked(env *env, args []string, shell, passStdin bool, lost <-chan struct{}, say func(string, ...any)) int {
-	var cmd *exec.Cmd
-	if shell {
-		sh := os.Getenv("SHELL")
-		if sh == "" {
-			sh = "/bin/sh"
-		}
-		cmd = exec.Command(sh, "-c", strings.Join(args, " "))
-	} else {
-		cmd = exec.Command(args[0], args[1:]...)
-	}
+	cmd := childCommand(args, shell)
 	cmd.Env = append(os.Environ(), "CONSUL_LOCK_HELD=true")
 	cmd.Stdout, cmd.Stderr = env.stdout, env.stderr
 	if passStdin {

@@ -48,6 +48,7 @@ var commands = map[string]command{
 	"info":        {cmdInfo, "Prints the agent's debugging information"},
 	"event":       {cmdEvent, "Fires a new user event"},
 	"lock":        {cmdLock, "Executes a command holding a lock"},
+	"watch":       {cmdWatch, "Watches for changes in the key/value store, events or nodes"},
 }
 
 func usage(w io.Writer) {
