@@ -103,6 +103,9 @@ func clusterSessionsAcrossServers(t *testing.T, c *apiCluster) {
 	const ttl = 150 * time.Millisecond
 	id, _, err = c.c1.Session().Create(&api.SessionEntry{TTL: ttl.String(), Behavior: api.SessionBehaviorDelete}, nil)
 	require.NoError(t, err)
+	ok, _, err := c.c2.KV().Acquire(&api.KVPair{Key: "sess/ephemeral", Value: []byte("x"), Session: id}, nil)
+	require.NoError(t, err)
+	require.True(t, ok)
 	renew := time.NewTicker(ttl / 3) // the renewal cadence, not synchronisation
 	defer renew.Stop()
 	for end := time.Now().Add(3 * ttl); time.Now().Before(end); <-renew.C {
@@ -116,6 +119,28 @@ func clusterSessionsAcrossServers(t *testing.T, c *apiCluster) {
 		return err == nil && s == nil
 	}, "the TTL session expired")
 	require.GreaterOrEqual(t, time.Since(lastRenew), ttl)
+	p, _, err := c.c1.KV().Get("sess/ephemeral", nil)
+	require.NoError(t, err)
+	require.Nil(t, p, "a delete-behavior session's key goes with it")
+
+	// The lock-delay of an invalidated session holds on every server: the
+	// key is released at once, but no session acquires it for 15 s.
+	held, _, err := c.c1.Session().Create(nil, nil)
+	require.NoError(t, err)
+	ok, _, err = c.c1.KV().Acquire(&api.KVPair{Key: "sess/delayed", Session: held}, nil)
+	require.NoError(t, err)
+	require.True(t, ok)
+	_, err = c.c2.Session().Destroy(held, nil)
+	require.NoError(t, err)
+	p, _, err = c.cl.KV().Get("sess/delayed", nil)
+	require.NoError(t, err)
+	require.Empty(t, p.Session)
+	for _, a := range c.agents {
+		other := noDelaySession(t, a)
+		ok, _, err := apiClient(t, a).KV().Acquire(&api.KVPair{Key: "sess/delayed", Session: other}, nil)
+		require.NoError(t, err)
+		require.False(t, ok, "acquired through %s within the lock-delay", a.cfg.NodeName)
+	}
 }
 
 // api.Lock with holders on three different servers: one holds, the others
