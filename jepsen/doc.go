@@ -95,7 +95,11 @@
 //
 // After every step (package check): at most one leader per term, each
 // holding grants of its term from a majority of its voters; log
-// matching over every durable entry; leader completeness (a leader of a
+// matching over every durable entry, and over a node's whole durable log
+// after a snapshot install or a restart (check/logshape.go: from the
+// snapshot's term on terms never decrease, and each entry follows the
+// term it follows elsewhere, so a suffix a snapshot install wrongly kept
+// shows); leader completeness (a leader of a
 // later term than an entry's commit holds it); state machine safety (no
 // two nodes apply different entries at one index, applies in order);
 // durability (after a restart a node's disk still has the term, vote and

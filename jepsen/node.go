@@ -168,6 +168,7 @@ func (n *node) start() {
 		// the log's record of it (a crash between the two).
 		n.c.check.SnapshotInstalled(n.id, snap)
 	}
+	n.c.check.LogShape(n.id, n.log) // as recovered, and brought to the snapshot file by driver.New
 	n.host.OnDatagram(n.receive)
 	n.host.OnStream(n.acceptSnapshot)
 	n.scheduleTick()
@@ -287,6 +288,7 @@ func (t tracer) TracePersist(id raft.NodeID, hs raft.HardState, first, last raft
 	if snap != 0 {
 		c.stats.SnapshotInstall++
 		c.check.SnapshotInstalled(id, n.log.Snapshot())
+		c.check.LogShape(id, n.log)
 	}
 	var ents []raft.Entry
 	if first <= last {
