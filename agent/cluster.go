@@ -32,6 +32,7 @@ const (
 	rpcTransfer  = "agent.transfer"  // server ID or "" → "" once the leader handed over
 
 	rpcAutopilotHealth = "agent.autopilotHealth" // "" → JSON healthReplyJSON from the leader
+	rpcKeyring         = "agent.keyring"         // JSON keyringOp → JSON keyringAnswer (every server)
 )
 
 // raftState is what a server tells a bootstrapping or restarting peer.
@@ -97,8 +98,11 @@ func (a *Agent) startCluster(ctx context.Context, scfg serverConfig) (*server, e
 	var lastIndex atomic.Uint64
 	lastIndex.Store(uint64(st.lastIndex))
 	tcp.SetRPCHandler(func(method string, req []byte) ([]byte, error) {
-		if method == rpcRaftState {
+		switch method {
+		case rpcRaftState:
 			return json.Marshal(a.localRaftState(raft.Index(lastIndex.Load())))
+		case rpcKeyring: // every member answers, leader or not
+			return a.handleKeyringRPC(req)
 		}
 		return a.handleRPC(method, req)
 	})

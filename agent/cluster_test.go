@@ -14,6 +14,8 @@ import (
 	"github.com/hashicorp/consul/api"
 	"github.com/stretchr/testify/require"
 
+	"github.com/agentd/agentd/agent/config"
+
 	"github.com/agentd/agentd/raft"
 )
 
@@ -38,6 +40,13 @@ func freePort(t *testing.T) int {
 // startCluster starts n servers with -bootstrap-expect n on loopback.
 func startTestCluster(t *testing.T, n int) []*Agent {
 	t.Helper()
+	return startTestClusterWith(t, n, nil)
+}
+
+// startTestClusterWith is startTestCluster with mod applied to every
+// server's configuration (nil: none).
+func startTestClusterWith(t *testing.T, n int, mod func(*config.Config)) []*Agent {
+	t.Helper()
 	serf := make([]int, n)
 	for i := range serf {
 		serf[i] = freePort(t)
@@ -58,6 +67,9 @@ func startTestCluster(t *testing.T, n int) []*Agent {
 			if j != i {
 				cfg.RetryJoin = append(cfg.RetryJoin, fmt.Sprintf("127.0.0.1:%d", serf[j]))
 			}
+		}
+		if mod != nil {
+			mod(&cfg)
 		}
 		wg.Add(1)
 		go func() {

@@ -77,6 +77,7 @@ func (a *Agent) routes() http.Handler {
 		"/v1/operator/autopilot/configuration": {methods: []string{http.MethodGet, http.MethodPut}, h: a.autopilotConfiguration, dc: true},
 		"/v1/operator/autopilot/health":        {methods: get, h: a.autopilotHealthHTTP, dc: true},
 		"/v1/operator/autopilot/state":         {methods: get, h: a.autopilotStateHTTP, dc: true},
+		"/v1/operator/keyring":                 {methods: []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete}, h: a.operatorKeyring},
 		"/v1/operator/raft/transfer-leader":    {methods: []string{http.MethodPost}, h: a.raftTransferLeader, dc: true},
 
 		"/v1/catalog/nodes":       {methods: get, h: a.catalogNodes, dc: true, ent: true},

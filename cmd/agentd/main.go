@@ -38,6 +38,7 @@ var commands = map[string]command{
 	"agent":       {cmdAgent, "Runs an agent"},
 	"version":     {cmdVersion, "Prints the agentd version"},
 	"keygen":      {cmdKeygen, "Generates a new gossip encryption key"},
+	"keyring":     {cmdKeyring, "Manages gossip layer encryption keys"},
 	"kv":          {cmdKV, "Reads and writes the key/value store"},
 	"members":     {cmdMembers, "Lists the members of the cluster"},
 	"join":        {cmdJoin, "Tells the agent to join a cluster"},

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+)
+
+// cmdKeyring is Consul's `keyring`: exactly one of -list, -install KEY,
+// -use KEY, -remove KEY, applied to every member of the gossip pool
+// through /v1/operator/keyring.
+func cmdKeyring(env *env, args []string) int {
+	fs, hf := env.flags("keyring")
+	list := fs.Bool("list", false, "list the installed keys and how many members hold each")
+	install := fs.String("install", "", "install a new key on every member")
+	use := fs.String("use", "", "make an installed key the one that encrypts, on every member")
+	remove := fs.String("remove", "", "remove a key from every member")
+	if fs.Parse(args) != nil {
+		return 1
+	}
+	n := 0
+	for _, set := range []bool{*list, *install != "", *use != "", *remove != ""} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return env.fail("Exactly one operation must be specified")
+	}
+	c, err := hf.client()
+	if err != nil {
+		return env.fail("Error connecting to Consul agent: %v", err)
+	}
+	if *list {
+		fmt.Fprintln(env.stdout, "==> Gathering installed encryption keys...")
+		body, _, err := c.do(http.MethodGet, "/v1/operator/keyring", nil, nil)
+		if err != nil {
+			return env.fail("error: %v", err)
+		}
+		var rs []struct {
+			Datacenter  string
+			WAN         bool
+			Keys        map[string]int
+			PrimaryKeys map[string]int
+			NumNodes    int
+		}
+		if err := json.Unmarshal(body, &rs); err != nil {
+			return env.fail("error: %v", err)
+		}
+		for _, r := range rs {
+			pool := "LAN"
+			if r.WAN {
+				pool = "WAN"
+			}
+			fmt.Fprintf(env.stdout, "\n%s (%s):\n", r.Datacenter, pool)
+			keys := make([]string, 0, len(r.Keys))
+			for k := range r.Keys {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				fmt.Fprintf(env.stdout, "  %s [%d/%d]\n", k, r.Keys[k], r.NumNodes)
+			}
+		}
+		return 0
+	}
+	method, key, say := http.MethodPost, *install, "Installing new gossip encryption key..."
+	switch {
+	case *use != "":
+		method, key, say = http.MethodPut, *use, "Changing primary gossip encryption key..."
+	case *remove != "":
+		method, key, say = http.MethodDelete, *remove, "Removing gossip encryption key..."
+	}
+	fmt.Fprintln(env.stdout, "==> "+say)
+	body, _ := json.Marshal(map[string]string{"Key": key})
+	if _, _, err := c.do(method, "/v1/operator/keyring", nil, strings.NewReader(string(body))); err != nil {
+		return env.fail("error: %v", err)
+	}
+	return 0
+}
