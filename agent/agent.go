@@ -63,6 +63,8 @@ type Agent struct {
 	healthSince healthSince
 	// events are the recent user events this agent accepted (events.go).
 	events eventBuffer
+	// reload is what PUT /v1/agent/reload runs (reload.go).
+	reload reloader
 
 	// panics counts handler panics recovered by wrap (the fuzz target
 	// requires it to stay 0).

@@ -52,6 +52,7 @@ func cmdAgent(env *env, args []string) int {
 	if err != nil {
 		return env.fail("%v", err)
 	}
+	a.SetReloader(func() error { return reloadLogLevel(flags, level, log) })
 	sigc := make(chan os.Signal, 4)
 	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigc)
@@ -67,7 +68,7 @@ func cmdAgent(env *env, args []string) int {
 		case sig := <-sigc:
 			switch sig {
 			case syscall.SIGHUP:
-				reloadLogLevel(flags, level, log)
+				reloadLogLevel(flags, level, log) // a failure is logged; nothing changes
 				continue
 			case syscall.SIGINT:
 				leave := !cfg.SkipsLeaveOnInterrupt()
@@ -110,11 +111,11 @@ func shutdown(a *agent.Agent, log *slog.Logger) int {
 
 // reloadLogLevel re-reads the configuration and applies what can change
 // without a restart (the log level).
-func reloadLogLevel(flags *config.Flags, level *slog.LevelVar, log *slog.Logger) {
+func reloadLogLevel(flags *config.Flags, level *slog.LevelVar, log *slog.Logger) error {
 	cfg, warnings, err := flags.Load()
 	if err != nil {
 		log.Error("reload failed; keeping the running configuration", "error", err)
-		return
+		return err
 	}
 	for _, w := range warnings {
 		log.Warn(w)
@@ -122,4 +123,5 @@ func reloadLogLevel(flags *config.Flags, level *slog.LevelVar, log *slog.Logger)
 	lv, _ := config.ParseLogLevel(cfg.LogLevel)
 	level.Set(lv)
 	log.Info("configuration reloaded", "log_level", cfg.LogLevel)
+	return nil
 }

@@ -325,3 +325,10 @@ func TestCLIEvent(t *testing.T) {
 		require.Equal(t, 1, code, bad)
 	}
 }
+
+func TestCLIReload(t *testing.T) {
+	addr := startAgent(t)
+	code, out, errOut := runCmd(t, "", "reload", "-http-addr", addr)
+	require.Equal(t, 0, code, errOut)
+	require.Equal(t, "Configuration reload triggered\n", out)
+}

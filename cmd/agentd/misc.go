@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"sort"
 
 	"github.com/agentd/agentd/agent"
@@ -82,4 +83,22 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(ks)
 	return ks
+}
+
+// cmdReload asks the agent to reload its configuration (SIGHUP's reload),
+// as Consul's `reload`.
+func cmdReload(env *env, args []string) int {
+	fs, hf := env.flags("reload")
+	if fs.Parse(args) != nil {
+		return 1
+	}
+	c, err := hf.client()
+	if err != nil {
+		return env.fail("Error connecting to Consul agent: %v", err)
+	}
+	if _, _, err := c.do(http.MethodPut, "/v1/agent/reload", nil, nil); err != nil {
+		return env.fail("Error reloading: %v", err)
+	}
+	fmt.Fprintln(env.stdout, "Configuration reload triggered")
+	return 0
 }
