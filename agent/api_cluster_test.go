@@ -209,6 +209,34 @@ func clusterFollowerReadHeaders(t *testing.T, c *apiCluster) {
 			seen++
 		}
 	}
+	// ?max_stale bounds the catalog and health reads: a follower that last
+	// heard from the leader longer ago re-runs them as default reads; KV
+	// keeps its stale answer (Consul's handlers alike).
+	for seen, tries := 0, 0; seen < 2; tries++ {
+		require.Less(t, tries, 100, "the contact figure never stayed long enough")
+		f.srv.contact.Store(int64(time.Hour))
+		if _, h, _ := do(t, http.MethodGet, f.url("/v1/kv/h/k?stale"), nil); h.Get("X-Consul-LastContact") != hour {
+			continue
+		}
+		cases := []struct{ path, consistency, contact string }{
+			{"/v1/catalog/nodes?max_stale=1s", "leader", "0"},
+			{"/v1/health/node/" + f.cfg.NodeName + "?max_stale=1s", "leader", "0"},
+			{"/v1/catalog/nodes?max_stale=2h", "stale", hour},
+			{"/v1/kv/h/k?max_stale=1s", "stale", hour},
+		}
+		got := make([]http.Header, len(cases))
+		for i, tc := range cases {
+			_, got[i], _ = do(t, http.MethodGet, f.url(tc.path), nil)
+		}
+		if _, h, _ := do(t, http.MethodGet, f.url("/v1/kv/h/k?stale"), nil); h.Get("X-Consul-LastContact") != hour {
+			continue // rewritten meanwhile: the answers above may predate it
+		}
+		seen++
+		for i, tc := range cases {
+			require.Equal(t, tc.consistency, got[i].Get("X-Consul-Effective-Consistency"), tc.path)
+			require.Equal(t, tc.contact, got[i].Get("X-Consul-LastContact"), tc.path)
+		}
+	}
 	// A follower that has not heard from a leader yet (just started)
 	// has a stale read answered as the leader would (Consul forwards it).
 	for seen, tries := 0, 0; seen < 3; tries++ {

@@ -208,6 +208,20 @@ func (a *Agent) blockingRead(r *http.Request, o queryOptions, fn readFunc) (quer
 	}
 }
 
+// boundedStaleRead is blockingRead for the catalog and health reads, with
+// Consul's ?max_stale bound: a stale answer from a server that last heard
+// from the leader longer ago than max_stale is run again once as a default
+// read, and says so (Consul's RETRY_ONCE in its catalog and health
+// handlers; its KV and session handlers have none).
+func (a *Agent) boundedStaleRead(r *http.Request, o queryOptions, fn readFunc) (queryMeta, error) {
+	meta, err := a.blockingRead(r, o, fn)
+	if err == nil && o.consistency == ConsistencyStale && o.maxStale > 0 && meta.lastContact > o.maxStale {
+		o.consistency, o.maxStale = ConsistencyLeader, 0
+		return a.blockingRead(r, o, fn)
+	}
+	return meta, err
+}
+
 // queryMeta fills the headers' facts for a read served here: one look at
 // the server's state (knownLeader and lastContact would take its lock
 // twice more, per wake of every parked watcher).

@@ -55,6 +55,10 @@ type queryOptions struct {
 	// by blockingTimeout).
 	wait        time.Duration
 	consistency Consistency
+	// maxStale (?max_stale, which implies stale): the catalog and health
+	// reads re-run a stale answer as a default read when this server last
+	// heard from the leader longer ago (boundedStaleRead); 0 is no bound.
+	maxStale time.Duration
 }
 
 // errBadRequest marks a 400 whose message is the error text.
@@ -107,6 +111,7 @@ func parseQueryOptions(q url.Values) (queryOptions, error) {
 			return o, errBadRequestf("Invalid max_stale value %q", s)
 		}
 		stale = stale || d > 0
+		o.maxStale = max(d, 0)
 	}
 	consistent := present(q, "consistent")
 	switch {

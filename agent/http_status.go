@@ -406,7 +406,7 @@ func (a *Agent) catalogNodes(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var nodes []*store.Node
-	meta, err := a.blockingRead(r, o, func(ws *store.WatchSet) (uint64, error) {
+	meta, err := a.boundedStaleRead(r, o, func(ws *store.WatchSet) (uint64, error) {
 		idx, ns := a.store.Nodes(ws)
 		nodes = ns
 		return idx, nil
@@ -457,7 +457,7 @@ func (a *Agent) healthNode(w http.ResponseWriter, r *http.Request) error {
 		return errBadRequestf("Missing node name")
 	}
 	var checks []*store.Check
-	meta, err := a.blockingRead(r, o, func(ws *store.WatchSet) (uint64, error) {
+	meta, err := a.boundedStaleRead(r, o, func(ws *store.WatchSet) (uint64, error) {
 		idx, cs := a.store.NodeChecks(ws, node)
 		checks = cs
 		return idx, nil

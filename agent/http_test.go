@@ -147,7 +147,7 @@ func TestParseQueryOptions(t *testing.T) {
 		{query: "stale", want: queryOptions{wait: defaultQueryTime, consistency: ConsistencyStale}},
 		{query: "stale=false", want: queryOptions{wait: defaultQueryTime, consistency: ConsistencyStale}},
 		{query: "max_stale=0s", want: queryOptions{wait: defaultQueryTime}},
-		{query: "max_stale=5s", want: queryOptions{wait: defaultQueryTime, consistency: ConsistencyStale}},
+		{query: "max_stale=5s", want: queryOptions{wait: defaultQueryTime, consistency: ConsistencyStale, maxStale: 5 * time.Second}},
 		{query: "consistent=1", want: queryOptions{wait: defaultQueryTime, consistency: ConsistencyConsistent}},
 		{query: "stale&consistent", err: "conflicting"},
 		{query: "consistent&cached", err: "conflicting"},
