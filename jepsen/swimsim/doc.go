@@ -33,9 +33,11 @@
 // until it will offer a stale alive of the crashed one), heals everything
 // but crashes (and rejoins, through a live member, any member whose Join
 // never got a reply), then runs a liveness phase; in half the seeds
-// (paircut.go) a quiet phase follows, in which the loss drops to 0 and,
-// after a lead-in, one random pair of members is cut from each other
-// (datagrams and streams, both ways) for 30–120 s; then the checks.
+// (paircut.go) a quiet phase follows, in which the loss drops to 0,
+// every member fires one user event at once (the burst), and, after a
+// lead-in, one random pair of members is cut from each other
+// (datagrams and streams, both ways) for 30–120 s, then one other member
+// crashes for 20 s (quietcrash.go); then the checks.
 // The liveness phase lasts up to DetectBound + 1 min, but ends once the
 // views have converged and stayed so for an accusation window
 // (at least a minute), never before min(DetectBound, 3 min) + 1 min
@@ -74,6 +76,9 @@
 //     simulated second (awareness.go): a score that never falls slows
 //     probing for good yet stays within checker 1's bound, which allows
 //     full awareness.
+//     And after a quiet pair cut, one member crashes at zero loss: for
+//     20 s no member's score may reach 2, since the relays nack each
+//     failed probe of the crashed member (quietcrash.go).
 //  6. events: user events (fired at random by running members during
 //     the fault phase) are delivered at most once per member, and a
 //     member fires an event at a Lamport time above every one it

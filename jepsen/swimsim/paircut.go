@@ -82,6 +82,9 @@ func (nm *nemesis) pairCutPhase(r *rand.Rand, d time.Duration, stop func() bool)
 	s.w.Net.Unblock(a.host.Addr(), b.host.Addr())
 	s.w.Net.Unblock(b.host.Addr(), a.host.Addr())
 	s.h.PairCuts[k].End = s.w.Now()
+	if !aborted {
+		aborted = nm.quietCrash(r, map[string]bool{a.name: true, b.name: true}, stop)
+	}
 	nm.setLoss(nm.sw.Net.LossPPM)
 	s.w.Tracef("nemesis pair cut healed")
 	return true, aborted
