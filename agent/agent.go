@@ -160,6 +160,10 @@ func New(cfg config.Config, log *slog.Logger) (*Agent, error) {
 		srv.trackContact(a.stopc)
 	}()
 	if a.httpSrv == nil {
+		// -dev: serve HTTP once this node is in the catalog, so that a
+		// client's first session (which names this node) is not refused
+		// with "Missing node registration"; it takes milliseconds.
+		a.awaitSelfRegistered(5 * time.Second)
 		if err := a.startHTTP(); err != nil {
 			a.Shutdown(context.Background())
 			return nil, err
@@ -168,6 +172,23 @@ func New(cfg config.Config, log *slog.Logger) (*Agent, error) {
 	log.Info("agent started", "node", cfg.NodeName, "node_id", a.nodeID, "datacenter", cfg.Datacenter,
 		"http", a.HTTPAddr(), "server", cfg.Server, "dev", cfg.DevMode)
 	return a, nil
+}
+
+// awaitSelfRegistered waits (at most limit) until this agent's node is in
+// the catalog.
+func (a *Agent) awaitSelfRegistered(limit time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	for {
+		ws := store.NewWatchSet()
+		if _, n := a.store.Node(ws, a.cfg.NodeName); n != nil {
+			return
+		}
+		if !ws.Wait(ctx) {
+			a.log.Warn("this node is not in the catalog yet; serving HTTP anyway", "waited", limit)
+			return
+		}
+	}
 }
 
 func (a *Agent) startHTTP() error {

@@ -69,16 +69,17 @@ func (b *kvLockBase) startSession(name string) error {
 		return err
 	}
 	b.session, b.stop = s.ID, make(chan struct{})
+	c, session, stop := b.c, b.session, b.stop // the goroutine's own copies
 	go func() {
 		t := time.NewTicker(lockSessionTTL / 2)
 		defer t.Stop()
 		for {
 			select {
-			case <-b.stop:
-				b.c.do(http.MethodPut, "/v1/session/destroy/"+b.session, nil, nil)
+			case <-stop:
+				c.do(http.MethodPut, "/v1/session/destroy/"+session, nil, nil)
 				return
 			case <-t.C:
-				b.c.do(http.MethodPut, "/v1/session/renew/"+b.session, nil, nil)
+				c.do(http.MethodPut, "/v1/session/renew/"+session, nil, nil)
 			}
 		}
 	}()
@@ -128,6 +129,7 @@ func (b *kvLockBase) put(key string, q url.Values, value []byte) (bool, error) {
 // answers in a row, or when stop closes.
 func (b *kvLockBase) watch(key string, recurse bool, still func([]kvPair) bool) <-chan struct{} {
 	lost := make(chan struct{})
+	stop := b.stop // endSession clears the field; the goroutine keeps this
 	go func() {
 		defer close(lost)
 		var index uint64
@@ -145,7 +147,7 @@ func (b *kvLockBase) watch(key string, recurse bool, still func([]kvPair) bool) 
 			}
 			fails, index = 0, idx
 			select {
-			case <-b.stop:
+			case <-stop:
 				return
 			default:
 			}
