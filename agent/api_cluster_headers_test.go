@@ -82,10 +82,14 @@ func clusterFollowerReadHeaders(t *testing.T, c *apiCluster) {
 		f.srv.heard.Store(false)
 		f.srv.contact.Store(int64(time.Hour))
 		_, h, _ := do(t, http.MethodGet, f.url("/v1/kv/h/k?stale"), nil)
+		self, err := c.c1.Agent().Self()
+		require.NoError(t, err)
 		if f.srv.heard.Load() {
 			continue // trackContact ran meanwhile
 		}
 		seen++
+		raftStats, _ := self["Stats"]["raft"].(map[string]any)
+		require.Equal(t, "never", raftStats["last_contact"], "hashicorp/raft's Stats before any contact")
 		require.Equal(t, "0", h.Get("X-Consul-LastContact"))
 		require.Equal(t, "true", h.Get("X-Consul-KnownLeader"))
 		require.Equal(t, "stale", h.Get("X-Consul-Effective-Consistency"))

@@ -380,12 +380,16 @@ func (s *server) lastContact() time.Duration {
 	return time.Duration(s.contact.Load())
 }
 
-// lastContactString is the raft stat last_contact: "0" on the leader, else
-// a duration.
+// lastContactString is the raft stat last_contact as hashicorp/raft's
+// Stats: "0" on the leader, "never" on a server that has not heard from
+// one, else a duration.
 func (s *server) lastContactString() string {
 	d := s.lastContact()
 	if d == 0 {
 		return "0"
+	}
+	if !s.heard.Load() {
+		return "never"
 	}
 	return d.Round(time.Millisecond).String()
 }
