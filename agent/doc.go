@@ -29,11 +29,14 @@
 //
 // Writes become store commands stamped with the proposing server's clock
 // (store.EncodeCommand) and go through Raft on the leader; a follower
-// forwards them over the server RPC. Reads are served from the local store:
-// ?stale at once; the default mode on the leader once it is ready (it has
-// applied an entry of its own term: the barrier run on gaining leadership);
-// ?consistent, and any non-stale read on a follower, after a ReadIndex
-// round. Blocking queries (?index) wait on the store's narrow watches and
+// forwards them over the server RPC, and forwards again (until the hold
+// timeout) one that was refused unapplied by a server no longer leading.
+// Reads are served from the local store: ?stale at once (once a leader was
+// heard from; before, as a default read); the default mode on the leader
+// once it is ready (it has applied an entry of its own term: the barrier
+// run on gaining leadership); ?consistent, and any non-stale read on a
+// follower, after a ReadIndex round. ?max_stale re-runs a catalog or
+// health read as a default one when the follower's contact is older. Blocking queries (?index) wait on the store's narrow watches and
 // re-run the read, barrier included, when one fires (http_blocking.go); a
 // snapshot restore answers them at once (Consul's abandon channel). A KV
 // query that has to wait parks its HTTP/1.1 connection rather than hold
