@@ -1,7 +1,10 @@
 package agent
 
 import (
+	"net/http"
 	"testing"
+
+	"github.com/hashicorp/consul/api"
 
 	"github.com/stretchr/testify/require"
 )
@@ -78,4 +81,44 @@ func FuzzFilter(f *testing.F) {
 			e.eval(item)
 		}
 	})
+}
+
+// TestFilterEndpoints: ?filter on the members, catalog nodes and health
+// node lists, ?node-meta on catalog nodes, and a bad filter's 400.
+func TestFilterEndpoints(t *testing.T) {
+	t.Parallel()
+	a := startAgent(t)
+	c := apiClient(t, a)
+	name := a.cfg.NodeName
+
+	ms, err := c.Agent().MembersOpts(api.MembersOpts{Filter: `Name == "` + name + `" and Tags.role == consul`})
+	require.NoError(t, err)
+	require.Len(t, ms, 1)
+	ms, err = c.Agent().MembersOpts(api.MembersOpts{Filter: `Tags.role != consul`})
+	require.NoError(t, err)
+	require.Empty(t, ms)
+
+	nodes, _, err := c.Catalog().Nodes(&api.QueryOptions{Filter: `Meta["consul-version"] is not empty`})
+	require.NoError(t, err)
+	require.Len(t, nodes, 1)
+	nodes, _, err = c.Catalog().Nodes(&api.QueryOptions{Filter: `Node matches "^nope"`})
+	require.NoError(t, err)
+	require.Empty(t, nodes)
+	nodes, _, err = c.Catalog().Nodes(&api.QueryOptions{NodeMeta: map[string]string{"consul-version": Version}})
+	require.NoError(t, err)
+	require.Len(t, nodes, 1)
+	nodes, _, err = c.Catalog().Nodes(&api.QueryOptions{NodeMeta: map[string]string{"nope": "nope"}})
+	require.NoError(t, err)
+	require.Empty(t, nodes)
+
+	checks, _, err := c.Health().Node(name, &api.QueryOptions{Filter: `CheckID == serfHealth`})
+	require.NoError(t, err)
+	require.Len(t, checks, 1)
+	checks, _, err = c.Health().Node(name, &api.QueryOptions{Filter: `Status == critical`})
+	require.NoError(t, err)
+	require.Empty(t, checks)
+
+	code, _, body := do(t, http.MethodGet, a.url("/v1/catalog/nodes?filter=Node%20%3D%3D"), nil)
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, body, "Failed to create boolean expression evaluator")
 }

@@ -5,13 +5,11 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"sort"
 	"strconv"
 	"time"
 
 	"github.com/agentd/agentd/raft"
 	"github.com/agentd/agentd/raft/driver"
-	"github.com/agentd/agentd/store"
 	"github.com/agentd/agentd/swim"
 )
 
@@ -204,6 +202,10 @@ func (a *Agent) selfMember() memberJSON {
 // WAN gossip: every server of this datacenter is its WAN view, and each is
 // assumed to use this agent's serf_wan port.
 func (a *Agent) agentMembers(w http.ResponseWriter, r *http.Request) error {
+	filter, err := queryFilter(r.URL.Query())
+	if err != nil {
+		return err
+	}
 	var out []memberJSON
 	if a.cluster == nil {
 		out = []memberJSON{a.selfMember()}
@@ -231,6 +233,9 @@ func (a *Agent) agentMembers(w http.ResponseWriter, r *http.Request) error {
 			wan = append(wan, m)
 		}
 		out = wan
+	}
+	if out, err = filterItems(filter, out); err != nil {
+		return err
 	}
 	if out == nil {
 		out = []memberJSON{}
@@ -386,98 +391,4 @@ func (a *Agent) agentForceLeave(w http.ResponseWriter, r *http.Request) error {
 		return errStatus(http.StatusInternalServerError, "agent: No node found with name '%s'", node)
 	}
 	return err
-}
-
-// nodeJSON is the catalog's node JSON.
-type nodeJSON struct {
-	ID              string
-	Node            string
-	Address         string
-	Datacenter      string
-	TaggedAddresses map[string]string
-	Meta            map[string]string
-	CreateIndex     uint64
-	ModifyIndex     uint64
-}
-
-func (a *Agent) catalogNodes(w http.ResponseWriter, r *http.Request) error {
-	o, err := parseQueryOptions(r.URL.Query())
-	if err != nil {
-		return err
-	}
-	var nodes []*store.Node
-	meta, err := a.boundedStaleRead(r, o, func(ws *store.WatchSet) (uint64, error) {
-		idx, ns := a.store.Nodes(ws)
-		nodes = ns
-		return idx, nil
-	})
-	if err != nil {
-		return err
-	}
-	setMeta(w, meta)
-	out := make([]nodeJSON, 0, len(nodes))
-	for _, n := range nodes {
-		out = append(out, nodeJSON{ID: n.ID, Node: n.Node, Address: n.Address, Datacenter: n.Datacenter,
-			TaggedAddresses: orEmpty(n.TaggedAddresses), Meta: orEmpty(n.Meta), CreateIndex: n.CreateIndex, ModifyIndex: n.ModifyIndex})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Node < out[j].Node })
-	return writeJSON(w, out)
-}
-
-func (a *Agent) catalogDatacenters(w http.ResponseWriter, r *http.Request) error {
-	return writeJSON(w, []string{a.cfg.Datacenter})
-}
-
-type healthCheckJSON struct {
-	Node        string
-	CheckID     string
-	Name        string
-	Status      string
-	Notes       string
-	Output      string
-	ServiceID   string
-	ServiceName string
-	ServiceTags []string
-	Type        string
-	Interval    string // Consul copies these two from the definition
-	Timeout     string
-	ExposedPort int
-	Definition  struct{}
-	CreateIndex uint64
-	ModifyIndex uint64
-}
-
-func (a *Agent) healthNode(w http.ResponseWriter, r *http.Request) error {
-	o, err := parseQueryOptions(r.URL.Query())
-	if err != nil {
-		return err
-	}
-	node := pathArg(r, "/v1/health/node/")
-	if node == "" {
-		return errBadRequestf("Missing node name")
-	}
-	var checks []*store.Check
-	meta, err := a.boundedStaleRead(r, o, func(ws *store.WatchSet) (uint64, error) {
-		idx, cs := a.store.NodeChecks(ws, node)
-		checks = cs
-		return idx, nil
-	})
-	if err != nil {
-		return err
-	}
-	setMeta(w, meta)
-	out := make([]healthCheckJSON, 0, len(checks))
-	for _, c := range checks {
-		out = append(out, healthCheckJSON{Node: c.Node, CheckID: c.CheckID, Name: c.Name, Status: string(c.Status),
-			Notes: c.Notes, Output: c.Output, ServiceID: c.ServiceID, ServiceName: c.ServiceName, ServiceTags: []string{},
-			Type: c.Type, CreateIndex: c.CreateIndex, ModifyIndex: c.ModifyIndex})
-	}
-	return writeJSON(w, out)
-}
-
-func orEmpty(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return m
 }
