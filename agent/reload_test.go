@@ -28,3 +28,13 @@ func TestAgentReload(t *testing.T) {
 	code, _, _ = do(t, http.MethodGet, a.url("/v1/agent/reload"), nil)
 	require.Equal(t, http.StatusMethodNotAllowed, code)
 }
+
+func TestAgentVersion(t *testing.T) {
+	t.Parallel()
+	a := startAgent(t)
+	v, err := apiClient(t, a).Agent().Version()
+	require.NoError(t, err)
+	require.Equal(t, Version, v["HumanVersion"])
+	require.Contains(t, v, "SHA")
+	require.Contains(t, v, "BuildDate")
+}
