@@ -65,6 +65,8 @@ type Agent struct {
 	events eventBuffer
 	// reload is what PUT /v1/agent/reload runs (reload.go).
 	reload reloader
+	// monitors are the open /v1/agent/monitor streams (monitor.go).
+	monitors *monitors
 
 	// panics counts handler panics recovered by wrap (the fuzz target
 	// requires it to stay 0).
@@ -81,6 +83,9 @@ type Agent struct {
 // -bootstrap-expect N waits for N servers, and a server with neither
 // waits to be added by a running cluster.
 func New(cfg config.Config, log *slog.Logger) (*Agent, error) {
+	// Every agent log line also goes to the open /v1/agent/monitor streams.
+	mh := newMonitorHandler(log.Handler())
+	log = slog.New(mh)
 	if !cfg.Server {
 		return nil, errors.New("agent: client mode is not implemented yet; run with -server or -dev")
 	}
@@ -93,6 +98,7 @@ func New(cfg config.Config, log *slog.Logger) (*Agent, error) {
 	a := &Agent{
 		cfg:      cfg,
 		log:      log,
+		monitors: mh.mons,
 		store:    store.New(),
 		stopc:    make(chan struct{}),
 		blocking: newBlockingState(),

@@ -67,6 +67,7 @@ func (a *Agent) routes() http.Handler {
 		"/v1/agent/members":      {methods: get, h: a.agentMembers, entPartition: true},
 		"/v1/event/fire/":        {methods: []string{http.MethodPut}, h: a.eventFire, dc: true},
 		"/v1/event/list":         {methods: get, h: a.eventList},
+		"/v1/agent/monitor":      {methods: get, h: a.agentMonitor},
 		"/v1/agent/version":      {methods: get, h: a.agentVersion},
 		"/v1/agent/reload":       {methods: []string{http.MethodPut}, h: a.agentReload},
 		"/v1/agent/metrics":      {methods: get, h: a.agentMetrics},

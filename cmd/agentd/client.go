@@ -134,3 +134,31 @@ func isNotFound(err error) bool {
 func keyPath(key string) string {
 	return "/v1/kv/" + strings.TrimPrefix(key, "/")
 }
+
+// stream copies a GET's answer body to out as it arrives (a non-2xx
+// answer is an *apiError).
+func (c *client) stream(path string, q url.Values, out io.Writer) error {
+	u := *c.base
+	u.Path = strings.TrimSuffix(u.Path, "/") + path
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequest(http.MethodGet, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	if c.token != "" {
+		req.Header.Set("X-Consul-Token", c.token)
+	}
+	hc := *c.hc
+	hc.Timeout = 0 // a stream has no end to wait for
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		b, _ := io.ReadAll(resp.Body)
+		return &apiError{status: resp.StatusCode, body: string(b)}
+	}
+	_, err = io.Copy(out, resp.Body)
+	return err
+}

@@ -49,6 +49,7 @@ var commands = map[string]command{
 	"info":        {cmdInfo, "Prints the agent's debugging information"},
 	"event":       {cmdEvent, "Fires a new user event"},
 	"lock":        {cmdLock, "Executes a command holding a lock"},
+	"monitor":     {cmdMonitor, "Streams logs from an agent"},
 	"reload":      {cmdReload, "Triggers the agent to reload configuration files"},
 	"watch":       {cmdWatch, "Watches for changes in the key/value store, events or nodes"},
 }

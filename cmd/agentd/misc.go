@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 
 	"github.com/agentd/agentd/agent"
@@ -100,5 +101,28 @@ func cmdReload(env *env, args []string) int {
 		return env.fail("Error reloading: %v", err)
 	}
 	fmt.Fprintln(env.stdout, "Configuration reload triggered")
+	return 0
+}
+
+// cmdMonitor streams the agent's log (/v1/agent/monitor) to stdout until
+// the agent or the connection goes away, as Consul's `monitor`.
+func cmdMonitor(env *env, args []string) int {
+	fs, hf := env.flags("monitor")
+	level := fs.String("log-level", "info", "trace, debug, info, warn or error")
+	logJSON := fs.Bool("log-json", false, "lines as JSON")
+	if fs.Parse(args) != nil {
+		return 1
+	}
+	c, err := hf.client()
+	if err != nil {
+		return env.fail("Error connecting to Consul agent: %v", err)
+	}
+	q := url.Values{"loglevel": {*level}}
+	if *logJSON {
+		q.Set("logjson", "")
+	}
+	if err := c.stream("/v1/agent/monitor", q, env.stdout); err != nil {
+		return env.fail("Error starting monitor: %v", err)
+	}
 	return 0
 }
