@@ -397,6 +397,12 @@ func checkLeave(h *History) []Violation {
 		}
 	}
 	var out []Violation
+	for _, x := range h.QuietLeaves {
+		if !heard[x] {
+			out = append(out, Violation{CheckLeave, h.crashedAt(x), fmt.Sprintf(
+				"%s left at zero loss with nothing else wrong, yet no member recorded its leave", x)})
+		}
+	}
 	for _, x := range h.Left {
 		if !heard[x] {
 			continue

@@ -164,6 +164,10 @@ func TestCheckersOnCraftedHistories(t *testing.T) {
 		{"a leave nobody heard ends failed", func(h *History) {
 			h.Left = []string{"c"}
 		}, nil},
+		{"a quiet leave nobody heard", func(h *History) {
+			h.Left = []string{"c"}
+			h.QuietLeaves = []string{"c"}
+		}, []Checker{CheckLeave}},
 		{"a refuted member taken back to a stale incarnation", func(h *History) {
 			h.Records = append(h.Records,
 				Record{At: 50 * s, Observer: "a", Type: swim.EventJoin, Subject: "b", Inc: 2},

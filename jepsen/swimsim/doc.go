@@ -92,7 +92,11 @@
 //     once LeaveDone, logged as a crash for checkers 1 and 4); one whose
 //     leave any member recorded ends as left, not failed, in every table
 //     up at the end that holds it (the liveness phase waits for that as
-//     for checker 4).
+//     for checker 4). A leave run at zero loss with no fault injected
+//     until the leaver shut down, and no crashed member live in its
+//     table, must be recorded by some member (History.QuietLeaves): a
+//     LeaveDone that came before the leave message left made every
+//     leave unheard, which the rule above excuses.
 //  8. indirect: during a quiet pair cut (nothing else wrong over the cut
 //     and the AccuseWindow before it, at least K+2 members up, no crashed
 //     member live in the pair's views), neither member of the pair

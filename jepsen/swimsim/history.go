@@ -130,9 +130,13 @@ type History struct {
 	Faults  []Fault
 	// Left lists the members that left gracefully (Leave); each was then
 	// shut down, which Faults logs as a crash.
-	Left       []string
-	Partitions []Partition
-	Loss       []LossPeriod
+	Left []string
+	// QuietLeaves are the leavers whose leave ran, until they shut down,
+	// at zero loss with no other fault injected (nemesis quietLeave):
+	// some member must record the leave (checker 7).
+	QuietLeaves []string
+	Partitions  []Partition
+	Loss        []LossPeriod
 	// PairCuts are the cut links of the quiet phase after End
 	// (paircut.go; checker 8).
 	PairCuts []PairCut

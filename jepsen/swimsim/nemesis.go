@@ -346,6 +346,9 @@ func (nm *nemesis) leave() {
 	nm.s.h.Left = append(nm.s.h.Left, m.name)
 	nm.s.w.Tracef("nemesis leave %s", m.name)
 	deadline := nm.s.w.Now() + maxLeaveWait
+	quiet := nm.quietLeave(m)
+	faults := nm.faultsInjected()
+	lossIdx, partitions := nm.lossIdx, len(nm.s.h.Partitions)
 	var wait func()
 	wait = func() {
 		if m.node == nil {
@@ -361,8 +364,36 @@ func (nm *nemesis) leave() {
 		m.crash()
 		nm.s.h.Faults = append(nm.s.h.Faults, Fault{FaultCrash, m.name, Interval{now, Forever}})
 		nm.s.w.Tracef("nemesis %s shut down after leaving", m.name)
+		if quiet && nm.faultsInjected() == faults && nm.lossIdx == lossIdx && len(nm.s.h.Partitions) == partitions {
+			nm.s.h.QuietLeaves = append(nm.s.h.QuietLeaves, m.name)
+		}
 	}
 	wait()
+}
+
+// quietLeave reports whether m leaves with nothing in the way of its
+// leave message: zero loss, no partition, no member paused (a paused
+// recipient may crash before it resumes), and no crashed member still
+// live in m's table (every copy could go to one). If it stays so until
+// m shuts down (no fault of any kind injected meanwhile), checker 7
+// wants its leave heard by some member (History.QuietLeaves).
+func (nm *nemesis) quietLeave(m *member) bool {
+	if nm.s.h.Loss[nm.lossIdx].LossPPM != 0 || nm.partition >= 0 || len(nm.pauses) > 0 {
+		return false
+	}
+	for _, x := range m.node.Members() {
+		if o := nm.s.byName[x.Name]; o != nil && o.node == nil && isLive(x.State) {
+			return false
+		}
+	}
+	return true
+}
+
+// faultsInjected counts the faults that can stop a message: crashes,
+// leaves, pauses, starves, partitions and loss bursts.
+func (nm *nemesis) faultsInjected() int {
+	c := nm.counts
+	return c.Crash + c.Leave + c.Pause + c.Starve + c.Partition + c.LossBurst
 }
 
 // join starts the next late member, joining one or two running ones.

@@ -44,6 +44,9 @@ type Result struct {
 	// PairCutsJudged counts the pair cuts quiet enough for checker 8
 	// (of Faults.PairCut run).
 	PairCutsJudged int
+	// QuietLeaves counts the leaves quiet enough for checker 7 to want
+	// them heard (of Faults.Leave run).
+	QuietLeaves int
 	// Converged is how long after the final heal the views agreed (-1:
 	// not within the liveness phase).
 	Converged  time.Duration
@@ -152,6 +155,7 @@ func Run(o Options) Result {
 		Deaths:         FalseDeaths(h),
 		Suspicions:     falseSuspicions(h),
 		PairCutsJudged: judgedPairCuts(h),
+		QuietLeaves:    len(h.QuietLeaves),
 		Converged:      converged,
 		History:        h,
 	}

@@ -19,6 +19,7 @@ type Summary struct {
 	Deaths         DeathCounts
 	Suspicions     int
 	PairCutsJudged int
+	QuietLeaves    int
 	Unconverged    int
 	Violations     map[Checker]int
 }
@@ -39,6 +40,7 @@ func (s *Summary) Record(r Result) {
 	s.Deaths.Excused += r.Deaths.Excused
 	s.Suspicions += r.Suspicions
 	s.PairCutsJudged += r.PairCutsJudged
+	s.QuietLeaves += r.QuietLeaves
 	if r.Converged < 0 {
 		s.Unconverged++
 	}
@@ -63,8 +65,8 @@ func (s *Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "runs %d  members %d (mean %.1f)  virtual %v  events %d\n",
 		s.Runs, s.Members, float64(s.Members)/float64(max(s.Runs, 1)), s.Virtual.Round(time.Second), s.Steps)
 	f := s.Faults
-	fmt.Fprintf(w, "faults: crash %d  pause %d  starve %d  partition %d (%d outlasting the longest suspicion)  loss-burst %d  tag-update %d  late-join %d  user-event %d  leave %d  pair-cut %d (%d judged)\n",
-		f.Crash, f.Pause, f.Starve, f.Partition, f.LongPartition, f.LossBurst, f.Tags, f.Join, f.UserEvents, f.Leave, f.PairCut, s.PairCutsJudged)
+	fmt.Fprintf(w, "faults: crash %d  pause %d  starve %d  partition %d (%d outlasting the longest suspicion)  loss-burst %d  tag-update %d  late-join %d  user-event %d  leave %d (%d quiet)  pair-cut %d (%d judged)\n",
+		f.Crash, f.Pause, f.Starve, f.Partition, f.LongPartition, f.LossBurst, f.Tags, f.Join, f.UserEvents, f.Leave, s.QuietLeaves, f.PairCut, s.PairCutsJudged)
 	fmt.Fprintf(w, "detection (all healthy members, per crash): n=%d  p50 %v  p99 %v  max %v\n",
 		len(s.Detection), ms(Quantile(s.Detection, 0.5)), ms(Quantile(s.Detection, 0.99)), ms(Quantile(s.Detection, 1)))
 	fmt.Fprintf(w, "dissemination to 99.9%% (join/tag update): n=%d  p50 %v  p99 %v  max %v\n",
