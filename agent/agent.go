@@ -76,6 +76,12 @@ type Agent struct {
 	autopilotRemoved atomic.Uint64
 }
 
+// startTimeout bounds how long New waits for its peers (bootstrap_expect,
+// or a running cluster to add it): 0, the product's setting, waits as
+// long as it takes, as Consul does. Tests set it, so that a cluster whose
+// one server failed to start fails the test instead of hanging it.
+var startTimeout time.Duration
+
 // New starts an agent: the Raft server with the store as its state
 // machine, the leader loop, and the HTTP API. -dev is an in-memory
 // single server without gossip; any other server runs gossip and the
@@ -140,7 +146,12 @@ func New(cfg config.Config, log *slog.Logger) (*Agent, error) {
 		// -bootstrap, -bootstrap-expect N, or neither (join only: wait
 		// for a running cluster's leader to add this server). HTTP is
 		// up meanwhile (http_early.go).
-		srv, err = a.startCluster(context.Background(), scfg)
+		ctx, cancel := context.Background(), context.CancelFunc(func() {})
+		if startTimeout > 0 {
+			ctx, cancel = context.WithTimeout(ctx, startTimeout)
+		}
+		srv, err = a.startCluster(ctx, scfg)
+		cancel()
 		if err != nil {
 			close(a.stopc) // releases requests waiting for the server
 			a.httpSrv.Close()

@@ -203,6 +203,9 @@ func (a *Agent) serverTags(port string) map[string]string {
 	tags := map[string]string{
 		"role": "consul", "dc": a.cfg.Datacenter, "port": port, "id": a.nodeID,
 		"vsn": "2", "vsn_min": "2", "vsn_max": "3", "raft_vsn": "3", "build": Version + ":" + Revision,
+		// As Consul's server tags: no network segments (CE), ACLs
+		// disabled ("0"), and the WAN gossip port a WAN join would use.
+		"segment": "", "acls": "0", "wan_join_port": strconv.Itoa(a.cfg.Ports.SerfWAN),
 	}
 	if a.cfg.BootstrapExpect > 0 {
 		tags["expect"] = strconv.Itoa(a.cfg.BootstrapExpect)

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,13 +21,27 @@ import (
 	"github.com/agentd/agentd/raft"
 )
 
+// Test ports come from below the kernel's ephemeral range (32768-60999
+// here), so that an outgoing connection cannot take one between freePort
+// and the agent's listen; each test process starts at its own offset and
+// walks up, so that two of them rarely probe the same ports.
+const testPortLow, testPortHigh = 12000, 24000
+
+var nextTestPort atomic.Int64
+
+func init() {
+	nextTestPort.Store(int64(os.Getpid()*7919) % (testPortHigh - testPortLow))
+}
+
 // freePort returns a port that was free for TCP and UDP a moment ago.
 func freePort(t *testing.T) int {
 	t.Helper()
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		port := l.Addr().(*net.TCPAddr).Port
+	for range 200 {
+		port := testPortLow + int(nextTestPort.Add(1)%(testPortHigh-testPortLow))
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
 		l.Close()
 		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err == nil {

@@ -180,6 +180,8 @@ func (a *Agent) selfMember() memberJSON {
 	}
 	if a.cfg.Server {
 		tags["role"] = "consul"
+		tags["acls"] = "0"
+		tags["wan_join_port"] = strconv.Itoa(a.cfg.Ports.SerfWAN)
 		tags["port"] = strconv.Itoa(a.cfg.Ports.Server)
 		tags["raft_vsn"] = "3"
 		if a.cfg.Bootstrap {
