@@ -17,7 +17,8 @@ import (
 // /v1/operator/keyring: the gossip encryption keyring of every member of
 // the pool, as Consul's (which asks every member through a serf query).
 // Every member is a server here, so the agent asks each alive one over the
-// server RPC (rpcKeyring; this agent directly) and sums the answers:
+// server RPC (rpcKeyring; this agent directly) and sums the answers, as
+// a WAN and a LAN entry (see operatorKeyring):
 //
 //	GET    list: per key, how many members hold it and how many use it
 //	POST   install {"Key": k}: every member adds k for decryption
@@ -168,12 +169,17 @@ func (a *Agent) operatorKeyring(w http.ResponseWriter, r *http.Request) error {
 	if op.Op != "list" {
 		return nil
 	}
-	out := keyringResponseJSON{Datacenter: a.cfg.Datacenter, Keys: map[string]int{}, PrimaryKeys: map[string]int{}, NumNodes: len(answers)}
+	// Consul's servers answer for the WAN pool first, then the LAN. Every
+	// member here is a server and agentd's WAN view is its LAN's servers,
+	// sharing one keyring: the two entries count the same answers.
+	lan := keyringResponseJSON{Datacenter: a.cfg.Datacenter, Keys: map[string]int{}, PrimaryKeys: map[string]int{}, NumNodes: len(answers)}
 	for _, ans := range answers {
 		for _, k := range ans.Keys {
-			out.Keys[k]++
+			lan.Keys[k]++
 		}
-		out.PrimaryKeys[ans.Primary]++
+		lan.PrimaryKeys[ans.Primary]++
 	}
-	return writeJSON(w, []keyringResponseJSON{out})
+	wan := lan
+	wan.WAN = true
+	return writeJSON(w, []keyringResponseJSON{wan, lan})
 }

@@ -121,6 +121,9 @@ func applyHCL(c *Config, b []byte, src string) ([]string, error) {
 
 // applyJSON applies one JSON document; src names it in messages.
 func applyJSON(c *Config, b []byte, src string) ([]string, error) {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, nil // an empty file is an empty configuration, as Consul's
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var top map[string]any
