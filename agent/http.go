@@ -272,6 +272,10 @@ func (a *Agent) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &mbe):
 		code = http.StatusRequestEntityTooLarge
 		msg = fmt.Sprintf("Request body too large, max size: %d bytes", mbe.Limit)
+	case errors.Is(err, driver.ErrLeadershipLost) && r.Method != http.MethodGet:
+		// A write whose outcome is unknown: hashicorp/raft's text, which
+		// Consul passes on.
+		msg = "leadership lost while committing log"
 	case errors.Is(err, errNoLeader), errors.Is(err, driver.ErrLeadershipLost), errors.Is(err, driver.ErrReadTimeout):
 		msg = errNoLeader.Error()
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:

@@ -2,11 +2,17 @@ package agent
 
 import (
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/agentd/agentd/raft/driver"
 )
 
 // TestAgentReload: PUT /v1/agent/reload runs the installed reloader; its
@@ -37,4 +43,20 @@ func TestAgentVersion(t *testing.T) {
 	require.Equal(t, Version, v["HumanVersion"])
 	require.Contains(t, v, "SHA")
 	require.Contains(t, v, "BuildDate")
+}
+
+// TestWriteErrorLeadershipLost: a write whose outcome is unknown answers
+// hashicorp/raft's text, a read Consul's "No cluster leader".
+func TestWriteErrorLeadershipLost(t *testing.T) {
+	a := &Agent{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, tc := range []struct{ method, want string }{
+		{http.MethodPut, "leadership lost while committing log"},
+		{http.MethodDelete, "leadership lost while committing log"},
+		{http.MethodGet, "No cluster leader"},
+	} {
+		rec := httptest.NewRecorder()
+		a.writeError(rec, httptest.NewRequest(tc.method, "/v1/kv/x", nil), fmt.Errorf("apply: %w", driver.ErrLeadershipLost))
+		require.Equal(t, http.StatusInternalServerError, rec.Code, tc.method)
+		require.Equal(t, tc.want, rec.Body.String(), tc.method)
+	}
 }
