@@ -332,3 +332,18 @@ func TestCLIReload(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	require.Equal(t, "Configuration reload triggered\n", out)
 }
+
+func TestCLIMembersDetailedStatus(t *testing.T) {
+	addr := startAgent(t)
+	code, out, errOut := runCmd(t, "", "members", "-http-addr", addr, "-detailed")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "Tags")
+	require.Regexp(t, `alive +acls=0,.*role=consul`, out)
+	code, _, _ = runCmd(t, "", "members", "-http-addr", addr, "-status", "^failed$")
+	require.Equal(t, 2, code, "no member matched")
+	code, out, _ = runCmd(t, "", "members", "-http-addr", addr, "-status", "alive")
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "alive")
+	code, _, _ = runCmd(t, "", "members", "-http-addr", addr, "-status", "(")
+	require.Equal(t, 1, code)
+}

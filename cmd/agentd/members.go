@@ -5,6 +5,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -39,8 +42,14 @@ func memberStatus(s int) string {
 func cmdMembers(env *env, args []string) int {
 	fs, hf := env.flags("members")
 	wan := fs.Bool("wan", false, "list WAN members")
+	detailed := fs.Bool("detailed", false, "list every member's tags instead of the summary columns")
+	status := fs.String("status", ".*", "list only members whose status matches this regular expression")
 	if fs.Parse(args) != nil {
 		return 1
+	}
+	statusRe, err := regexp.Compile(*status)
+	if err != nil {
+		return env.fail("Failed to compile status regexp: %v", err)
 	}
 	c, err := hf.client()
 	if err != nil {
@@ -54,7 +63,25 @@ func cmdMembers(env *env, args []string) int {
 	if err := c.getJSON("/v1/agent/members", q, &ms); err != nil {
 		return env.fail("Error retrieving members: %v", err)
 	}
+	ms = slices.DeleteFunc(ms, func(m member) bool { return !statusRe.MatchString(memberStatus(m.Status)) })
+	if len(ms) == 0 {
+		return 2 // Consul: no member matched
+	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 2, 2, ' ', 0)
+	if *detailed {
+		fmt.Fprintln(tw, "Node\tAddress\tStatus\tTags")
+		for _, m := range ms {
+			tags := make([]string, 0, len(m.Tags))
+			for k, v := range m.Tags {
+				tags = append(tags, k+"="+v)
+			}
+			sort.Strings(tags)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Name, net.JoinHostPort(m.Addr, strconv.Itoa(int(m.Port))),
+				memberStatus(m.Status), strings.Join(tags, ","))
+		}
+		tw.Flush()
+		return 0
+	}
 	fmt.Fprintln(tw, "Node\tAddress\tStatus\tType\tBuild\tProtocol\tDC\tSegment")
 	for _, m := range ms {
 		typ := "client"
