@@ -158,21 +158,27 @@ func (a *Agent) ingestEvent(e *userEvent) {
 	a.events.add(e)
 }
 
-// eventIndex is Consul's index for an event list: its last event's ID
-// folded to 64 bits (the two halves of the UUID XORed), or 1 when empty.
-// Not monotonic: a blocking list waits while the index equals ?index.
+// eventIndex is Consul's index for an event list: its last event's
+// EventIDIndex, or 1 when empty. Not monotonic: a blocking list waits
+// while the index equals ?index.
 func eventIndex(events []*userEvent) uint64 {
 	if len(events) == 0 {
 		return 1
 	}
-	id := events[len(events)-1].ID
+	return max(EventIDIndex(events[len(events)-1].ID), 1)
+}
+
+// EventIDIndex folds an event's UUID to 64 bits, its two halves XORed, as
+// Consul's event index does (0 for a malformed ID). Watchers of
+// /v1/event/list use it to find the last event they saw.
+func EventIDIndex(id string) uint64 {
 	if len(id) != 36 {
-		return 1
+		return 0
 	}
 	lo, err1 := strconv.ParseUint(id[0:8]+id[9:13]+id[14:18], 16, 64)
 	hi, err2 := strconv.ParseUint(id[19:23]+id[24:36], 16, 64)
 	if err1 != nil || err2 != nil {
-		return 1
+		return 0
 	}
 	return lo ^ hi
 }

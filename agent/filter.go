@@ -3,6 +3,7 @@ package agent
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -74,6 +75,16 @@ func filterItems[T any](expr filterExpr, list []T) ([]T, error) {
 		}
 	}
 	return out, nil
+}
+
+// listQuery reads a list endpoint's query options and its ?filter.
+func listQuery(r *http.Request) (queryOptions, filterExpr, error) {
+	o, err := parseQueryOptions(r.URL.Query())
+	if err != nil {
+		return o, nil, err
+	}
+	f, err := queryFilter(r.URL.Query())
+	return o, f, err
 }
 
 // queryFilter compiles the request's ?filter (nil when absent).

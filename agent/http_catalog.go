@@ -27,11 +27,7 @@ type nodeJSON struct {
 }
 
 func (a *Agent) catalogNodes(w http.ResponseWriter, r *http.Request) error {
-	o, err := parseQueryOptions(r.URL.Query())
-	if err != nil {
-		return err
-	}
-	filter, err := queryFilter(r.URL.Query())
+	o, filter, err := listQuery(r)
 	if err != nil {
 		return err
 	}
@@ -103,11 +99,7 @@ type healthCheckJSON struct {
 }
 
 func (a *Agent) healthNode(w http.ResponseWriter, r *http.Request) error {
-	o, err := parseQueryOptions(r.URL.Query())
-	if err != nil {
-		return err
-	}
-	filter, err := queryFilter(r.URL.Query())
+	o, filter, err := listQuery(r)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/agentd/agentd/agent"
 )
 
 // cmdWatch is Consul's `watch -type=T [options] [child...]` for the views
@@ -138,7 +140,7 @@ func eventView(c *client, name string) func(uint64) (json.RawMessage, uint64, er
 		}
 		for i, e := range events {
 			var id struct{ ID string }
-			if json.Unmarshal(e, &id) == nil && eventIDIndex(id.ID) == index {
+			if json.Unmarshal(e, &id) == nil && agent.EventIDIndex(id.ID) == index {
 				events = events[i+1:]
 				break
 			}
@@ -146,19 +148,6 @@ func eventView(c *client, name string) func(uint64) (json.RawMessage, uint64, er
 		out, err := json.Marshal(events)
 		return out, idx, err
 	}
-}
-
-// eventIDIndex folds an event ID as the agent's event index does.
-func eventIDIndex(id string) uint64 {
-	if len(id) != 36 {
-		return 0
-	}
-	lo, err1 := strconv.ParseUint(id[0:8]+id[9:13]+id[14:18], 16, 64)
-	hi, err2 := strconv.ParseUint(id[19:23]+id[24:36], 16, 64)
-	if err1 != nil || err2 != nil {
-		return 0
-	}
-	return lo ^ hi
 }
 
 // runWatchHandler runs the child with the view on stdin and CONSUL_INDEX.
