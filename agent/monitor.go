@@ -3,8 +3,12 @@ package agent
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/agentd/agentd/agent/config"
@@ -87,22 +91,62 @@ func (h *monitorHandler) Handle(ctx context.Context, r slog.Record) error {
 		if r.Level < m.level {
 			continue
 		}
-		var buf bytes.Buffer
-		var f slog.Handler = slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug - 4})
-		if m.json {
-			f = slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug - 4})
-		}
-		if h.group != "" {
-			f = f.WithGroup(h.group)
-		}
-		f.WithAttrs(h.attrs).Handle(ctx, r)
 		select {
-		case m.lines <- buf.Bytes():
+		case m.lines <- h.format(r, m.json):
 		default:
 			m.dropped++
 		}
 	}
 	return err
+}
+
+// format writes r as Consul's logger (hclog) does, so that what reads
+// `consul monitor` reads this:
+//
+//	2026-11-27T12:10:53.080Z [INFO]  agent.raft: message: key=value
+//	{"@level":"info","@message":"message","@module":"agent.raft","@timestamp":"…","key":"value"}
+//
+// The module is the record's "module" attribute under "agent".
+func (h *monitorHandler) format(r slog.Record, asJSON bool) []byte {
+	module := "agent"
+	kv := [][2]string{}
+	add := func(a slog.Attr) bool {
+		if a.Key == "module" {
+			module = "agent." + a.Value.String()
+			return true
+		}
+		key := a.Key
+		if h.group != "" {
+			key = h.group + "." + key
+		}
+		kv = append(kv, [2]string{key, a.Value.String()})
+		return true
+	}
+	for _, a := range h.attrs {
+		add(a)
+	}
+	r.Attrs(add)
+	ts := r.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00")
+	level := strings.ToLower(r.Level.String())
+	if asJSON {
+		out := map[string]string{"@level": level, "@message": r.Message, "@module": module, "@timestamp": ts}
+		for _, p := range kv {
+			out[p[0]] = p[1]
+		}
+		b, _ := json.Marshal(out)
+		return append(b, '\n')
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s %-8s%s: %s", ts, "["+strings.ToUpper(level)+"]", module, r.Message)
+	for i, p := range kv {
+		sep := " "
+		if i == 0 {
+			sep = ": "
+		}
+		fmt.Fprintf(&b, "%s%s=%s", sep, p[0], strconv.Quote(p[1]))
+	}
+	b.WriteByte('\n')
+	return b.Bytes()
 }
 
 func (h *monitorHandler) WithAttrs(as []slog.Attr) slog.Handler {
