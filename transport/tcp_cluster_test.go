@@ -233,21 +233,24 @@ func TestTCPClusterSnapshotCatchUp(t *testing.T) {
 
 	c.start(lag, nil, 99)
 	c.converged(want)
-	// The FSM is restored before the log records the install: poll.
+	// The FSM is restored before the log records the install, and the
+	// transports count a stream only after the receiver took it and the
+	// sender read the acknowledgement: poll for all of them.
 	var st driver.Stats
+	var received, sent uint64
 	poll(t, 10*time.Second, func() bool {
 		var err error
 		st, err = c.nodes[lag].d.Stats(context.Background())
 		require.NoError(t, err)
-		return st.Installed >= 1
-	}, func() string { return fmt.Sprintf("not caught up by snapshot: %+v", st) })
+		received, sent = c.nodes[lag].tr.Stats().SnapshotsReceived, 0
+		for _, n := range c.nodes {
+			sent += n.tr.Stats().SnapshotsSent
+		}
+		return st.Installed >= 1 && received >= 1 && sent >= 1
+	}, func() string {
+		return fmt.Sprintf("not caught up by snapshot: %+v, streams received %d, sent %d", st, received, sent)
+	})
 	require.GreaterOrEqual(t, c.nodes[lag].fsm.Restores(), 1)
-	require.GreaterOrEqual(t, c.nodes[lag].tr.Stats().SnapshotsReceived, uint64(1))
-	var sent uint64
-	for _, n := range c.nodes {
-		sent += n.tr.Stats().SnapshotsSent
-	}
-	require.GreaterOrEqual(t, sent, uint64(1))
 	staged, err := filepath.Glob(filepath.Join(c.root, string(lag), "staging", "*"))
 	require.NoError(t, err)
 	require.Empty(t, staged, "staged snapshot files removed after install")
