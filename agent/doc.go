@@ -55,6 +55,19 @@
 //	tombstone reaping      TombstoneReap after tombstoneTTL
 //	Connect CA             with connect.enabled, a CA configuration and self-signed root
 //	                       (store.CASet) whenever the store has none (ca_leader.go)
+//	autopilot config       seeded from autopilot.* (store.AutopilotSet, check-and-set
+//	                       on index 0) when the store has none (http_autopilot.go)
+//
+// # Agent-local and pool-wide endpoints
+//
+// Served without a leader as soon as the gossip pool runs (http_early.go):
+// /v1/agent/self, /members, /join, /force-leave. Asked of every member
+// over the server RPC: /v1/operator/keyring (keyring.go). Through gossip:
+// user events, kept in a 256-event buffer per agent after its own filters
+// (events.go). From the leader: autopilot health and state
+// (autopilot_health.go), leadership transfer (http_transfer.go). Local:
+// /v1/agent/metrics, /monitor (a log handler feeding open streams),
+// /reload (the command's SIGHUP reload), /version.
 //
 // # Snapshots
 //
@@ -66,6 +79,10 @@
 // store/restore.go).
 //
 // # Observability
+//
+// /v1/agent/metrics serves gauges in Consul's shape: its runtime, raft and
+// session names, and agentd's counters (the store's blocking-query
+// wakeups among them), as Prometheus text when enabled (http_metrics.go).
 //
 // /v1/agent/self Stats.raft adds snapshots_installed and snapshots_taken
 // (this process's driver counters), autopilot_removed (dead servers this
