@@ -31,6 +31,7 @@ type cluster struct {
 	slowNode                            *node      // the member whose link is slow now
 	slowArm                             *slowStall // a stall waiting for a heartbeat round
 	bitRot                              *rand.Rand // bit-rot probe (bitrot.go)
+	zone                                *rand.Rand // zone partitions (zone.go)
 	isolated                            int        // nodes isolated by it now
 
 	nodes  []*node // creation order; removed nodes stay, flagged
@@ -90,6 +91,7 @@ func newCluster(opt Options) *cluster {
 	c.transfer = clock.Sub(root, streamTransfer)
 	c.slowLink = clock.Sub(root, streamSlowLink)
 	c.bitRot = clock.Sub(root, streamBitRot)
+	c.zone = clock.Sub(root, streamZone)
 	if opt.Tweak != nil {
 		opt.Tweak(&c.swarm)
 	}

@@ -30,6 +30,7 @@ func (c *cluster) startNemesis() {
 	c.w.At(0, c.netProfile)
 	c.startTransfers()
 	c.startSlowLinks()
+	c.startZonePartitions()
 }
 
 // every runs f at random intervals averaging mean until the safety phase

@@ -30,6 +30,7 @@ const (
 	FaultIsolateCommit      = "isolate-leader-on-commit"
 	FaultLeaderTransfer     = "leader-transfer"
 	FaultSlowLink           = "slow-link"
+	FaultZonePartition      = "partition-zone"
 )
 
 // FaultKinds lists every fault kind in report order.
@@ -39,7 +40,7 @@ var FaultKinds = []string{
 	FaultClockSkew, FaultSlowDisk, FaultMemberAdd, FaultMemberRemove,
 	FaultNetLoss, FaultNetDup, FaultNetReorder, FaultDiskFull,
 	FaultIsolateNewLeader, FaultIsolateCommit, FaultLeaderTransfer,
-	FaultSlowLink,
+	FaultSlowLink, FaultZonePartition,
 }
 
 // Stats describes one run (or, summed, many).

@@ -25,6 +25,7 @@ const (
 	streamTransfer          // leadership transfers (transfer.go)
 	streamSlowLink          // slow links (slowlink.go)
 	streamBitRot            // bit-rot probe (bitrot.go)
+	streamZone              // zone partitions (zone.go)
 )
 
 // Swarm is every random choice of a run that is made once, up front, from
