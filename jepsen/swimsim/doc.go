@@ -37,7 +37,9 @@
 // every member fires one user event at once (the burst), and, after a
 // lead-in, one random pair of members is cut from each other
 // (datagrams and streams, both ways) for 30–120 s, then one other member
-// crashes for 20 s (quietcrash.go); then the checks.
+// crashes for 20 s (quietcrash.go); in 30% of the converged seeds one
+// member then crashes and restarts from its persisted state, as the swim
+// driver restarts it (restart.go); then the checks.
 // The liveness phase lasts up to DetectBound + 1 min, but ends once the
 // views have converged and stayed so for an accusation window
 // (at least a minute), never before min(DetectBound, 3 min) + 1 min

@@ -11,6 +11,7 @@ type FaultCounts struct {
 	Crash, Pause, Starve, Partition, LongPartition, LossBurst, Tags, Join int
 	UserEvents, Leave                                                     int
 	PairCut                                                               int // pair-cut windows run (checker 8)
+	Restart                                                               int // members restarted from persisted state (restart.go)
 }
 
 // Add sums counts.
@@ -26,6 +27,7 @@ func (c *FaultCounts) Add(o FaultCounts) {
 	c.UserEvents += o.UserEvents
 	c.Leave += o.Leave
 	c.PairCut += o.PairCut
+	c.Restart += o.Restart
 }
 
 // nemesis injects the swarm's faults during the fault phase and heals
@@ -47,10 +49,13 @@ type nemesis struct {
 	// witnesses are the members paused by staleWitness, not to be
 	// crashed until they resume.
 	witnesses map[*member]bool
+	// restartSeen: how long after its restart every live member held the
+	// restarted member alive (-1: no restart, or not within the bound).
+	restartSeen time.Duration
 }
 
 func newNemesis(s *sim, sw Swarm, end time.Duration, nextLate int) *nemesis {
-	nm := &nemesis{s: s, sw: sw, end: end, pauses: map[*member]int{}, starves: map[*member]int{}, partition: -1, nextLate: nextLate, witnesses: map[*member]bool{}}
+	nm := &nemesis{s: s, sw: sw, end: end, pauses: map[*member]int{}, starves: map[*member]int{}, partition: -1, restartSeen: -1, nextLate: nextLate, witnesses: map[*member]bool{}}
 	s.w.Net.SetConfig(sw.Net)
 	s.h.Loss = append(s.h.Loss, LossPeriod{Interval{0, Forever}, sw.Net.LossPPM})
 	return nm

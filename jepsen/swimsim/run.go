@@ -47,6 +47,9 @@ type Result struct {
 	// QuietLeaves counts the leaves quiet enough for checker 7 to want
 	// them heard (of Faults.Leave run).
 	QuietLeaves int
+	// Rejoin is how long after its restart a restarted member was alive
+	// in every live table (-1: none restarted, or not within the bound).
+	Rejoin time.Duration
 	// Converged is how long after the final heal the views agreed (-1:
 	// not within the liveness phase).
 	Converged  time.Duration
@@ -142,6 +145,12 @@ func Run(o Options) Result {
 			logf("pair cut %v ended", s.h.PairCuts[len(s.h.PairCuts)-1])
 		}
 	}
+	if converged >= 0 {
+		if nm.restartPhase(rand.New(rand.NewPCG(o.Seed, streamRestart<<32)), o.Stop) {
+			logf("aborted")
+			return Result{Seed: o.Seed, Swarm: sw, Virtual: s.w.Now(), Steps: s.w.Steps(), Faults: nm.counts, Aborted: true}
+		}
+	}
 
 	h := &s.h
 	r := Result{
@@ -156,6 +165,7 @@ func Run(o Options) Result {
 		Suspicions:     falseSuspicions(h),
 		PairCutsJudged: judgedPairCuts(h),
 		QuietLeaves:    len(h.QuietLeaves),
+		Rejoin:         nm.restartSeen,
 		Converged:      converged,
 		History:        h,
 	}

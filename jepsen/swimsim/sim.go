@@ -20,6 +20,7 @@ const (
 	streamEvents
 	streamLeave
 	streamPairCut
+	streamRestart
 )
 
 // sim is one pool on one world.

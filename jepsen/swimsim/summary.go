@@ -20,6 +20,7 @@ type Summary struct {
 	Suspicions     int
 	PairCutsJudged int
 	QuietLeaves    int
+	Rejoin         []time.Duration // per restart seen alive everywhere in its bound
 	Unconverged    int
 	Violations     map[Checker]int
 }
@@ -41,6 +42,9 @@ func (s *Summary) Record(r Result) {
 	s.Suspicions += r.Suspicions
 	s.PairCutsJudged += r.PairCutsJudged
 	s.QuietLeaves += r.QuietLeaves
+	if r.Rejoin >= 0 && r.Faults.Restart > 0 {
+		s.Rejoin = append(s.Rejoin, r.Rejoin)
+	}
 	if r.Converged < 0 {
 		s.Unconverged++
 	}
@@ -67,6 +71,8 @@ func (s *Summary) Print(w io.Writer) {
 	f := s.Faults
 	fmt.Fprintf(w, "faults: crash %d  pause %d  starve %d  partition %d (%d outlasting the longest suspicion)  loss-burst %d  tag-update %d  late-join %d  user-event %d  leave %d (%d quiet)  pair-cut %d (%d judged)\n",
 		f.Crash, f.Pause, f.Starve, f.Partition, f.LongPartition, f.LossBurst, f.Tags, f.Join, f.UserEvents, f.Leave, s.QuietLeaves, f.PairCut, s.PairCutsJudged)
+	fmt.Fprintf(w, "restart (alive in every live table again): n=%d of %d  p50 %v  p99 %v  max %v\n",
+		len(s.Rejoin), f.Restart, ms(Quantile(s.Rejoin, 0.5)), ms(Quantile(s.Rejoin, 0.99)), ms(Quantile(s.Rejoin, 1)))
 	fmt.Fprintf(w, "detection (all healthy members, per crash): n=%d  p50 %v  p99 %v  max %v\n",
 		len(s.Detection), ms(Quantile(s.Detection, 0.5)), ms(Quantile(s.Detection, 0.99)), ms(Quantile(s.Detection, 1)))
 	fmt.Fprintf(w, "dissemination to 99.9%% (join/tag update): n=%d  p50 %v  p99 %v  max %v\n",
