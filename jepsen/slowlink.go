@@ -1,6 +1,7 @@
 package jepsen
 
 import (
+	"math/rand/v2"
 	"time"
 
 	"github.com/agentd/agentd/raft"
@@ -41,13 +42,17 @@ type slowStall struct {
 }
 
 // startSlowLinks starts the slow-link process in a third of the seeds.
-func (c *cluster) startSlowLinks() {
-	r := c.slowLink
+func (c *cluster) startSlowLinks() { c.startInAThird(c.slowLink, c.injectSlowLink) }
+
+// startInAThird runs inject every 1-4 s on average (the mean drawn once),
+// in a third of the seeds, drawing only from r: the other two thirds draw
+// nothing from it beyond the first coin.
+func (c *cluster) startInAThird(r *rand.Rand, inject func()) {
 	if r.IntN(3) != 0 {
 		return
 	}
 	mean := time.Second + drawFrom(r, 3*time.Second)
-	c.everyFrom(r, mean, c.injectSlowLink)
+	c.everyFrom(r, mean, inject)
 }
 
 func (c *cluster) injectSlowLink() {

@@ -1,8 +1,6 @@
 package jepsen
 
 import (
-	"time"
-
 	"github.com/agentd/agentd/raft"
 )
 
@@ -32,14 +30,7 @@ import (
 
 // startZonePartitions starts the zone-partition process in a third of the
 // seeds.
-func (c *cluster) startZonePartitions() {
-	r := c.zone
-	if r.IntN(3) != 0 {
-		return
-	}
-	mean := time.Second + drawFrom(r, 3*time.Second)
-	c.everyFrom(r, mean, c.injectZonePartition)
-}
+func (c *cluster) startZonePartitions() { c.startInAThird(c.zone, c.injectZonePartition) }
 
 func (c *cluster) injectZonePartition() {
 	r := c.zone
