@@ -102,6 +102,12 @@ func cmdLock(env *env, args []string) int {
 func runLocked(env *env, args []string, shell, passStdin bool, lost <-chan struct{}, say func(string, ...any)) int {
 	cmd := childCommand(args, shell)
 	cmd.Env = append(os.Environ(), "CONSUL_LOCK_HELD=true")
+	// The child leads its own process group, so that a shell's children
+	// are signalled with it (Consul's KillCommandSubtree): a shell that
+	// forked its command, or caught SIGTERM just as it exec'd, would
+	// otherwise leave the command running and holding our output pipes.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = time.Second
 	cmd.Stdout, cmd.Stderr = env.stdout, env.stderr
 	if passStdin {
 		cmd.Stdin = env.stdin
@@ -129,12 +135,12 @@ func runLocked(env *env, args []string, shell, passStdin bool, lost <-chan struc
 	case <-sigc:
 		say("Shutdown triggered, killing child")
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 	select {
 	case <-done:
 	case <-time.After(lockKillGrace):
 		say("Child did not exit after grace period of %v", lockKillGrace)
-		cmd.Process.Kill()
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-done
 	}
 	return 0
