@@ -46,8 +46,9 @@ func TestAPIKVCRUD(t *testing.T) {
 	require.Equal(t, created, p.CreateIndex)
 	require.Greater(t, p.ModifyIndex, created)
 
-	// Keys with odd characters are kept verbatim.
-	for _, k := range []string{"a//b", "with space", "x/../y", "q?x=1", "emoji/✓", "trailing/"} {
+	// Keys with odd characters are kept verbatim. Unclean paths ("a//b",
+	// "x/../y") are redirected as Consul's (TestHTTPPathCanonical).
+	for _, k := range []string{"with space", "q?x=1", "emoji/✓", "trailing/", "pct%2Fx", "hash#x", "amp&x=y", "plus+x"} {
 		_, err = kv.Put(&api.KVPair{Key: k, Value: []byte(k)}, nil)
 		require.NoError(t, err, k)
 		p, _, err = kv.Get(k, nil)

@@ -27,6 +27,9 @@
 //
 // # Requests
 //
+// Paths are taken as Consul's HTTP server takes them (http_canonical.go):
+// one holding an unprintable rune is a 400, an unclean one ("a//b", a KV
+// key with a leading slash) a 301 to its cleaned form.
 // Writes become store commands stamped with the proposing server's clock
 // (store.EncodeCommand) and go through Raft on the leader; a follower
 // forwards them over the server RPC, and forwards again (until the hold

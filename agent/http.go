@@ -44,13 +44,13 @@ type route struct {
 
 // routes builds the API mux. Patterns are Consul's: an exact path, or a
 // prefix ending in "/" whose remainder is the handler's argument (empty
-// included: the handler answers Consul's "Missing ..." 400). KV keys may
-// contain anything ("a//b", ".."); they bypass ServeMux, which would clean
-// such paths with a redirect.
+// included: the handler answers Consul's "Missing ..." 400). In front of
+// it, as Consul's HTTP server: unprintable paths are refused and unclean
+// ones redirected (http_canonical.go), KV keys included.
 func (a *Agent) routes() http.Handler {
 	mux := http.NewServeMux()
 	get, put := []string{http.MethodGet}, []string{http.MethodPut}
-	for pattern, rt := range map[string]route{
+	table := map[string]route{
 		"/v1/txn": {methods: put, h: a.txn, dc: true},
 
 		"/v1/session/create":   {methods: put, h: a.sessionCreate, dc: true, ent: true},
@@ -92,7 +92,8 @@ func (a *Agent) routes() http.Handler {
 		"/v1/agent/connect/ca/roots":   {methods: get, h: a.agentConnectCARoots, dc: true},
 		"/v1/connect/ca/roots":         {methods: get, h: a.connectCARoots, dc: true},
 		"/v1/connect/ca/configuration": {methods: get, h: a.connectCAConfiguration, dc: true},
-	} {
+	}
+	for pattern, rt := range table {
 		mux.Handle(pattern, a.wrap(rt))
 	}
 
@@ -107,14 +108,19 @@ func (a *Agent) routes() http.Handler {
 	}
 	mux.HandleFunc("/", index)
 
-	kv := a.wrap(route{methods: []string{http.MethodGet, http.MethodPut, http.MethodDelete}, h: a.kv, dc: true, ent: true})
+	mux.Handle("/v1/kv/", a.wrap(route{methods: []string{http.MethodGet, http.MethodPut, http.MethodDelete}, h: a.kv, dc: true, ent: true}))
+	canon := canonicalPaths{filter: !a.cfg.DisableHTTPUnprintableCharFilter, subtrees: map[string]bool{"/v1/kv/": true}}
+	for pattern := range table {
+		if strings.HasSuffix(pattern, "/") {
+			canon.subtrees[pattern] = true
+		}
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if canon.answered(w, r) {
+			return
+		}
 		if a.srvPtr.Load() == nil && !a.awaitServer(w, r) {
 			return // before the Raft server runs (http_early.go)
-		}
-		if strings.HasPrefix(r.URL.Path, "/v1/kv/") || r.URL.Path == "/v1/kv" {
-			kv.ServeHTTP(w, r)
-			return
 		}
 		mux.ServeHTTP(w, r)
 	})

@@ -28,10 +28,11 @@ func toKVPair(e *store.KVEntry) kvPair {
 }
 
 // kv serves /v1/kv/<key> (GET, PUT and DELETE: wrap refuses the rest).
-// The key is everything after the prefix, unescaped, with no cleaning: any
-// bytes clients use are allowed.
+// The key is everything after the prefix, unescaped: ServeMux has already
+// redirected an unclean path and the filter refused unprintable runes
+// (routes), as Consul's; any other bytes are kept.
 func (a *Agent) kv(w http.ResponseWriter, r *http.Request) error {
-	key := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/v1/kv"), "/")
+	key := strings.TrimPrefix(r.URL.Path, "/v1/kv/")
 	switch r.Method {
 	case http.MethodGet:
 		return a.kvGet(w, r, key)

@@ -67,6 +67,11 @@ type Config struct {
 	// on the HTTP API, as Consul does; default false.
 	EnableDebug bool
 
+	// DisableHTTPUnprintableCharFilter (disable_http_unprintable_char_filter):
+	// accept HTTP paths holding unprintable runes (Consul's escape hatch for
+	// old keys); default false, such a path is a 400.
+	DisableHTTPUnprintableCharFilter bool
+
 	RaftSnapshotThreshold int           // raft_snapshot_threshold: entries between snapshots; default 16384
 	RaftSnapshotInterval  time.Duration // raft_snapshot_interval: how often the threshold is checked; default 30s
 	RaftTrailingLogs      int           // raft_trailing_logs: entries kept behind a snapshot; default 10240

@@ -60,9 +60,10 @@ var keys = map[string]setter{
 	"addresses.grpc":  strKey(func(c *Config) *string { return &c.Addresses.GRPC }),
 	"addresses.dns":   strKey(func(c *Config) *string { return &c.Addresses.DNS }),
 
-	"performance.raft_multiplier":      intKey(func(c *Config) *int { return &c.RaftMultiplier }),
-	"limits.http_max_conns_per_client": intKey(func(c *Config) *int { return &c.HTTPMaxConnsPerClient }),
-	"enable_debug":                     boolKey(func(c *Config) *bool { return &c.EnableDebug }),
+	"performance.raft_multiplier":          intKey(func(c *Config) *int { return &c.RaftMultiplier }),
+	"limits.http_max_conns_per_client":     intKey(func(c *Config) *int { return &c.HTTPMaxConnsPerClient }),
+	"enable_debug":                         boolKey(func(c *Config) *bool { return &c.EnableDebug }),
+	"disable_http_unprintable_char_filter": boolKey(func(c *Config) *bool { return &c.DisableHTTPUnprintableCharFilter }),
 
 	"leave_on_terminate":      boolPtrKey(func(c *Config) **bool { return &c.LeaveOnTerminate }),
 	"skip_leave_on_interrupt": boolPtrKey(func(c *Config) **bool { return &c.SkipLeaveOnInterrupt }),
