@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -284,17 +285,27 @@ func (a *Agent) agentSelf(w http.ResponseWriter, r *http.Request) error {
 		"Member": a.selfMember(),
 		"Meta":   map[string]string{},
 		"Stats": map[string]map[string]string{
-			"agent": {"version": Version, "revision": Revision},
+			// Consul's groups as `consul info` prints them; "agent" also
+			// keeps agentd's version and revision. No services or checks
+			// are registered on an agentd agent.
+			"agent": {"version": Version, "revision": Revision, "check_monitors": "0", "check_ttls": "0", "checks": "0", "services": "0"},
+			"build": {"prerelease": "", "revision": Revision, "version": Version, "version_metadata": ""},
 			"consul": {
 				"server": strconv.FormatBool(a.cfg.Server), "leader": strconv.FormatBool(st.SoftState.Role == raft.Leader),
 				"leader_addr": a.leaderAddr(st), "known_datacenters": "1", "bootstrap": strconv.FormatBool(a.cfg.Bootstrap),
+				"acl": "disabled",
 			},
+			"serf_lan": a.serfLANStats(),
 			"raft": {
 				"state": st.SoftState.Role.String(), "term": strconv.FormatUint(uint64(st.HardState.Term), 10),
 				"commit_index":   strconv.FormatUint(uint64(st.HardState.Commit), 10),
 				"applied_index":  strconv.FormatUint(uint64(st.Applied), 10),
 				"last_log_index": strconv.FormatUint(uint64(st.LastIndex), 10),
 				"num_peers":      strconv.Itoa(max(len(st.Configuration.Servers)-1, 0)),
+				// hashicorp/raft's protocol figures Consul reports (raft_vsn 3).
+				"protocol_version": "3", "protocol_version_min": "0", "protocol_version_max": "3",
+				"snapshot_version_min": "0", "snapshot_version_max": "1",
+				"fsm_pending": "0",
 				// Counters of this process (not persisted): snapshots
 				// received from a leader and installed, and taken locally.
 				"snapshots_installed": strconv.FormatUint(drvStats.Installed, 10),
@@ -307,10 +318,39 @@ func (a *Agent) agentSelf(w http.ResponseWriter, r *http.Request) error {
 				"applies": strconv.FormatUint(storeStats.Applies, 10), "watch_fires": strconv.FormatUint(storeStats.WatchFires, 10),
 				"wakeups": strconv.FormatUint(storeStats.Wakeups, 10), "watches_added": strconv.FormatUint(storeStats.WatchesAdded, 10),
 			},
-			"runtime": {"arch": runtimeArch(), "os": runtimeOS(), "goroutines": strconv.Itoa(numGoroutine())},
+			"runtime": {
+				"arch": runtimeArch(), "os": runtimeOS(), "goroutines": strconv.Itoa(numGoroutine()),
+				"cpu_count": strconv.Itoa(runtime.NumCPU()), "max_procs": strconv.Itoa(runtime.GOMAXPROCS(0)), "version": runtime.Version(),
+			},
 		},
 	}
 	return writeJSON(w, out)
+}
+
+// serfLANStats is Consul's serf_lan group: the member counts by status
+// (members counts every member, as serf's), whether gossip is encrypted,
+// and serf's queue and clock figures, which agentd's gossip does not keep
+// ("0").
+func (a *Agent) serfLANStats() map[string]string {
+	members, failed, left := 1, 0, 0
+	if a.cluster != nil {
+		ms := a.cluster.gossip.Members()
+		members = len(ms)
+		for _, m := range ms {
+			switch m.Status {
+			case swim.StatusFailed:
+				failed++
+			case swim.StatusLeft:
+				left++
+			}
+		}
+	}
+	return map[string]string{
+		"members": strconv.Itoa(members), "failed": strconv.Itoa(failed), "left": strconv.Itoa(left),
+		"encrypted": strconv.FormatBool(a.cfg.Encrypt != ""), "health_score": "0",
+		"coordinate_resets": "0", "event_queue": "0", "event_time": "1", "intent_queue": "0",
+		"member_time": "1", "query_queue": "0", "query_time": "1",
+	}
 }
 
 // serfAddrLAN is this agent's gossip address as others reach it.
