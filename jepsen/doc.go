@@ -116,7 +116,9 @@
 // own unsynced write is caught with no crash needed); one change at a
 // time (confchange.go: no durable log holds two configuration entries
 // above the highest index committed anywhere; each follows a committed
-// entry of its own term); bit rot (bitrot.go: on a third of the restarts,
+// entry of its own term); no valid change refused (confrefusal.go: a
+// change the nemesis proposes and the leader's own configuration allows
+// is never refused as invalid, or membership would silently freeze); bit rot (bitrot.go: on a third of the restarts,
 // a byte flipped inside a synced batch of a copy of the node's WAL must
 // make reopening the copy fail or leave the recovered log unchanged, since
 // power loss alone never damages synced data). A panic from an

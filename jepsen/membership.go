@@ -56,8 +56,10 @@ func (c *cluster) changeMembership() {
 		}
 		cc = raft.ConfChange{Type: raft.ConfRemove, Server: victim}
 	}
+	conf := l.h.Status().Configuration
 	f := l.h.ProposeConfChange(cc)
 	if f.Outcome() == driver.Failed {
+		c.checkRefusal(l, conf, cc, f.Err())
 		if added != nil {
 			c.retire(added)
 		}
@@ -109,8 +111,10 @@ func (c *cluster) proposeWhilePending(l *node) {
 	default:
 		return
 	}
+	conf := l.h.Status().Configuration
 	f := l.h.ProposeConfChange(cc)
 	if f.Outcome() == driver.Failed {
+		c.checkRefusal(l, conf, cc, f.Err())
 		c.stats.ConfRefused++
 		c.w.Tracef("nemesis conf-change %v %s while one is pending: refused", cc.Type, cc.Server.ID)
 		return

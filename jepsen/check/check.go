@@ -33,6 +33,10 @@ const (
 	// ConfChangeOwnTerm: a configuration entry proposed before its
 	// leader committed an entry of its term (confchange.go).
 	ConfChangeOwnTerm = "conf-change-own-term"
+	// ConfChangeRefused: the core refused as invalid a configuration
+	// change that its leader's own configuration allows
+	// (jepsen/confrefusal.go), so membership silently stopped changing.
+	ConfChangeRefused = "conf-change-refused"
 	Convergence       = "convergence"
 	Linearizability   = "linearizability"
 	// Undecided: Porcupine ran out of (wall) time on the history. It
@@ -51,7 +55,7 @@ const (
 // internal error of the simulator or an undecided linearizability check.
 func IsSafety(checker string) bool {
 	switch checker {
-	case ElectionSafety, LogMatching, LeaderCompleteness, StateMachineSafety, Durability, DurableBeforeSend, CommitDurableQuorum, OneConfChange, ConfChangeOwnTerm, Convergence, Linearizability:
+	case ElectionSafety, LogMatching, LeaderCompleteness, StateMachineSafety, Durability, DurableBeforeSend, CommitDurableQuorum, OneConfChange, ConfChangeOwnTerm, ConfChangeRefused, Convergence, Linearizability:
 		return true
 	}
 	return false
