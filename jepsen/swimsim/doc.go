@@ -80,7 +80,10 @@
 //     full awareness.
 //     And after a quiet pair cut, one member crashes at zero loss: for
 //     20 s no member's score may reach 2, since the relays nack each
-//     failed probe of the crashed member (quietcrash.go).
+//     failed probe of the crashed member (quietcrash.go). Then one
+//     member with score 0 is cut from every other for 2¼ probe periods:
+//     its probes fail with no nack, so its score must have risen
+//     (isolate.go).
 //  6. events: user events (fired at random by running members during
 //     the fault phase) are delivered at most once per member, and a
 //     member fires an event at a Lamport time above every one it

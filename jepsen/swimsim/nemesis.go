@@ -12,6 +12,7 @@ type FaultCounts struct {
 	UserEvents, Leave                                                     int
 	PairCut                                                               int // pair-cut windows run (checker 8)
 	Restart                                                               int // members restarted from persisted state (restart.go)
+	Isolate                                                               int // quiet isolations run (isolate.go)
 }
 
 // Add sums counts.
@@ -28,6 +29,7 @@ func (c *FaultCounts) Add(o FaultCounts) {
 	c.Leave += o.Leave
 	c.PairCut += o.PairCut
 	c.Restart += o.Restart
+	c.Isolate += o.Isolate
 }
 
 // nemesis injects the swarm's faults during the fault phase and heals

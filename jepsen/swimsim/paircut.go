@@ -85,6 +85,9 @@ func (nm *nemesis) pairCutPhase(r *rand.Rand, d time.Duration, stop func() bool)
 	if !aborted {
 		aborted = nm.quietCrash(r, map[string]bool{a.name: true, b.name: true}, stop)
 	}
+	if !aborted {
+		aborted = nm.quietIsolate(r, stop)
+	}
 	nm.setLoss(nm.sw.Net.LossPPM)
 	s.w.Tracef("nemesis pair cut healed")
 	return true, aborted
