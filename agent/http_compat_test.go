@@ -100,6 +100,16 @@ func TestHTTPConsulCompat(t *testing.T) {
 		{name: "txn empty body", method: "PUT", path: "/v1/txn", code: 400, want: "Failed to parse body: EOF"},
 		{name: "txn empty list", method: "PUT", path: "/v1/txn", body: "[]", code: 200, want: `{"Results":null,"Errors":null}`},
 		{name: "txn deletes only", method: "PUT", path: "/v1/txn", body: `[{"KV":{"Verb":"delete","Key":"gone"}}]`, code: 200, want: `{"Results":null,"Errors":null}`},
+		// Consul's convertOps skips an element with no operation (the
+		// ones after it are numbered without it); its state store runs
+		// every op of a failing transaction and reports each error.
+		{name: "txn element without op skipped", method: "PUT", path: "/v1/txn", body: `[{},{"KV":null,"Node":null},{"KV":{"Verb":"get","Key":"nokey"}}]`, code: 409,
+			want: `{"Results":null,"Errors":[{"OpIndex":0,"What":"key \"nokey\" doesn't exist"}]}` + "\n"},
+		{name: "txn only empty elements", method: "PUT", path: "/v1/txn", body: `[{},{"KV":null}]`, code: 200, want: `{"Results":null,"Errors":null}`},
+		{name: "txn unknown verb among failing reads", method: "PUT", path: "/v1/txn", body: `[{"KV":{"Verb":"get","Key":"nokey"}},{"KV":{"Verb":"bogus","Key":"x"}},{"KV":{"Verb":"check-not-exists","Key":"plain"}},{"KV":{"Verb":"get","Key":"plain"}}]`, code: 409,
+			want: `{"Results":null,"Errors":[{"OpIndex":0,"What":"key \"nokey\" doesn't exist"},{"OpIndex":1,"What":"unknown KV verb \"bogus\""},{"OpIndex":2,"What":"key \"plain\" exists"}]}` + "\n"},
+		{name: "txn unknown verb in a write", method: "PUT", path: "/v1/txn", body: `[{"KV":{"Verb":"set","Key":"w"}},{"KV":{"Verb":"bogus","Key":"x"}}]`, code: 409,
+			want: `{"Results":null,"Errors":[{"OpIndex":1,"What":"unknown KV verb \"bogus\""}]}` + "\n"},
 		{name: "txn conflict shape", method: "PUT", path: "/v1/txn", body: `[{"KV":{"Verb":"check-not-exists","Key":"plain"}}]`, code: 409,
 			want: `{"Results":null,"Errors":[{"OpIndex":0,"What":"key \"plain\" exists"}]}` + "\n"},
 

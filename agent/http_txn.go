@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/agentd/agentd/store"
@@ -71,33 +72,15 @@ func (a *Agent) txn(w http.ResponseWriter, r *http.Request) error {
 	if len(req) > maxTxnOps {
 		return errStatus(http.StatusRequestEntityTooLarge, "Transaction contains too many operations (%d > %d)", len(req), maxTxnOps)
 	}
-	ops := make([]store.KVOp, 0, len(req))
-	var errs []txnErrorJSON
-	reads := true
-	for i, op := range req {
-		if op.KV == nil {
-			errs = append(errs, txnErrorJSON{OpIndex: i, What: "only KV operations are supported"})
-			continue
-		}
-		verb, ok := store.ParseKVVerb(op.KV.Verb)
-		if !ok {
-			errs = append(errs, txnErrorJSON{OpIndex: i, What: fmt.Sprintf("unknown KV verb %q", op.KV.Verb)})
-			continue
-		}
-		if len(op.KV.Value) > maxKVValueBytes {
-			return errStatus(http.StatusRequestEntityTooLarge, "Value for key %q is too large (%d > %d bytes)", op.KV.Key, len(op.KV.Value), maxKVValueBytes)
-		}
-		switch verb {
-		case store.KVGet, store.KVGetTree, store.KVGetOrEmpty, store.KVCheckIndex, store.KVCheckSession, store.KVCheckNotExists:
-		default:
-			reads = false
-		}
-		ops = append(ops, store.KVOp{Verb: verb, Key: op.KV.Key, Value: op.KV.Value, Flags: op.KV.Flags, Index: op.KV.Index, Session: op.KV.Session})
+	ops, pos, bad, reads, err := convertTxnOps(req)
+	if err != nil {
+		return err
 	}
-	if len(errs) > 0 {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusConflict)
-		return json.NewEncoder(w).Encode(txnResponse{Errors: errs})
+	if len(bad) > 0 && !reads {
+		// Consul would run such a transaction through Raft and report
+		// every op's error; agentd refuses it before proposing it, with
+		// the errors found here.
+		return writeTxnResult(w, &store.TxnResult{Errors: bad})
 	}
 	var result *store.TxnResult
 	if reads {
@@ -113,6 +96,9 @@ func (a *Agent) txn(w http.ResponseWriter, r *http.Request) error {
 		})
 		if err != nil {
 			return err
+		}
+		if len(bad) > 0 {
+			result = &store.TxnResult{Errors: mergeTxnErrors(result.Errors, pos, bad)}
 		}
 		// A read-only txn reports staleness, but not an index or a
 		// consistency: it never blocks (as Consul's).
@@ -133,6 +119,71 @@ func (a *Agent) txn(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return writeTxnResult(w, result)
+}
+
+// convertTxnOps turns the request's operations into the store's, as
+// Consul's convertOps and state store see them. An element with no
+// operation at all ({} or {"KV":null}) is dropped, and the operations after
+// it are numbered without it, as Consul's. An unknown KV verb, or a Node,
+// Service or Check operation (agentd's catalog takes none), is an error at
+// its position: bad, in op order. pos[i] is ops[i]'s position among the
+// kept operations. reads: no op writes (an unknown verb does not, as in
+// Consul's isWrite).
+func convertTxnOps(req []txnOp) (ops []store.KVOp, pos []int, bad []store.TxnError, reads bool, err error) {
+	ops = make([]store.KVOp, 0, len(req))
+	reads = true
+	n := 0 // position among kept operations
+	for _, op := range req {
+		if op.KV == nil {
+			if absentOp(op.Node) && absentOp(op.Service) && absentOp(op.Check) {
+				continue
+			}
+			bad = append(bad, store.TxnError{OpIndex: n, What: "only KV operations are supported"})
+			reads = false // Consul counts a catalog op other than get as a write
+			n++
+			continue
+		}
+		if len(op.KV.Value) > maxKVValueBytes {
+			return nil, nil, nil, false, errStatus(http.StatusRequestEntityTooLarge, "Value for key %q is too large (%d > %d bytes)", op.KV.Key, len(op.KV.Value), maxKVValueBytes)
+		}
+		verb, ok := store.ParseKVVerb(op.KV.Verb)
+		if !ok {
+			bad = append(bad, store.TxnError{OpIndex: n, What: fmt.Sprintf("unknown KV verb %q", op.KV.Verb)})
+			n++
+			continue
+		}
+		switch verb {
+		case store.KVGet, store.KVGetTree, store.KVGetOrEmpty, store.KVCheckIndex, store.KVCheckSession, store.KVCheckNotExists:
+		default:
+			reads = false
+		}
+		ops = append(ops, store.KVOp{Verb: verb, Key: op.KV.Key, Value: op.KV.Value, Flags: op.KV.Flags, Index: op.KV.Index, Session: op.KV.Session})
+		pos = append(pos, n)
+		n++
+	}
+	return ops, pos, bad, reads, nil
+}
+
+// absentOp reports whether a Node, Service or Check member is missing or
+// null: Consul's convertOps skips an element with none set.
+func absentOp(m json.RawMessage) bool {
+	return len(m) == 0 || string(m) == "null"
+}
+
+// mergeTxnErrors renumbers the store's errors (indexes into the kept ops)
+// to request positions and merges them with bad, in op order: Consul's
+// state store runs every op and reports each failure.
+func mergeTxnErrors(got []store.TxnError, pos []int, bad []store.TxnError) []store.TxnError {
+	out := make([]store.TxnError, 0, len(got)+len(bad))
+	for _, e := range got {
+		if e.OpIndex >= 0 && e.OpIndex < len(pos) {
+			e.OpIndex = pos[e.OpIndex]
+		}
+		out = append(out, e)
+	}
+	out = append(out, bad...)
+	slices.SortStableFunc(out, func(x, y store.TxnError) int { return x.OpIndex - y.OpIndex })
+	return out
 }
 
 func writeTxnResult(w http.ResponseWriter, res *store.TxnResult) error {
