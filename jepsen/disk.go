@@ -133,12 +133,16 @@ func (l checkedLog) Append(hs raft.HardState, ents []raft.Entry) error {
 	var from raft.Index
 	if len(ents) > 0 {
 		from = ents[0].Index
+		if from <= l.Log.LastIndex() || len(confIndexes(ents)) > 0 {
+			l.n.confCheckDue = true // confcheck.go, checkConfigMatchesLog
+		}
 	}
 	l.n.c.check.Writing(l.n.id, hs, from, l.Log)
 	return l.Log.Append(hs, ents)
 }
 
 func (l checkedLog) ApplySnapshot(meta raft.SnapshotMeta) error {
+	l.n.confCheckDue = true
 	l.n.c.check.Writing(l.n.id, raft.HardState{}, meta.Index+1, l.Log)
 	return l.Log.ApplySnapshot(meta)
 }

@@ -118,7 +118,11 @@
 // above the highest index committed anywhere; each follows a committed
 // entry of its own term); no valid change refused (confrefusal.go: a
 // change the nemesis proposes and the leader's own configuration allows
-// is never refused as invalid, or membership would silently freeze); bit rot (bitrot.go: on a third of the restarts,
+// is never refused as invalid, or membership would silently freeze);
+// configuration from the log (confcheck.go: after a write that truncated
+// the log, carried a configuration entry or installed a snapshot, and at
+// start, a node's configuration is the latest in its log, so a
+// configuration entry overwritten by a new leader is given up); bit rot (bitrot.go: on a third of the restarts,
 // a byte flipped inside a synced batch of a copy of the node's WAL must
 // make reopening the copy fail or leave the recovered log unchanged, since
 // power loss alone never damages synced data). A panic from an

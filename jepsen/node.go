@@ -47,6 +47,11 @@ type node struct {
 	isolations       int
 	cutOff           bool
 
+	// A write that truncated the log, carried a configuration entry or
+	// installed a snapshot reached the disk: the core's configuration is
+	// due a comparison with the log's (confcheck.go).
+	confCheckDue bool
+
 	joined  bool // a committed configuration named it
 	removed bool // removed from the configuration: stopped for good
 
@@ -169,6 +174,7 @@ func (n *node) start() {
 		n.c.check.SnapshotInstalled(n.id, snap)
 	}
 	n.c.check.LogShape(n.id, n.log) // as recovered, and brought to the snapshot file by driver.New
+	n.checkConfigMatchesLog(true)   // the configuration rebuilt from the disk
 	n.host.OnDatagram(n.receive)
 	n.host.OnStream(n.acceptSnapshot)
 	n.scheduleTick()
@@ -308,6 +314,9 @@ func (t tracer) TracePersist(id raft.NodeID, hs raft.HardState, first, last raft
 		c.check.ConfigEntries(id, first, confIndexes(ents))
 	}
 	n.checkConfigTerms(ents)
+	if n.confCheckDue {
+		n.checkConfigMatchesLog(false)
+	}
 }
 
 func (t tracer) TraceApply(id raft.NodeID, applied *raft.Entry) {

@@ -37,8 +37,11 @@ const (
 	// change that its leader's own configuration allows
 	// (jepsen/confrefusal.go), so membership silently stopped changing.
 	ConfChangeRefused = "conf-change-refused"
-	Convergence       = "convergence"
-	Linearizability   = "linearizability"
+	// ConfigMatchesLog: a node's configuration is not the latest one in
+	// its log (jepsen/confcheck.go).
+	ConfigMatchesLog = "config-matches-log"
+	Convergence      = "convergence"
+	Linearizability  = "linearizability"
 	// Undecided: Porcupine ran out of (wall) time on the history. It
 	// fails a run, as a history nobody checked proves nothing, but it is
 	// no finding: whether it happens depends on the machine's speed. A
@@ -55,7 +58,7 @@ const (
 // internal error of the simulator or an undecided linearizability check.
 func IsSafety(checker string) bool {
 	switch checker {
-	case ElectionSafety, LogMatching, LeaderCompleteness, StateMachineSafety, Durability, DurableBeforeSend, CommitDurableQuorum, OneConfChange, ConfChangeOwnTerm, ConfChangeRefused, Convergence, Linearizability:
+	case ElectionSafety, LogMatching, LeaderCompleteness, StateMachineSafety, Durability, DurableBeforeSend, CommitDurableQuorum, OneConfChange, ConfChangeOwnTerm, ConfChangeRefused, ConfigMatchesLog, Convergence, Linearizability:
 		return true
 	}
 	return false
