@@ -16,7 +16,7 @@
 # survivors (file:line, the change); results.tsv is kept in OUT.
 #
 #   jepsen/mutants/run.sh [FILE=WEIGHT...]      # default: the logic-dense files
-#   env: N=80 SEED=1 SEEDS=150 WORKERS=1 TIMEOUT=600 OUT=/tmp/mutants-$SEED
+#   env: N=80 SEED=1 SEEDS=150 WORKERS=1 TIMEOUT=300 OUT=/tmp/mutants-$SEED
 #        IDS="0003 0017" (run only these mutant ids of the sample)
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,7 +24,7 @@ n=${N:-80}
 seed=${SEED:-1}
 seeds=${SEEDS:-150}
 workers=${WORKERS:-1}
-timeout=${TIMEOUT:-600}
+timeout=${TIMEOUT:-300}
 out=${OUT:-/tmp/mutants-$seed}
 ids=${IDS:-}
 files=("$@")
