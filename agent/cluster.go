@@ -230,6 +230,10 @@ func (a *Agent) startGossip(c *cluster, serverPort string) error {
 		sc = swim.LocalConfig(cfg.NodeName, addr, clock.NewRand(seed()))
 	}
 	sc.Tags = a.serverTags(serverPort)
+	// Serf's clocks start at 1 ("so that the default join LTime of 0 does
+	// not cause issues"): a fresh pool's first user event is LTime 1. The
+	// driver raises it to a persisted clock.
+	sc.EventClock = 1
 	var keys []string
 	if cfg.Encrypt != "" {
 		keys = []string{cfg.Encrypt}

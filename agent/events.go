@@ -70,7 +70,9 @@ type eventBuffer struct {
 	mu      sync.Mutex
 	events  []*userEvent // oldest first, at most eventBufferSize
 	changed chan struct{}
-	clock   uint64 // -dev's Lamport time (no gossip pool to keep one)
+	// clock is -dev's Lamport time (no gossip pool to keep one) less one:
+	// Serf starts its event clock at 1, so the first event is LTime 1.
+	clock uint64
 }
 
 // add appends e, dropping the oldest beyond eventBufferSize, and wakes
@@ -109,9 +111,8 @@ func (b *eventBuffer) list(name string) ([]*userEvent, <-chan struct{}) {
 func (b *eventBuffer) nextDevTime() uint64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	t := b.clock
 	b.clock++
-	return t
+	return b.clock
 }
 
 // fireEvent sends e to the pool (or, in -dev, to this agent alone).

@@ -33,6 +33,7 @@ func TestEventsDev(t *testing.T) {
 	require.Equal(t, "v1", string(list[0].Payload))
 	require.Equal(t, 1, list[0].Version)
 	require.Equal(t, ev.IDToIndex(id), meta.LastIndex)
+	require.Equal(t, uint64(1), list[0].LTime, "Serf's event clock starts at 1")
 
 	woke := make(chan []*api.UserEvent, 1)
 	go func() {
@@ -79,6 +80,11 @@ func TestEventsCluster(t *testing.T) {
 			l, _, err := ev.List("all", nil)
 			return err == nil && len(l) == 1 && l[0].ID == id && string(l[0].Payload) == "p"
 		}, "the event on "+a.cfg.NodeName)
+		l, _, err := ev.List("all", nil)
+		require.NoError(t, err)
+		// Serf's clocks start at 1 and a join's push-pull witnesses the
+		// others' (moving past them): never 0.
+		require.GreaterOrEqual(t, l[0].LTime, uint64(2))
 		if a.cfg.NodeName == target {
 			waitFor(t, 10*time.Second, func() bool {
 				l, _, err := ev.List("one", nil)
