@@ -403,7 +403,7 @@ func checkLeave(h *History) []Violation {
 				"%s left at zero loss with nothing else wrong, yet no member recorded its leave", x)})
 		}
 	}
-	for _, x := range h.Left {
+	for _, x := range append(slices.Clone(h.Left), h.ForceLeft...) {
 		if !heard[x] {
 			continue
 		}

@@ -181,6 +181,22 @@ func TestCheckersOnCraftedHistories(t *testing.T) {
 				Record{At: 153 * s, Observer: "a", Type: swim.EventReap, Subject: "b", Inc: 2},
 				Record{At: 154 * s, Observer: "a", Type: swim.EventJoin, Subject: "b", Inc: 1})
 		}, nil},
+		{"the event log agrees with the final tables", func(h *History) {
+			h.EventLog = true
+		}, nil},
+		{"a failed member marked left without a leave event", func(h *History) {
+			h.EventLog = true
+			h.Final["a"]["c"] = View{State: swim.StateLeft}
+		}, []Checker{CheckTable}},
+		{"a refuted suspicion keeps the entry live without an event", func(h *History) {
+			h.EventLog = true
+			h.Records = append(h.Records, Record{At: 50 * s, Observer: "a", Type: swim.EventSuspect, Subject: "b"})
+			h.Final["a"]["b"] = View{State: swim.StateAlive, Inc: 1}
+		}, nil},
+		{"an entry whose last event was its reap", func(h *History) {
+			h.EventLog = true
+			h.Records = append(h.Records, Record{At: 150 * s, Observer: "a", Type: swim.EventReap, Subject: "c"})
+		}, []Checker{CheckTable}},
 		{"views split after the heal", func(h *History) {
 			h.Final["b"]["d"] = View{State: swim.StateDead}
 		}, []Checker{CheckConverge}},

@@ -101,7 +101,10 @@
 //     until the leaver shut down, and no crashed member live in its
 //     table, must be recorded by some member (History.QuietLeaves): a
 //     LeaveDone that came before the leave message left made every
-//     leave unheard, which the rule above excuses.
+//     leave unheard, which the rule above excuses. Crashed members that
+//     every running member holds dead at one incarnation are now and
+//     then force-left by one of them (forceleave.go, own stream): they
+//     are judged as leavers.
 //  8. indirect: during a quiet pair cut (nothing else wrong over the cut
 //     and the AccuseWindow before it, at least K+2 members up, no crashed
 //     member live in the pair's views), neither member of the pair
@@ -114,7 +117,11 @@
 //     goes back until the subject is reaped (a stale suspicion or death
 //     taken over a refutation, even one checker 2 excuses), and every
 //     event and final table entry reports Consul's status for its state
-//     (table.go).
+//     (table.go), an event reporting a state change carries it as made
+//     then (Member.StateChange), and each observer's last event about a
+//     member agrees with its final table (the event stream is a faithful
+//     log of the table: a failed entry turned left without a leave event
+//     showed as failed to Consul).
 //
 // The checker functions are pure functions of a History, so tests craft
 // violations for each (check_test.go).

@@ -135,8 +135,15 @@ type History struct {
 	// at zero loss with no other fault injected (nemesis quietLeave):
 	// some member must record the leave (checker 7).
 	QuietLeaves []string
-	Partitions  []Partition
-	Loss        []LossPeriod
+	// EventLog: Records hold every event each member up at End emitted
+	// about others until End (the simulator's runs), so checker 9 may
+	// replay them against Final. Crafted histories leave it off.
+	EventLog bool
+	// ForceLeft lists the crashed members some member force-left
+	// (ForceLeave, forceleave.go): checker 7 judges them as Left.
+	ForceLeft  []string
+	Partitions []Partition
+	Loss       []LossPeriod
 	// PairCuts are the cut links of the quiet phase after End
 	// (paircut.go; checker 8).
 	PairCuts []PairCut

@@ -13,6 +13,7 @@ type FaultCounts struct {
 	PairCut                                                               int // pair-cut windows run (checker 8)
 	Restart                                                               int // members restarted from persisted state (restart.go)
 	Isolate                                                               int // quiet isolations run (isolate.go)
+	ForceLeave                                                            int // crashed members force-left (forceleave.go)
 }
 
 // Add sums counts.
@@ -30,6 +31,7 @@ func (c *FaultCounts) Add(o FaultCounts) {
 	c.PairCut += o.PairCut
 	c.Restart += o.Restart
 	c.Isolate += o.Isolate
+	c.ForceLeave += o.ForceLeave
 }
 
 // nemesis injects the swarm's faults during the fault phase and heals
@@ -73,6 +75,7 @@ func (nm *nemesis) arm() {
 	nm.every(nm.sw.TagsEvery, nm.tags)
 	nm.everyFrom(nm.s.rEvents, nm.sw.UserEventEvery, nm.userEvent)
 	nm.everyFrom(nm.s.rLeave, nm.sw.LeaveEvery, nm.leave)
+	nm.armForceLeave()
 	if late := nm.sw.Late; late > 0 {
 		nm.every((nm.end-nm.s.w.Now())/time.Duration(late+1), nm.join)
 	}

@@ -21,6 +21,7 @@ const (
 	streamLeave
 	streamPairCut
 	streamRestart
+	streamForceLeave
 )
 
 // sim is one pool on one world.
@@ -65,6 +66,7 @@ func newSim(seed uint64, preset func(string, string, *rand.Rand) swim.Config) *s
 	s.events = newUserEvents(s)
 	s.h.Final = map[string]map[string]View{}
 	s.h.Self = map[string]View{}
+	s.h.EventLog = true
 	return s
 }
 
@@ -149,7 +151,7 @@ func (s *sim) event(m *member, e swim.Event) {
 		s.w.Tracef("%s %s %s inc=%d", m.name, e.Type, e.Member.Name, e.Member.Incarnation)
 	}
 	if s.record && e.Member.Name != m.name {
-		s.checkEventMember(m.name, e)
+		s.checkEventMember(m.name, m.now(), e)
 		s.h.Records = append(s.h.Records, Record{At: s.w.Now(), Observer: m.name, Type: e.Type,
 			Subject: e.Member.Name, Inc: e.Member.Incarnation, TagV: tagVersion(e.Member.Tags)})
 	}
