@@ -156,6 +156,9 @@ func TestHTTPConsulCompat(t *testing.T) {
 		{name: "ttl too long", method: "PUT", path: "/v1/session/create", body: `{"TTL":"25h"}`, code: 500, has: "Invalid Session TTL '90000000000000', must be between ["},
 		{name: "missing node check", method: "PUT", path: "/v1/session/create", body: `{"NodeChecks":["dne"]}`, code: 500, want: "Missing check 'dne' registration"},
 		{name: "missing node", method: "PUT", path: "/v1/session/create", body: `{"Node":"nobody"}`, code: 500, want: "Missing node registration"},
+		{name: "empty node", method: "PUT", path: "/v1/session/create", body: `{"Node":""}`, code: 500, want: "Must provide Node"},
+		{name: "checks not a list", method: "PUT", path: "/v1/session/create", body: `{"Checks":"serfHealth"}`, code: 400, has: "Request decode failed: "},
+		{name: "missing legacy check", method: "PUT", path: "/v1/session/create", body: `{"Checks":["dne"]}`, code: 500, want: "Missing check 'dne' registration"},
 		{name: "bad session json", method: "PUT", path: "/v1/session/create", body: `{"TTL":`, code: 400, has: "Request decode failed: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -195,6 +198,14 @@ func TestHTTPSessionJSON(t *testing.T) {
 		{name: "lock delay nanoseconds", body: `{"LockDelay":2000000000}`, want: map[string]any{"LockDelay": 2e9}},
 		{name: "lock delay zero is seconds too", body: `{"LockDelay":"0s"}`, want: map[string]any{"LockDelay": 0.0}},
 		{name: "zero ttl kept as given", body: `{"TTL":"0s"}`, want: map[string]any{"TTL": "0s"}},
+		// Consul's defaults, overwritten by the body, then
+		// fixupEmptySessionChecks.
+		{name: "null checks is none", body: `{"Checks":null}`, want: map[string]any{"NodeChecks": []any{}}},
+		{name: "null node checks is none", body: `{"NodeChecks":null}`, want: map[string]any{"NodeChecks": []any{}}},
+		{name: "empty checks empties node checks", body: `{"Checks":[],"NodeChecks":["serfHealth"]}`, want: map[string]any{"NodeChecks": []any{}}},
+		{name: "default checks defer to node checks", body: `{"Checks":["serfHealth"],"NodeChecks":[]}`, want: map[string]any{"NodeChecks": []any{}}},
+		{name: "lower-case checks", body: `{"checks":["serfHealth"]}`, want: map[string]any{"NodeChecks": []any{"serfHealth"}}},
+		{name: "null node is this node", body: `{"Node":null}`, want: map[string]any{"Node": "test-node"}},
 		{name: "ttl and name", body: `{"TTL":"30s","Name":"n","Behavior":"delete"}`, want: map[string]any{"TTL": "30s", "Name": "n", "Behavior": "delete"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

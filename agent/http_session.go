@@ -65,18 +65,63 @@ func toSessionsJSON(ss []*store.Session) []sessionJSON {
 // or a number of nanoseconds; either below 1000ns is taken as seconds, as
 // Consul.
 type sessionCreateRequest struct {
-	Name          string
-	Node          string
-	LockDelay     json.RawMessage
-	Behavior      string
-	TTL           string
-	Checks        []string
-	NodeChecks    []string
-	ServiceChecks []serviceCheckJSON
+	Name string
+	// Node is nil when absent or null (the default: this agent's node);
+	// an empty one is refused as Consul's RPC refuses it.
+	Node      *string
+	LockDelay json.RawMessage
+	Behavior  string
+	TTL       string
+	// Checks and NodeChecks are raw so that absent (the default,
+	// serfHealth) and null (no checks) differ, as in Consul, which decodes
+	// the body over a session holding the defaults (sessionChecks).
+	Checks, NodeChecks json.RawMessage
+	ServiceChecks      []serviceCheckJSON
 	// Fields of Consul's session that create accepts and ignores (a read
 	// session sent back); any other field is a 400, as Consul's.
 	ID                       string
 	CreateIndex, ModifyIndex uint64
+}
+
+// sessionChecks is the session's node checks from the create body's
+// Checks (deprecated) and NodeChecks, as Consul's SessionCreate makes them:
+// both start as [serfHealth], the body overwrites each it names (null
+// empties it), then fixupEmptySessionChecks: an empty Checks empties
+// NodeChecks; a Checks of just serfHealth defers to NodeChecks; an empty
+// NodeChecks drops Checks. The session watches both lists (agentd keeps
+// them as one, NodeChecks first). The result is never nil: empty means no
+// checks.
+func sessionChecks(rawChecks, rawNode json.RawMessage) ([]string, error) {
+	checks, err := checkList(rawChecks)
+	if err != nil {
+		return nil, err
+	}
+	node, err := checkList(rawNode)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(checks) == 0:
+		return []string{}, nil
+	case len(checks) == 1 && checks[0] == store.SerfCheckID:
+		checks = nil
+	case len(node) == 0:
+		checks = nil
+	}
+	return append(append([]string{}, node...), checks...), nil
+}
+
+// checkList decodes a check list member: absent is the default
+// [serfHealth], null is none.
+func checkList(raw json.RawMessage) ([]string, error) {
+	if len(raw) == 0 {
+		return []string{store.SerfCheckID}, nil
+	}
+	var l []string
+	if err := json.Unmarshal(raw, &l); err != nil {
+		return nil, errBadRequestf("Request decode failed: %v", err)
+	}
+	return l, nil
 }
 
 func parseLockDelay(raw json.RawMessage) (time.Duration, error) {
@@ -115,9 +160,16 @@ func (a *Agent) sessionCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSONBody(w, r, maxSmallBody, &req); err != nil {
 		return err
 	}
-	s := store.Session{Name: req.Name, Node: req.Node, Behavior: store.SessionBehavior(req.Behavior), TTL: req.TTL}
-	if s.Node == "" {
-		s.Node = a.cfg.NodeName
+	s := store.Session{Name: req.Name, Node: a.cfg.NodeName, Behavior: store.SessionBehavior(req.Behavior), TTL: req.TTL}
+	if req.Node != nil {
+		if *req.Node == "" {
+			return errStatus(http.StatusInternalServerError, "Must provide Node")
+		}
+		s.Node = *req.Node
+	}
+	checks, err := sessionChecks(req.Checks, req.NodeChecks)
+	if err != nil {
+		return err
 	}
 	d, err := parseLockDelay(req.LockDelay)
 	if err != nil {
@@ -141,14 +193,7 @@ func (a *Agent) sessionCreate(w http.ResponseWriter, r *http.Request) error {
 			return errStatus(http.StatusInternalServerError, "Invalid Session TTL '%d', must be between [%v=%v]", ttl, a.cfg.SessionTTLMin, sessionTTLMax)
 		}
 	}
-	// Checks is the deprecated spelling of NodeChecks; nil in both means
-	// the default (serfHealth), an empty list means none.
-	switch {
-	case req.NodeChecks != nil:
-		s.NodeChecks = req.NodeChecks
-	case req.Checks != nil:
-		s.NodeChecks = req.Checks
-	}
+	s.NodeChecks = checks
 	for _, c := range req.ServiceChecks {
 		s.ServiceChecks = append(s.ServiceChecks, store.ServiceCheck{ID: c.ID, Namespace: c.Namespace})
 	}
