@@ -54,6 +54,12 @@ func FuzzHTTP(f *testing.F) {
 		{0, "/v1/agent/connect/ca/roots", "index=1&wait=1ms", nil},
 		{0, "/v1/connect/ca/roots", "stale&pretty", nil},
 		{0, "/v1/connect/ca/configuration", "dc=other", nil},
+		{1, "/v1/kv//lead", "flags=1", []byte("v")},
+		{0, "/v1/kv/a\x01b", "raw", nil},
+		{0, "/v1/kv", "keys", nil},
+		{1, "/v1/txn", "", []byte(`[{},{"KV":null},{"KV":{"Verb":"bogus"}},{"KV":{"Verb":"get","Key":"k"}}]`)},
+		{1, "/v1/session/create", "", []byte(`{"Node":"","Checks":null,"NodeChecks":[]}`)},
+		{1, "/v1/session/create", "", []byte(`{"Checks":[],"NodeChecks":null}`)},
 	}
 	for _, s := range seeds {
 		f.Add(s.m, s.path, s.query, s.body)
