@@ -93,6 +93,8 @@
 //     (members whose clocks agree fire concurrently): by the end of the
 //     lead-in they reached on average half the members up, and every
 //     two fired at one Lamport time were both delivered by some member.
+//     At the quiet phase's end one member fires 100 at once (several
+//     datagrams' worth): each must reach some other member (volley.go).
 //  7. leave: members leave gracefully at random (Leave, then shut down
 //     once LeaveDone, logged as a crash for checkers 1 and 4); one whose
 //     leave any member recorded ends as left, not failed, in every table

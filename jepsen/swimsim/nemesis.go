@@ -14,6 +14,7 @@ type FaultCounts struct {
 	Restart                                                               int // members restarted from persisted state (restart.go)
 	Isolate                                                               int // quiet isolations run (isolate.go)
 	ForceLeave                                                            int // crashed members force-left (forceleave.go)
+	Volley                                                                int // user-event volleys fired (volley.go)
 }
 
 // Add sums counts.
@@ -32,6 +33,7 @@ func (c *FaultCounts) Add(o FaultCounts) {
 	c.Restart += o.Restart
 	c.Isolate += o.Isolate
 	c.ForceLeave += o.ForceLeave
+	c.Volley += o.Volley
 }
 
 // nemesis injects the swarm's faults during the fault phase and heals

@@ -88,6 +88,9 @@ func (nm *nemesis) pairCutPhase(r *rand.Rand, d time.Duration, stop func() bool)
 	if !aborted {
 		aborted = nm.quietIsolate(r, stop)
 	}
+	if !aborted {
+		aborted = nm.volley(r, stop)
+	}
 	nm.setLoss(nm.sw.Net.LossPPM)
 	s.w.Tracef("nemesis pair cut healed")
 	return true, aborted

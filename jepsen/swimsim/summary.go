@@ -69,8 +69,8 @@ func (s *Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "runs %d  members %d (mean %.1f)  virtual %v  events %d\n",
 		s.Runs, s.Members, float64(s.Members)/float64(max(s.Runs, 1)), s.Virtual.Round(time.Second), s.Steps)
 	f := s.Faults
-	fmt.Fprintf(w, "faults: crash %d  pause %d  starve %d  partition %d (%d outlasting the longest suspicion)  loss-burst %d  tag-update %d  late-join %d  user-event %d  leave %d (%d quiet)  pair-cut %d (%d judged)  isolate %d  force-leave %d\n",
-		f.Crash, f.Pause, f.Starve, f.Partition, f.LongPartition, f.LossBurst, f.Tags, f.Join, f.UserEvents, f.Leave, s.QuietLeaves, f.PairCut, s.PairCutsJudged, f.Isolate, f.ForceLeave)
+	fmt.Fprintf(w, "faults: crash %d  pause %d  starve %d  partition %d (%d outlasting the longest suspicion)  loss-burst %d  tag-update %d  late-join %d  user-event %d  leave %d (%d quiet)  pair-cut %d (%d judged)  isolate %d  force-leave %d  volley %d\n",
+		f.Crash, f.Pause, f.Starve, f.Partition, f.LongPartition, f.LossBurst, f.Tags, f.Join, f.UserEvents, f.Leave, s.QuietLeaves, f.PairCut, s.PairCutsJudged, f.Isolate, f.ForceLeave, f.Volley)
 	fmt.Fprintf(w, "restart (alive in every live table again): n=%d of %d  p50 %v  p99 %v  max %v\n",
 		len(s.Rejoin), f.Restart, ms(Quantile(s.Rejoin, 0.5)), ms(Quantile(s.Rejoin, 0.99)), ms(Quantile(s.Rejoin, 1)))
 	fmt.Fprintf(w, "detection (all healthy members, per crash): n=%d  p50 %v  p99 %v  max %v\n",

@@ -134,7 +134,7 @@ func (s *sim) checkFinalStatus() {
 const maxEventLogViolations = 5
 
 // checkEventLog compares each observer's last event about each other
-// member with its final table, for every observer up at End: a subject
+// member until End with its final table, for every observer up at End: a subject
 // it holds must have had an event, the last one not a reap; a fail
 // event leaves it dead, a leave event left, a join, update or suspect
 // event live (a refutation of a suspicion that keeps the tags emits
@@ -166,6 +166,9 @@ func checkEventLog(h *History, tl map[pair][]Record) []Violation {
 				continue
 			}
 			rs := tl[pair{o, x}]
+			for len(rs) > 0 && rs[len(rs)-1].At > h.End {
+				rs = rs[:len(rs)-1] // the quiet phase's, after Final was taken
+			}
 			v, held := table[x]
 			if len(rs) == 0 {
 				if held {

@@ -60,7 +60,7 @@ func (u *userEvents) fireAs(m *member, name, payload string) {
 
 // deliver checks one delivery of e at observer.
 func (u *userEvents) deliver(observer string, e *swim.UserEvent) {
-	if e.Name != userEventName && e.Name != burstEventName {
+	if e.Name != userEventName && e.Name != burstEventName && e.Name != volleyEventName {
 		return
 	}
 	payload := string(e.Payload)
