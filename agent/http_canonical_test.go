@@ -1,7 +1,9 @@
 package agent
 
 import (
+	"bufio"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -93,5 +95,37 @@ func TestCleanPath(t *testing.T) {
 		"/v1/kv/a%2F":  "/v1/kv/a%2F",
 	} {
 		require.Equal(t, want, cleanPath(in), "%q", in)
+	}
+}
+
+// TestHTTPPathCanonicalInline: a connection whose KV GET parked is served
+// in place afterwards (http_inline.go); its next requests get the same
+// path checks as any other.
+func TestHTTPPathCanonicalInline(t *testing.T) {
+	a := startAgent(t)
+	code, _, _ := do(t, "PUT", a.url("/v1/kv/inl"), strings.NewReader("v"))
+	require.Equal(t, 200, code)
+	_, h, _ := do(t, "GET", a.url("/v1/kv/inl"), nil)
+	c, err := net.Dial("tcp", a.HTTPAddr())
+	require.NoError(t, err)
+	defer c.Close()
+	br := bufio.NewReader(c)
+	head, _ := exchange(t, c, br, "GET", "/v1/kv/inl?index="+h.Get("X-Consul-Index")+"&wait=50ms", "HTTP/1.1", "")
+	require.Equal(t, "HTTP/1.1 200 OK", head[0], "the parked query times out")
+	for _, tc := range []struct{ target, status, location string }{
+		{"/v1/kv//inl?raw", "HTTP/1.1 301 Moved Permanently", "/v1/kv/inl?raw"},
+		{"/v1/kv/x%01y", "HTTP/1.1 400 Bad Request", ""},
+		{"/v1/kv", "HTTP/1.1 301 Moved Permanently", "/v1/kv/"},
+		{"/v1/kv/inl?raw", "HTTP/1.1 200 OK", ""},
+	} {
+		head, _ := exchange(t, c, br, "GET", tc.target, "HTTP/1.1", "")
+		require.Equal(t, tc.status, head[0], tc.target)
+		loc := ""
+		for _, l := range head[1:] {
+			if v, ok := strings.CutPrefix(l, "Location: "); ok {
+				loc = v
+			}
+		}
+		require.Equal(t, tc.location, loc, tc.target)
 	}
 }
