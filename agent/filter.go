@@ -79,7 +79,7 @@ func filterItems[T any](expr filterExpr, list []T) ([]T, error) {
 
 // listQuery reads a list endpoint's query options and its ?filter.
 func listQuery(r *http.Request) (queryOptions, filterExpr, error) {
-	o, err := parseQueryOptions(r.URL.Query())
+	o, err := parseQueryOptions(r.URL.Query(), r.Header)
 	if err != nil {
 		return o, nil, err
 	}

@@ -85,7 +85,7 @@ func (a *Agent) autopilotConfiguration(w http.ResponseWriter, r *http.Request) e
 	if r.Method == http.MethodPut {
 		return a.autopilotSetConfiguration(w, r)
 	}
-	o, err := parseQueryOptions(r.URL.Query())
+	o, err := parseQueryOptions(r.URL.Query(), r.Header)
 	if err != nil {
 		return err
 	}

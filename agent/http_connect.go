@@ -106,7 +106,7 @@ func (a *Agent) caRoots(w http.ResponseWriter, r *http.Request, agentCache bool)
 	if !a.cfg.Connect.Enabled {
 		return errConnectDisabled
 	}
-	o, err := parseQueryOptions(r.URL.Query())
+	o, err := parseQueryOptions(r.URL.Query(), r.Header)
 	if err != nil {
 		return err
 	}
@@ -151,7 +151,7 @@ func (a *Agent) connectCAConfiguration(w http.ResponseWriter, r *http.Request) e
 	if !a.cfg.Connect.Enabled {
 		return errConnectDisabled
 	}
-	o, err := parseQueryOptions(r.URL.Query())
+	o, err := parseQueryOptions(r.URL.Query(), r.Header)
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ const maxEventBody = 64 << 10
 // event's folded ID (eventIndex), and a request whose ?index equals it
 // waits for the next event or ?wait (no jitter, as Consul's).
 func (a *Agent) eventList(w http.ResponseWriter, r *http.Request) error {
-	o, err := parseQueryOptions(r.URL.Query())
+	o, err := parseQueryOptions(r.URL.Query(), r.Header)
 	if err != nil {
 		return err
 	}

@@ -46,7 +46,7 @@ func (a *Agent) kv(w http.ResponseWriter, r *http.Request) error {
 
 func (a *Agent) kvGet(w http.ResponseWriter, r *http.Request, key string) error {
 	q := r.URL.Query()
-	o, err := parseQueryOptions(q)
+	o, err := parseQueryOptions(q, r.Header)
 	if err != nil {
 		return err
 	}
@@ -180,7 +180,7 @@ func kvValueTooLarge(length int64) error {
 
 func (a *Agent) kvPut(w http.ResponseWriter, r *http.Request, key string) error {
 	q := r.URL.Query()
-	if _, err := parseQueryOptions(q); err != nil {
+	if _, err := parseQueryOptions(q, r.Header); err != nil {
 		return err // Consul parses the read options of every KV request
 	}
 	if key == "" {
@@ -231,7 +231,7 @@ func (a *Agent) kvPut(w http.ResponseWriter, r *http.Request, key string) error 
 
 func (a *Agent) kvDelete(w http.ResponseWriter, r *http.Request, key string) error {
 	q := r.URL.Query()
-	if _, err := parseQueryOptions(q); err != nil {
+	if _, err := parseQueryOptions(q, r.Header); err != nil {
 		return err
 	}
 	if err := conflictingFlags(q, "recurse", "cas"); err != nil {

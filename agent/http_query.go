@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -83,27 +84,13 @@ func present(q url.Values, name string) bool {
 	return ok
 }
 
-// parseQueryOptions reads ?index, ?wait, ?stale, ?consistent, ?leader and
-// ?max_stale. Errors are 400s with Consul's messages.
-func parseQueryOptions(q url.Values) (queryOptions, error) {
+// parseQueryOptions reads ?stale, ?consistent, ?leader, ?max_stale, the
+// Cache-Control header, ?wait and ?index, in the order of Consul's parse
+// (parseConsistency, parseCacheControl, parseWait), so a request with
+// several bad ones gets Consul's first complaint. Errors are 400s with
+// Consul's messages. h may be nil (no header to look at).
+func parseQueryOptions(q url.Values, h http.Header) (queryOptions, error) {
 	var o queryOptions
-	if s := q.Get("index"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			return o, errBadRequestf("Invalid index")
-		}
-		o.minIndex = n
-	}
-	o.wait = defaultQueryTime
-	if s := q.Get("wait"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			return o, errBadRequestf("Invalid wait time")
-		}
-		if d > 0 {
-			o.wait = min(d, maxQueryTime)
-		}
-	}
 	stale := present(q, "stale")
 	if s := q.Get("max_stale"); s != "" {
 		d, err := time.ParseDuration(s)
@@ -125,7 +112,50 @@ func parseQueryOptions(q url.Values) (queryOptions, error) {
 		}
 		o.consistency = ConsistencyConsistent
 	}
+	if h != nil {
+		if err := checkCacheControl(h.Get("Cache-Control")); err != nil {
+			return o, err
+		}
+	}
+	o.wait = defaultQueryTime
+	if s := q.Get("wait"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return o, errBadRequestf("Invalid wait time")
+		}
+		if d > 0 {
+			o.wait = min(d, maxQueryTime)
+		}
+	}
+	if s := q.Get("index"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return o, errBadRequestf("Invalid index")
+		}
+		o.minIndex = n
+	}
 	return o, nil
+}
+
+// checkCacheControl refuses a Cache-Control header whose max-age or
+// stale-if-error is not a whole number of seconds, as Consul's
+// parseCacheControl does for every read. agentd has no agent cache, so
+// the values are not used (as Consul ignores them on uncached reads).
+func checkCacheControl(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	for _, d := range strings.Split(strings.ToLower(raw), ",") {
+		d = strings.TrimSpace(d)
+		for _, prefix := range []string{"max-age=", "stale-if-error="} {
+			if v, ok := strings.CutPrefix(d, prefix); ok {
+				if _, err := strconv.Atoi(v); err != nil {
+					return errBadRequestf("Invalid Cache-Control header.")
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // blockingTimeout is wait plus Consul's jitter, uniform in [0, wait/16), so

@@ -230,7 +230,7 @@ func (a *Agent) sessionDestroy(w http.ResponseWriter, r *http.Request) error {
 // sessionRenew restarts the session's TTL timer on the leader. It is not
 // a Raft write: timers are leader state, rebuilt at full TTL on failover.
 func (a *Agent) sessionRenew(w http.ResponseWriter, r *http.Request) error {
-	if _, err := parseQueryOptions(r.URL.Query()); err != nil {
+	if _, err := parseQueryOptions(r.URL.Query(), r.Header); err != nil {
 		return err
 	}
 	id := pathArg(r, "/v1/session/renew/")
@@ -289,7 +289,7 @@ func (a *Agent) sessionList(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *Agent) sessionRead(w http.ResponseWriter, r *http.Request, read func(*store.WatchSet) (uint64, []*store.Session)) error {
-	o, err := parseQueryOptions(r.URL.Query())
+	o, err := parseQueryOptions(r.URL.Query(), r.Header)
 	if err != nil {
 		return err
 	}

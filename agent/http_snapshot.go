@@ -33,7 +33,7 @@ func (a *Agent) snapshot(w http.ResponseWriter, r *http.Request) error {
 // snapshotSave streams the store's state (agentd's own format, not
 // Consul's archive) from a leader-consistent view.
 func (a *Agent) snapshotSave(w http.ResponseWriter, r *http.Request) error {
-	o, err := parseQueryOptions(r.URL.Query())
+	o, err := parseQueryOptions(r.URL.Query(), r.Header)
 	if err != nil {
 		return err
 	}

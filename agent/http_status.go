@@ -69,7 +69,7 @@ type raftServerJSON struct {
 // raftConfiguration serves the Raft configuration. Without ?stale it needs
 // a leader, as Consul.
 func (a *Agent) raftConfiguration(w http.ResponseWriter, r *http.Request) error {
-	o, err := parseQueryOptions(r.URL.Query())
+	o, err := parseQueryOptions(r.URL.Query(), r.Header)
 	if err != nil {
 		return err
 	}

@@ -135,9 +135,9 @@ func TestHTTPBlockingWaitAndIndex(t *testing.T) {
 
 func TestParseQueryOptions(t *testing.T) {
 	for _, tc := range []struct {
-		query string
-		want  queryOptions
-		err   string
+		query, cacheControl string
+		want                queryOptions
+		err                 string
 	}{
 		{query: "", want: queryOptions{wait: defaultQueryTime}},
 		{query: "index=5", want: queryOptions{minIndex: 5, wait: defaultQueryTime}},
@@ -154,10 +154,21 @@ func TestParseQueryOptions(t *testing.T) {
 		{query: "wait=x", err: "Invalid wait time"},
 		{query: "index=x", err: "Invalid index"},
 		{query: "max_stale=x", err: "max_stale"},
+		// Consul's parse order: consistency, Cache-Control, wait, index.
+		{query: "index=x&wait=x", err: "Invalid wait time"},
+		{query: "index=x&stale&consistent", err: "conflicting"},
+		{query: "wait=x", cacheControl: "max-age=x", err: "Invalid Cache-Control header."},
+		{query: "stale&consistent", cacheControl: "max-age=x", err: "conflicting"},
+		{query: "", cacheControl: "must-revalidate, Stale-If-Error=10s", err: "Invalid Cache-Control header."},
+		{query: "", cacheControl: "max-age=30, stale-if-error=60, no-cache", want: queryOptions{wait: defaultQueryTime}},
 	} {
-		t.Run(tc.query, func(t *testing.T) {
+		t.Run(tc.query+" "+tc.cacheControl, func(t *testing.T) {
 			q, _ := urlQuery(tc.query)
-			got, err := parseQueryOptions(q)
+			h := http.Header{}
+			if tc.cacheControl != "" {
+				h.Set("Cache-Control", tc.cacheControl)
+			}
+			got, err := parseQueryOptions(q, h)
 			if tc.err != "" {
 				require.ErrorContains(t, err, tc.err)
 				require.True(t, isBadRequest(err))

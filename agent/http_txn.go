@@ -84,7 +84,7 @@ func (a *Agent) txn(w http.ResponseWriter, r *http.Request) error {
 	}
 	var result *store.TxnResult
 	if reads {
-		o, err := parseQueryOptions(r.URL.Query())
+		o, err := parseQueryOptions(r.URL.Query(), r.Header)
 		if err != nil {
 			return err
 		}
