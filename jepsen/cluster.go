@@ -92,6 +92,7 @@ func newCluster(opt Options) *cluster {
 	c.slowLink = clock.Sub(root, streamSlowLink)
 	c.bitRot = clock.Sub(root, streamBitRot)
 	c.zone = clock.Sub(root, streamZone)
+	c.swarm.flowSwarm(clock.Sub(root, streamFlowSwarm))
 	if opt.Tweak != nil {
 		opt.Tweak(&c.swarm)
 	}

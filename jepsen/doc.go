@@ -139,7 +139,11 @@
 // LivenessBound = 6 maximum election timeouts (15 ms ticks, ElectionTicks
 // drawn from 6–12: 1.08–2.16 s of virtual time) a leader must be elected and a new client write
 // committed and acknowledged; then, within ConvergenceBound (5 s), every
-// member must apply the same index.
+// member must apply the same index; then a burst of 24 concurrent 4 KiB
+// writes (sustain.go) must all be acknowledged within SustainBound (5 s;
+// the slowest of 300 seeds takes 1.1 s), so that a replication pipeline
+// that stops draining (in a third of the seeds it is bounded to 2-32 KiB
+// in flight per follower, flowSwarm) fails the run.
 //
 // # Planted bugs
 //

@@ -105,6 +105,9 @@ func (n *node) config() driver.Config {
 	s := &n.c.swarm
 	rc.MaxMsgBytes = s.MaxMsgBytes
 	rc.MaxInflightMsgs = s.MaxInflightMsgs
+	if s.MaxInflightBytes != 0 {
+		rc.MaxInflightBytes = s.MaxInflightBytes // else SimConfig's 32 MiB, never reached
+	}
 	rc.CatchUpEntries = 20
 	rc.AutoPromote = s.AutoPromote
 	rc.ElectionTicks = s.ElectionTicks

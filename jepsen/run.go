@@ -74,6 +74,9 @@ func Run(opt Options) (res Result) {
 		c.converge()
 	}
 	if c.check.Err() == nil {
+		c.sustain()
+	}
+	if c.check.Err() == nil {
 		c.finalReads()
 	}
 	ops := c.history.Operations()
