@@ -218,7 +218,7 @@ func (a *Agent) serverTags(port string) map[string]string {
 
 func (a *Agent) startGossip(c *cluster, serverPort string) error {
 	cfg := a.cfg
-	bind := net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.Ports.SerfLAN))
+	bind := net.JoinHostPort(cfg.SerfBindIP(), strconv.Itoa(cfg.Ports.SerfLAN))
 	nt, err := swimdriver.Listen(swimdriver.NetConfig{BindAddr: bind, Logger: a.log.With("module", "gossip")})
 	if err != nil {
 		return fmt.Errorf("agent: gossip listen: %w", err)

@@ -1,8 +1,10 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"maps"
 	"net"
 	"net/http"
 	"runtime"
@@ -246,6 +248,13 @@ func (a *Agent) agentMembers(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, out)
 }
 
+// nodeMeta is this agent's node_meta, never null.
+func (a *Agent) nodeMeta() map[string]string {
+	m := map[string]string{}
+	maps.Copy(m, a.cfg.NodeMeta)
+	return m
+}
+
 // agentSelf describes this agent. Before its Raft server runs (a server
 // waiting for bootstrap_expect peers) the raft stats are a follower's with
 // an empty log, as Consul's are then.
@@ -266,7 +275,7 @@ func (a *Agent) agentSelf(w http.ResponseWriter, r *http.Request) error {
 	storeStats := a.store.Stats()
 	out := map[string]any{
 		"Config": map[string]any{
-			"Datacenter": a.cfg.Datacenter, "PrimaryDatacenter": a.cfg.Datacenter,
+			"Datacenter": a.cfg.Datacenter, "PrimaryDatacenter": a.cfg.PrimaryDC(),
 			"NodeName": a.cfg.NodeName, "NodeID": a.nodeID, "Server": a.cfg.Server,
 			"Revision": Revision, "Version": Version, "BuildDate": buildDate,
 		},
@@ -277,13 +286,13 @@ func (a *Agent) agentSelf(w http.ResponseWriter, r *http.Request) error {
 			"ServerMode": a.cfg.Server, "Bootstrap": a.cfg.Bootstrap,
 			// Consul's form, which its api tests join through.
 			"SerfAdvertiseAddrLAN": "tcp://" + a.serfAddrLAN(),
-			"SerfAdvertiseAddrWAN": "tcp://" + net.JoinHostPort(a.advertiseIP(), strconv.Itoa(a.cfg.Ports.SerfWAN)),
+			"SerfAdvertiseAddrWAN": "tcp://" + net.JoinHostPort(cmp.Or(a.cfg.AdvertiseAddrWAN, a.advertiseIP()), strconv.Itoa(a.cfg.Ports.SerfWAN)),
 			"SerfPortLAN":          a.cfg.Ports.SerfLAN, "SerfPortWAN": a.cfg.Ports.SerfWAN,
 			"ServerPort": a.cfg.Ports.Server, "ConnectEnabled": a.cfg.Connect.Enabled,
 		},
 		"Coord":  map[string]any{"Adjustment": 0, "Error": 1.5, "Height": 1e-5, "Vec": make([]float64, 8)},
 		"Member": a.selfMember(),
-		"Meta":   map[string]string{},
+		"Meta":   a.nodeMeta(),
 		"Stats": map[string]map[string]string{
 			// Consul's groups as `consul info` prints them; "agent" also
 			// keeps agentd's version and revision. No services or checks
@@ -324,6 +333,8 @@ func (a *Agent) agentSelf(w http.ResponseWriter, r *http.Request) error {
 			},
 		},
 	}
+	// The keys stored for Consul compatibility (node_meta, domain, ...).
+	maps.Copy(out["DebugConfig"].(map[string]any), a.cfg.DebugExtras())
 	return writeJSON(w, out)
 }
 

@@ -92,10 +92,16 @@ func (a *Agent) catalogNode(id, name, ip, version string) store.Node {
 	if p := net.ParseIP(ip); p != nil && p.To4() == nil {
 		family = "_ipv6"
 	}
+	meta := map[string]string{"consul-network-segment": "", "consul-version": version}
+	if name == a.cfg.NodeName {
+		// This agent's node_meta (-node-meta); another server's is not
+		// known here (gossip does not carry it).
+		maps.Copy(meta, a.cfg.NodeMeta)
+	}
 	return store.Node{
 		ID: id, Node: name, Address: ip, Datacenter: a.cfg.Datacenter,
 		TaggedAddresses: map[string]string{"lan": ip, "lan" + family: ip, "wan": ip, "wan" + family: ip},
-		Meta:            map[string]string{"consul-network-segment": "", "consul-version": version},
+		Meta:            meta,
 	}
 }
 

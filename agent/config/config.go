@@ -99,6 +99,38 @@ type Config struct {
 	// Connect is connect.*: agentd implements the built-in CA's root
 	// bootstrap and the CA read endpoints, nothing else of Connect.
 	Connect Connect
+
+	// NodeMeta (node_meta, -node-meta key:value): this node's metadata,
+	// reported by /v1/agent/self and put on its own catalog node.
+	NodeMeta map[string]string
+	// PrimaryDatacenter (primary_datacenter): reported by /v1/agent/self;
+	// default the datacenter (agentd runs one).
+	PrimaryDatacenter string
+	// AdvertiseAddrWAN (advertise_addr_wan, -advertise-wan): the WAN
+	// address /v1/agent/self reports; default advertise_addr.
+	AdvertiseAddrWAN string
+	// SerfBindLAN (serf_lan, -serf-lan-bind): the LAN gossip listen
+	// address; default bind_addr. SerfBindWAN (serf_wan, -serf-wan-bind)
+	// is stored: agentd runs no WAN pool.
+	SerfBindLAN, SerfBindWAN string
+
+	// Log is where and how the agent logs (log_json, log_file, ...).
+	Log Log
+
+	// Compat holds Consul keys agentd accepts without acting on them.
+	Compat Compat
+}
+
+// Log is the agent's log output.
+type Log struct {
+	JSON bool   // log_json: one JSON object per line, hclog's keys
+	File string // log_file: also write to this file (a directory gets consul.log)
+	// Rotation of log_file (log_rotate_bytes, log_rotate_duration,
+	// log_rotate_max_files): 0 bytes is no size limit, the duration
+	// defaults to 24h, 0 files keeps every archive and -1 none.
+	RotateBytes    int
+	RotateDuration time.Duration
+	RotateMaxFiles int
 }
 
 // Connect holds the connect.* keys agentd implements.
@@ -179,6 +211,8 @@ func Default() Config {
 			SerfLAN: 8301, SerfWAN: 8302, Server: 8300,
 		},
 		LogLevel:              "info",
+		Log:                   Log{RotateDuration: 24 * time.Hour},
+		Compat:                defaultCompat(),
 		RaftMultiplier:        5,
 		HTTPMaxConnsPerClient: 200,
 		RaftSnapshotThreshold: 16384,

@@ -1,7 +1,14 @@
 // Package config builds an agent's configuration the way Consul does:
 // defaults, then every -config-file and -config-dir (*.json and *.hcl, a
-// directory's files merged in lexical order), then command-line flags, each later
-// source overriding the earlier ones key by key.
+// directory's files merged in lexical order), then command-line flags, then
+// -hcl fragments, each later source overriding the earlier ones key by key
+// (lists append, node_meta merges).
+//
+// Every flag of `consul agent` is accepted with Consul's name and syntax
+// (flags.go). Keys agentd stores without acting on them (DNS, script
+// checks, WAN federation, Enterprise features; compat.go) load, show in
+// /v1/agent/self's DebugConfig, and give one warning each when set away
+// from their defaults: a Consul command line must start an agentd agent.
 //
 // Key names are Consul's (node_name, ports.http, performance.raft_multiplier,
 // ...). A file and a flag are turned into the same form — a dotted key and a

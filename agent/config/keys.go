@@ -21,7 +21,7 @@ var sections = map[string]bool{
 	"ports": true, "addresses": true, "performance": true, "limits": true,
 	"raft_logstore": true, "raft_logstore.wal": true, "autopilot": true,
 	"connect": true, "connect.ca_config": true, "telemetry": true,
-	"ui_config": true,
+	"ui_config": true, "http_config": true,
 }
 
 // keys maps every known dotted key to its setter.
@@ -46,6 +46,16 @@ var keys = map[string]setter{
 	"disable_host_node_id": boolKey(func(c *Config) *bool { return &c.DisableHostNodeID }),
 	"encrypt":              strKey(func(c *Config) *string { return &c.Encrypt }),
 	"log_level":            strKey(func(c *Config) *string { return &c.LogLevel }),
+	"node_meta":            mapKey(func(c *Config) *map[string]string { return &c.NodeMeta }),
+	"primary_datacenter":   strKey(func(c *Config) *string { return &c.PrimaryDatacenter }),
+	"advertise_addr_wan":   strKey(func(c *Config) *string { return &c.AdvertiseAddrWAN }),
+	"serf_lan":             strKey(func(c *Config) *string { return &c.SerfBindLAN }),
+	"serf_wan":             strKey(func(c *Config) *string { return &c.SerfBindWAN }),
+	"log_json":             boolKey(func(c *Config) *bool { return &c.Log.JSON }),
+	"log_file":             strKey(func(c *Config) *string { return &c.Log.File }),
+	"log_rotate_bytes":     intKey(func(c *Config) *int { return &c.Log.RotateBytes }),
+	"log_rotate_duration":  durKey(func(c *Config) *time.Duration { return &c.Log.RotateDuration }),
+	"log_rotate_max_files": intKey(func(c *Config) *int { return &c.Log.RotateMaxFiles }),
 
 	"ports.http":     intKey(func(c *Config) *int { return &c.Ports.HTTP }),
 	"ports.https":    intKey(func(c *Config) *int { return &c.Ports.HTTPS }),
@@ -179,6 +189,35 @@ func listKey(field func(*Config) *[]string) setter {
 		default:
 			return fmt.Errorf("want a list of strings, got %s", describe(v))
 		}
+		return nil
+	}
+}
+
+// mapKey takes an object of strings (a file's node_meta) or, from a flag,
+// one "key:value" (Consul's -node-meta: split at the first colon, both
+// sides trimmed, a missing value is ""). Sources merge key by key.
+func mapKey(field func(*Config) *map[string]string) setter {
+	return func(c *Config, v any) error {
+		m := *field(c)
+		if m == nil {
+			m = map[string]string{}
+		}
+		switch x := v.(type) {
+		case string:
+			k, val, _ := strings.Cut(x, ":")
+			m[strings.TrimSpace(k)] = strings.TrimSpace(val)
+		case map[string]any:
+			for k, e := range x {
+				s, ok := e.(string)
+				if !ok {
+					return fmt.Errorf("%q: want a string, got %s", k, describe(e))
+				}
+				m[k] = s
+			}
+		default:
+			return fmt.Errorf("want an object of strings, got %s", describe(v))
+		}
+		*field(c) = m
 		return nil
 	}
 }

@@ -22,13 +22,13 @@ type pair struct {
 // lexical order), then the flags' pairs. It returns the warnings (unknown
 // keys, skipped files) and an error naming the key for an invalid value.
 func Load(dev bool, paths []string, flagPairs []pair) (Config, []string, error) {
-	return loadFormat(dev, "", paths, flagPairs)
+	return loadFormat(dev, "", paths, flagPairs, nil)
 }
 
 // loadFormat is Load with -config-format: "json" or "hcl" reads every file in
 // that format whatever its name (and every file of a directory); "" goes
-// by the name's extension.
-func loadFormat(dev bool, format string, paths []string, flagPairs []pair) (Config, []string, error) {
+// by the name's extension. hcl are -hcl fragments, applied last.
+func loadFormat(dev bool, format string, paths []string, flagPairs []pair, hcl []string) (Config, []string, error) {
 	switch format {
 	case "", "json", "hcl":
 	default:
@@ -58,6 +58,14 @@ func loadFormat(dev bool, format string, paths []string, flagPairs []pair) (Conf
 			return Config{}, warnings, err
 		}
 	}
+	for i, frag := range hcl {
+		w, err := applyHCL(&c, []byte(frag), fmt.Sprintf("-hcl fragment %d", i+1))
+		warnings = append(warnings, w...)
+		if err != nil {
+			return Config{}, warnings, err
+		}
+	}
+	warnings = append(warnings, c.Compat.warnings()...)
 	// start_join (-join) is joined like retry_join (see Config.StartJoin).
 	c.RetryJoin = append(c.RetryJoin, c.StartJoin...)
 	if err := c.validate(); err != nil {

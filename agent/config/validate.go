@@ -3,8 +3,10 @@ package config
 import (
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"net"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -49,6 +51,7 @@ func (c *Config) validate() error {
 		{"bind_addr", c.BindAddr}, {"client_addr", c.ClientAddr}, {"advertise_addr", c.AdvertiseAddr},
 		{"addresses.http", c.Addresses.HTTP}, {"addresses.https", c.Addresses.HTTPS},
 		{"addresses.grpc", c.Addresses.GRPC}, {"addresses.dns", c.Addresses.DNS},
+		{"advertise_addr_wan", c.AdvertiseAddrWAN}, {"serf_lan", c.SerfBindLAN}, {"serf_wan", c.SerfBindWAN},
 	} {
 		if a.v != "" && net.ParseIP(a.v) == nil {
 			return invalid(a.key, "must be an IP address, got %q", a.v)
@@ -108,12 +111,52 @@ func (c *Config) validate() error {
 	if c.Autopilot.MinQuorum < 0 {
 		return invalid("autopilot.min_quorum", "must be >= 0, got %d", c.Autopilot.MinQuorum)
 	}
+	if err := validateNodeMeta(c.NodeMeta); err != nil {
+		return err
+	}
+	if c.Log.RotateBytes < 0 {
+		return invalid("log_rotate_bytes", "must be >= 0, got %d", c.Log.RotateBytes)
+	}
+	if c.Log.RotateDuration < 0 {
+		return invalid("log_rotate_duration", "must be >= 0, got %s", c.Log.RotateDuration)
+	}
+	if c.Log.RotateMaxFiles < -1 {
+		return invalid("log_rotate_max_files", "must be >= -1, got %d", c.Log.RotateMaxFiles)
+	}
 	if err := c.Connect.validate(); err != nil {
 		return err
 	}
 	for i, j := range c.RetryJoin {
 		if strings.TrimSpace(j) == "" {
 			return invalid("retry_join", "element %d is empty", i)
+		}
+	}
+	return nil
+}
+
+// metaKeyRE is the form of a node_meta key (Consul's metaKeyFormat).
+var metaKeyRE = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
+
+// validateNodeMeta applies Consul's limits on node metadata
+// (structs.ValidateNodeMetadata): at most 64 pairs, keys of at most 128
+// letters, digits, '-' and '_' not starting with "consul-", values of at
+// most 512 bytes.
+func validateNodeMeta(m map[string]string) error {
+	if len(m) > 64 {
+		return invalid("node_meta", "Node metadata cannot contain more than 64 key/value pairs")
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		switch {
+		case k == "":
+			return invalid("node_meta", "Key cannot be blank")
+		case !metaKeyRE.MatchString(k):
+			return invalid("node_meta", "Key contains invalid characters: %q", k)
+		case len(k) > 128:
+			return invalid("node_meta", "Key is too long (limit: 128 characters): %q", k)
+		case strings.HasPrefix(k, "consul-"):
+			return invalid("node_meta", "Key prefix 'consul-' is reserved for internal use: %q", k)
+		case len(m[k]) > 512:
+			return invalid("node_meta", "Value is too long (limit: 512 characters): key %q", k)
 		}
 	}
 	return nil

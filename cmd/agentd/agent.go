@@ -36,7 +36,11 @@ func cmdAgent(env *env, args []string) int {
 	level := new(slog.LevelVar)
 	lv, _ := config.ParseLogLevel(cfg.LogLevel)
 	level.Set(lv)
-	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
+	log, closeLog, err := newAgentLogger(cfg.Log, level, env.stderr)
+	if err != nil {
+		return env.fail("agent: %v", err)
+	}
+	defer closeLog()
 	for _, w := range warnings {
 		log.Warn(w)
 	}
