@@ -25,6 +25,12 @@ func Load(dev bool, paths []string, flagPairs []pair) (Config, []string, error) 
 	return loadFormat(dev, "", paths, flagPairs, nil)
 }
 
+// LoadFiles resolves the configuration from files alone, as `validate`
+// checks them: format is -config-format ("" goes by extension).
+func LoadFiles(format string, paths []string) (Config, []string, error) {
+	return loadFormat(false, format, paths, nil, nil)
+}
+
 // loadFormat is Load with -config-format: "json" or "hcl" reads every file in
 // that format whatever its name (and every file of a directory); "" goes
 // by the name's extension. hcl are -hcl fragments, applied last.

@@ -52,6 +52,7 @@ var commands = map[string]command{
 	"monitor":     {cmdMonitor, "Streams logs from an agent"},
 	"reload":      {cmdReload, "Triggers the agent to reload configuration files"},
 	"watch":       {cmdWatch, "Watches for changes in the key/value store, events or nodes"},
+	"validate":    {cmdValidate, "Validate config files/directories"},
 }
 
 func usage(w io.Writer) {
