@@ -3,69 +3,68 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 )
-
-// httpFlags are the flags every API-talking command takes, as Consul's CLI:
-// -http-addr (default $CONSUL_HTTP_ADDR, else 127.0.0.1:8500), -token
-// ($CONSUL_HTTP_TOKEN), -datacenter, -stale.
-type httpFlags struct {
-	addr, token, dc string
-	stale           bool
-}
-
-func (h *httpFlags) register(fs *flag.FlagSet) {
-	def := os.Getenv("CONSUL_HTTP_ADDR")
-	if def == "" {
-		def = "127.0.0.1:8500"
-	}
-	fs.StringVar(&h.addr, "http-addr", def, "address of the agent's HTTP API ($CONSUL_HTTP_ADDR)")
-	fs.StringVar(&h.token, "token", os.Getenv("CONSUL_HTTP_TOKEN"), "ACL token ($CONSUL_HTTP_TOKEN)")
-	fs.StringVar(&h.dc, "datacenter", "", "datacenter to query (default: the agent's)")
-	fs.BoolVar(&h.stale, "stale", false, "allow any server to answer reads")
-}
 
 // client is a minimal Consul HTTP API client.
 type client struct {
 	base  *url.URL
 	hc    *http.Client
+	cc    clientConfig
 	token string
 	dc    string
 	stale bool
 }
 
-// newClient parses addr as Consul does: host:port, http://host:port, or
-// unix:///path/to/socket.
+// client resolves the flags (see httpFlags) into a client.
 func (h *httpFlags) client() (*client, error) {
-	addr := h.addr
-	c := &client{hc: &http.Client{Timeout: 15 * time.Minute}, token: h.token, dc: h.dc, stale: h.stale}
+	cc, err := h.resolve()
+	if err != nil {
+		return nil, err
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	base := &url.URL{Scheme: cc.scheme, Host: cc.host, Path: cc.pathPrefix}
 	switch {
-	case strings.HasPrefix(addr, "unix://"):
-		sock := strings.TrimPrefix(addr, "unix://")
-		c.hc.Transport = &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+	case cc.socket != "":
+		sock := cc.socket
+		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", sock)
-		}}
-		addr = "http://unix"
-	case strings.HasPrefix(addr, "https://"):
-		return nil, fmt.Errorf("HTTPS is not supported yet: %s", addr)
-	case !strings.HasPrefix(addr, "http://"):
-		addr = "http://" + addr
+		}
+		base = &url.URL{Scheme: "http", Host: "unix"}
+	case cc.scheme == "https":
+		if tr.TLSClientConfig, err = cc.tls.config(); err != nil {
+			return nil, err
+		}
 	}
-	u, err := url.Parse(addr)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("invalid -http-addr %q", h.addr)
+	return &client{
+		base: base, hc: &http.Client{Timeout: 15 * time.Minute, Transport: tr}, cc: cc,
+		token: cc.token, dc: cc.dc, stale: cc.stale,
+	}, nil
+}
+
+// newRequest is a request to path with the token and basic auth set.
+func (c *client) newRequest(method, path string, q url.Values, body io.Reader) (*http.Request, error) {
+	u := *c.base
+	u.Path = strings.TrimSuffix(u.Path, "/") + path
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequest(method, u.String(), body)
+	if err != nil {
+		return nil, err
 	}
-	c.base = u
-	return c, nil
+	if c.token != "" {
+		req.Header.Set("X-Consul-Token", c.token)
+	}
+	if c.cc.hasAuth {
+		req.SetBasicAuth(c.cc.user, c.cc.password)
+	}
+	return req, nil
 }
 
 // apiError is a non-2xx answer.
@@ -81,8 +80,6 @@ func (e *apiError) Error() string {
 // do sends a request to path (with query q) and returns the response body
 // for a 2xx status, an *apiError otherwise.
 func (c *client) do(method, path string, q url.Values, body io.Reader) ([]byte, http.Header, error) {
-	u := *c.base
-	u.Path = strings.TrimSuffix(u.Path, "/") + path
 	if q == nil {
 		q = url.Values{}
 	}
@@ -92,13 +89,9 @@ func (c *client) do(method, path string, q url.Values, body io.Reader) ([]byte, 
 	if c.stale && method == http.MethodGet {
 		q.Set("stale", "")
 	}
-	u.RawQuery = q.Encode()
-	req, err := http.NewRequest(method, u.String(), body)
+	req, err := c.newRequest(method, path, q, body)
 	if err != nil {
 		return nil, nil, err
-	}
-	if c.token != "" {
-		req.Header.Set("X-Consul-Token", c.token)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -138,15 +131,9 @@ func keyPath(key string) string {
 // stream copies a GET's answer body to out as it arrives (a non-2xx
 // answer is an *apiError).
 func (c *client) stream(path string, q url.Values, out io.Writer) error {
-	u := *c.base
-	u.Path = strings.TrimSuffix(u.Path, "/") + path
-	u.RawQuery = q.Encode()
-	req, err := http.NewRequest(http.MethodGet, u.String(), nil)
+	req, err := c.newRequest(http.MethodGet, path, q, nil)
 	if err != nil {
 		return err
-	}
-	if c.token != "" {
-		req.Header.Set("X-Consul-Token", c.token)
 	}
 	hc := *c.hc
 	hc.Timeout = 0 // a stream has no end to wait for

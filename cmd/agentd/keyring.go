@@ -3,13 +3,17 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
-	"sort"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 )
 
-// cmdKeyring is Consul's `keyring`: exactly one of -list, -install KEY,
-// -use KEY, -remove KEY, applied to every member of the gossip pool
+// cmdKeyring is Consul's `keyring`: exactly one of -list, -list-primary,
+// -install KEY, -use KEY, -remove KEY (with -relay-factor, and
+// -local-only for the lists), applied to every member of the gossip pool
 // through /v1/operator/keyring.
 func cmdKeyring(env *env, args []string) int {
 	fs, hf := env.flags("keyring")
@@ -17,11 +21,27 @@ func cmdKeyring(env *env, args []string) int {
 	install := fs.String("install", "", "install a new key on every member")
 	use := fs.String("use", "", "make an installed key the one that encrypts, on every member")
 	remove := fs.String("remove", "", "remove a key from every member")
+	listPrimary := fs.Bool("list-primary", false, "list the primary keys and how many members use each")
+	relay := fs.Int("relay-factor", 0, "members that relay each answer (0-5)")
+	localOnly := fs.Bool("local-only", false, "with -list or -list-primary: ask this agent only")
 	if fs.Parse(args) != nil {
 		return 1
 	}
+	if *relay < 0 || *relay > 5 {
+		return env.fail("Relay factor must be in range: [0, 5]")
+	}
+	if *localOnly && !*list && !*listPrimary {
+		return env.fail("Cannot use -local-only with other actions")
+	}
+	q := url.Values{}
+	if *relay > 0 {
+		q.Set("relay-factor", strconv.Itoa(*relay))
+	}
+	if *localOnly {
+		q.Set("local-only", "true")
+	}
 	n := 0
-	for _, set := range []bool{*list, *install != "", *use != "", *remove != ""} {
+	for _, set := range []bool{*list, *listPrimary, *install != "", *use != "", *remove != ""} {
 		if set {
 			n++
 		}
@@ -33,9 +53,13 @@ func cmdKeyring(env *env, args []string) int {
 	if err != nil {
 		return env.fail("Error connecting to Consul agent: %v", err)
 	}
-	if *list {
-		fmt.Fprintln(env.stdout, "==> Gathering installed encryption keys...")
-		body, _, err := c.do(http.MethodGet, "/v1/operator/keyring", nil, nil)
+	if *list || *listPrimary {
+		if *listPrimary {
+			fmt.Fprintln(env.stdout, "==> Gathering installed primary encryption keys...")
+		} else {
+			fmt.Fprintln(env.stdout, "==> Gathering installed encryption keys...")
+		}
+		body, _, err := c.do(http.MethodGet, "/v1/operator/keyring", q, nil)
 		if err != nil {
 			return env.fail("error: %v", err)
 		}
@@ -55,13 +79,12 @@ func cmdKeyring(env *env, args []string) int {
 				pool = "WAN"
 			}
 			fmt.Fprintf(env.stdout, "\n%s (%s):\n", r.Datacenter, pool)
-			keys := make([]string, 0, len(r.Keys))
-			for k := range r.Keys {
-				keys = append(keys, k)
+			held := r.Keys
+			if *listPrimary {
+				held = r.PrimaryKeys
 			}
-			sort.Strings(keys)
-			for _, k := range keys {
-				fmt.Fprintf(env.stdout, "  %s [%d/%d]\n", k, r.Keys[k], r.NumNodes)
+			for _, k := range slices.Sorted(maps.Keys(held)) {
+				fmt.Fprintf(env.stdout, "  %s [%d/%d]\n", k, held[k], r.NumNodes)
 			}
 		}
 		return 0
@@ -75,7 +98,7 @@ func cmdKeyring(env *env, args []string) int {
 	}
 	fmt.Fprintln(env.stdout, "==> "+say)
 	body, _ := json.Marshal(map[string]string{"Key": key})
-	if _, _, err := c.do(method, "/v1/operator/keyring", nil, strings.NewReader(string(body))); err != nil {
+	if _, _, err := c.do(method, "/v1/operator/keyring", q, strings.NewReader(string(body))); err != nil {
 		return env.fail("error: %v", err)
 	}
 	return 0

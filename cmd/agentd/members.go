@@ -44,6 +44,8 @@ func cmdMembers(env *env, args []string) int {
 	wan := fs.Bool("wan", false, "list WAN members")
 	detailed := fs.Bool("detailed", false, "list every member's tags instead of the summary columns")
 	status := fs.String("status", ".*", "list only members whose status matches this regular expression")
+	segment := fs.String("segment", "", "list members of this network segment (Enterprise; _all: every one)")
+	filter := fs.String("filter", "", "bexpr filter on the members (as /v1/agent/members?filter=)")
 	if fs.Parse(args) != nil {
 		return 1
 	}
@@ -58,6 +60,12 @@ func cmdMembers(env *env, args []string) int {
 	q := url.Values{}
 	if *wan {
 		q.Set("wan", "1")
+	}
+	if *segment != "" {
+		q.Set("segment", *segment)
+	}
+	if *filter != "" {
+		q.Set("filter", *filter)
 	}
 	var ms []member
 	if err := c.getJSON("/v1/agent/members", q, &ms); err != nil {
@@ -152,6 +160,7 @@ func cmdLeave(env *env, args []string) int {
 func cmdForceLeave(env *env, args []string) int {
 	fs, hf := env.flags("force-leave")
 	prune := fs.Bool("prune", false, "remove the node from the member list entirely")
+	wan := fs.Bool("wan", false, "force-leave the node from the WAN pool")
 	if fs.Parse(args) != nil {
 		return 1
 	}
@@ -165,6 +174,9 @@ func cmdForceLeave(env *env, args []string) int {
 	q := url.Values{}
 	if *prune {
 		q.Set("prune", "1")
+	}
+	if *wan {
+		q.Set("wan", "1")
 	}
 	if _, _, err := c.do(http.MethodPut, "/v1/agent/force-leave/"+fs.Arg(0), q, nil); err != nil {
 		return env.fail("Error force leaving: %v", err)

@@ -28,6 +28,13 @@ func cmdWatch(env *env, args []string) int {
 	prefix := fs.String("prefix", "", "key prefix to watch (type keyprefix)")
 	name := fs.String("name", "", "event name to watch (type event)")
 	shell := fs.Bool("shell", true, "run the child through a shell")
+	// Consul's options of the views agentd does not serve (service,
+	// checks): accepted, so a command line for them reaches the type's
+	// "unsupported" error rather than a flag error.
+	fs.String("service", "", "service to watch (types service, checks; not served)")
+	fs.String("tag", "", "service tag to filter on (type service; not served)")
+	fs.Bool("passingonly", false, "only passing instances (type service; not served)")
+	fs.String("state", "", "check state to filter on (type checks; not served)")
 	if fs.Parse(args) != nil {
 		return 1
 	}
