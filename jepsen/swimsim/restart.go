@@ -27,7 +27,16 @@ import (
 //   - no observer's incarnation for it goes back across the restart
 //     unless the entry was reaped meanwhile;
 //   - it does not deliver again a user event delivered before the crash
-//     (the persisted Lamport clock).
+//     (the persisted Lamport clock);
+//   - a user event it fires at once after the restart, before its join,
+//     at the persisted clock, is delivered by itself (an event at the
+//     restored clock is new, not one of the previous life's);
+//   - in half the restarts its tags changed while it was down (a config
+//     edit and a quick restart, within 0.3 s): it must
+//     still end with the new tags in every
+//     table, also when the old process reached the incarnation it
+//     restarts with (one lost change), which only a refutation of its
+//     own previous life's alive claim at that incarnation can bring.
 //
 // The scenario runs in a quiet phase of its own after the pair cut, in
 // restartShare of the converged seeds, drawing from streamRestart, so the
@@ -70,6 +79,14 @@ func (nm *nemesis) restartPhase(r *rand.Rand, stop func() bool) (aborted bool) {
 	// it dead, and push-pull that around.
 	cfg0 := s.config(0, "x", "x")
 	down := time.Second + time.Duration(r.Int64N(int64(pushPullPeriod(cfg0, nm.sw.Members)+maxSuspicion(cfg0, nm.sw.Members))))
+	retag := r.IntN(2) == 0
+	if retag {
+		// A quick restart (a supervisor's): often no one suspected it
+		// meanwhile, so only its previous life's alive claim, at the
+		// incarnation it restarts with after one lost change, tells it to
+		// refute with its new tags.
+		down = 50*time.Millisecond + time.Duration(r.Int64N(int64(250*time.Millisecond)))
+	}
 	run := func(d time.Duration, poll func()) bool {
 		return s.runUntil(s.w.Now()+d, restartPoll, func() bool {
 			if poll != nil {
@@ -132,8 +149,18 @@ func (nm *nemesis) restartPhase(r *rand.Rand, stop func() bool) (aborted bool) {
 	cfg.Incarnation = persistedInc + 1
 	cfg.EventClock = persistedClock
 	x.stuck, x.joining, x.starved = 0, false, false
+	if retag {
+		x.tagV++ // start takes x.tags()
+	}
 	if err := x.start(cfg); err != nil {
 		panic(fmt.Sprintf("swimsim: restart %s: %v", x.name, err)) // our config is bad
+	}
+	// The new process's own fires are ordered after what it delivered.
+	delete(s.events.last, x.name)
+	s.events.fire(x)
+	if p := fmt.Sprintf("%s/%d", x.name, s.events.fired[x.name]); !s.events.seen[x.name][p] {
+		s.violate(CheckEvents, fmt.Sprintf("%s, restarted with event clock %d, fired user event %s and did not deliver it itself",
+			x.name, persistedClock, p))
 	}
 	var to []string
 	// contactInc: the lowest incarnation a contact holds x at, so at
