@@ -9,6 +9,7 @@
 // checks, WAN federation, Enterprise features; compat.go) load, show in
 // /v1/agent/self's DebugConfig, and give one warning each when set away
 // from their defaults: a Consul command line must start an agentd agent.
+// Address keys take go-sockaddr's common templates (sockaddr.go).
 //
 // Key names are Consul's (node_name, ports.http, performance.raft_multiplier,
 // ...). A file and a flag are turned into the same form — a dotted key and a

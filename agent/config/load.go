@@ -74,6 +74,11 @@ func loadFormat(dev bool, format string, paths []string, flagPairs []pair, hcl [
 	warnings = append(warnings, c.Compat.warnings()...)
 	// start_join (-join) is joined like retry_join (see Config.StartJoin).
 	c.RetryJoin = append(c.RetryJoin, c.StartJoin...)
+	w, err := c.expandAddrs()
+	warnings = append(warnings, w...)
+	if err != nil {
+		return Config{}, warnings, err
+	}
 	if err := c.validate(); err != nil {
 		return Config{}, warnings, err
 	}
