@@ -52,10 +52,16 @@ func cmdAgent(env *env, args []string) int {
 		}
 		defer os.Remove(cfg.PidFile)
 	}
+	printBanner(env.stdout, cfg)
+	running := &runningLine{w: env.stdout}
+	starting := make(chan struct{})
+	running.watchHTTP(cfg, starting)
 	a, err := agent.New(cfg, log)
+	close(starting)
 	if err != nil {
 		return env.fail("%v", err)
 	}
+	running.print()
 	a.SetReloader(func() error { return reloadLogLevel(flags, level, log) })
 	sigc := make(chan os.Signal, 4)
 	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
