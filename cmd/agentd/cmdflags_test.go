@@ -32,7 +32,7 @@ func TestCommandFlagsAsConsul(t *testing.T) {
 		{[]string{"operator", "raft", "list-peers"}, client + server},
 		{[]string{"operator", "raft", "remove-peer"}, client + server + "address id"},
 		{[]string{"operator", "raft", "transfer-leader"}, client + server + "id"},
-		{[]string{"snapshot", "save"}, client + server},
+		{[]string{"snapshot", "save"}, client + server + "append-filename"},
 		{[]string{"snapshot", "restore"}, client + server},
 		{[]string{"event"}, client + server + "name node service tag"},
 		{[]string{"lock"}, client + server + "n name pass-stdin shell timeout try monitor-retry verbose child-exit-code"},

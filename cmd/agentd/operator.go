@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -139,6 +142,10 @@ func cmdSnapshot(env *env, args []string) int {
 		return env.fail("unknown snapshot subcommand %q", sub)
 	}
 	fs, hf := env.flags("snapshot " + sub)
+	var appendName *string
+	if sub == "save" {
+		appendName = fs.String("append-filename", "", "comma-separated version, dc, node: append the agent's to FILE's name, before its extension")
+	}
 	if fs.Parse(args[1:]) != nil {
 		return 1
 	}
@@ -149,6 +156,11 @@ func cmdSnapshot(env *env, args []string) int {
 	c, err := hf.client()
 	if err != nil {
 		return env.fail("Error! %v", err)
+	}
+	if sub == "save" && *appendName != "" {
+		if file, err = appendToSnapshotName(c, file, *appendName); err != nil {
+			return env.fail("Error connecting to Consul agent and fetching datacenter/version: %v", err)
+		}
 	}
 	if sub == "save" {
 		b, h, err := c.do(http.MethodGet, "/v1/snapshot", nil, nil)
@@ -171,6 +183,29 @@ func cmdSnapshot(env *env, args []string) int {
 	}
 	fmt.Fprintln(env.stdout, "Restored snapshot")
 	return 0
+}
+
+// appendToSnapshotName is `snapshot save -append-filename`: the agent's
+// version, datacenter and node name (in that order, those the list
+// names) joined to the file name with "-" before its extension.
+func appendToSnapshotName(c *client, file, list string) (string, error) {
+	var self struct {
+		Config struct{ Version, Datacenter, NodeName string }
+	}
+	if err := c.getJSON("/v1/agent/self", nil, &self); err != nil {
+		return "", err
+	}
+	want := strings.Split(list, ",")
+	ext := filepath.Ext(file)
+	name := strings.TrimSuffix(file, ext)
+	for _, part := range []struct{ key, v string }{
+		{"version", self.Config.Version}, {"dc", self.Config.Datacenter}, {"node", self.Config.NodeName},
+	} {
+		if slices.Contains(want, part.key) {
+			name += "-" + part.v
+		}
+	}
+	return name + ext, nil
 }
 
 func writeFileAtomic(path string, b []byte) error {
