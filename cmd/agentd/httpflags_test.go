@@ -94,7 +94,10 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	case req.URL.Path == "/v1/operator/keyring":
 		w.Write([]byte(`[{"Datacenter":"dc1","Keys":{"a":1,"b":1},"PrimaryKeys":{"a":1},"NumNodes":1}]`))
 	case req.URL.Path == "/v1/operator/raft/configuration":
-		w.Write([]byte(`{"Servers":[],"Index":1}`))
+		w.Write([]byte(`{"Servers":[` +
+			`{"ID":"i1","Node":"s1","Address":"10.0.0.1:8300","Leader":true,"Voter":true,"ProtocolVersion":"3","LastIndex":108},` +
+			`{"ID":"i2","Node":"s2","Address":"10.0.0.2:8300","Leader":false,"Voter":true,"ProtocolVersion":"3","LastIndex":107},` +
+			`{"ID":"i3","Node":"s3","Address":"10.0.0.3:8300","Leader":false,"Voter":false,"ProtocolVersion":"3","LastIndex":100}],"Index":1}`))
 	case strings.HasPrefix(req.URL.Path, "/v1/agent/force-leave/"):
 	default:
 		w.Write([]byte(`[{"Key":"k","Value":"aGk="}]`))
@@ -176,12 +179,18 @@ func TestCommandFlagsOnTheWire(t *testing.T) {
 		out   string // substring
 	}{
 		{[]string{"members", "-segment", "_all", "-filter", `Name == "n1"`}, 0, map[string]string{"segment": "_all", "filter": `Name == "n1"`}, "n1"},
-		{[]string{"members", "-wan"}, 0, map[string]string{"wan": "1"}, "n1"},
+		{[]string{"members", "-wan"}, 0, map[string]string{"wan": "1"},
+			"Node  Address         Status  Type    Build  Protocol  DC   Partition  Segment\n" +
+				"n1    127.0.0.1:8301  alive   server                   dc1  default    <all>\n"},
 		{[]string{"force-leave", "-wan", "-prune", "@", "n2"}, 0, map[string]string{"wan": "1", "prune": "1"}, ""},
 		{[]string{"keyring", "-list-primary", "-relay-factor", "2", "-local-only"}, 0,
 			map[string]string{"relay-factor": "2", "local-only": "true"}, "primary encryption keys...\n\ndc1 (LAN):\n  a [1/1]\n"},
 		{[]string{"keyring", "-list"}, 0, map[string]string{}, "  a [1/1]\n  b [1/1]\n"},
-		{[]string{"operator", "raft", "list-peers", "-stale"}, 0, map[string]string{"stale": ""}, ""},
+		{[]string{"operator", "raft", "list-peers", "-stale"}, 0, map[string]string{"stale": ""},
+			"Node  ID  Address        State     Voter  RaftProtocol  Commit Index  Trails Leader By\n" +
+				"s1    i1  10.0.0.1:8300  leader    true   3             108           -\n" +
+				"s2    i2  10.0.0.2:8300  follower  true   3             107           1 commit\n" +
+				"s3    i3  10.0.0.3:8300  follower  false  3             100           8 commits\n"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, out, errOut := runCmd(t, "", withAddr(tc.args, srv.URL)...)

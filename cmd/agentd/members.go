@@ -90,7 +90,9 @@ func cmdMembers(env *env, args []string) int {
 		tw.Flush()
 		return 0
 	}
-	fmt.Fprintln(tw, "Node\tAddress\tStatus\tType\tBuild\tProtocol\tDC\tSegment")
+	// Consul's columns since admin partitions (1.11): CE's partition is
+	// "default".
+	fmt.Fprintln(tw, "Node\tAddress\tStatus\tType\tBuild\tProtocol\tDC\tPartition\tSegment")
 	for _, m := range ms {
 		typ := "client"
 		if m.Tags["role"] == "consul" {
@@ -101,9 +103,13 @@ func cmdMembers(env *env, args []string) int {
 		if typ == "server" {
 			segment = "<all>"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Name,
+		partition := m.Tags["ap"]
+		if partition == "" {
+			partition = "default"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Name,
 			net.JoinHostPort(m.Addr, strconv.Itoa(int(m.Port))), memberStatus(m.Status),
-			typ, build, m.Tags["vsn"], m.Tags["dc"], segment)
+			typ, build, m.Tags["vsn"], m.Tags["dc"], partition, segment)
 	}
 	tw.Flush()
 	return 0

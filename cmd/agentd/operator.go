@@ -21,6 +21,7 @@ type raftServer struct {
 	Leader          bool
 	Voter           bool
 	ProtocolVersion string
+	LastIndex       uint64
 }
 
 func cmdOperator(env *env, args []string) int {
@@ -54,18 +55,32 @@ func cmdListPeers(env *env, args []string) int {
 	if err := c.getJSON("/v1/operator/raft/configuration", nil, &conf); err != nil {
 		return env.fail("Error getting peers: %v", err)
 	}
-	tw := tabwriter.NewWriter(env.stdout, 0, 2, 2, ' ', 0)
-	fmt.Fprintln(tw, "Node\tID\tAddress\tState\tVoter\tRaftProtocol")
+	// Consul 1.17+'s table: each server's last log index, and how far
+	// it trails the leader's ("-" for the leader; never below 0 here).
+	var leaderIndex uint64
 	for _, s := range conf.Servers {
-		state := "follower"
+		if s.Leader {
+			leaderIndex = s.LastIndex
+		}
+	}
+	tw := tabwriter.NewWriter(env.stdout, 0, 2, 2, ' ', 0)
+	fmt.Fprintln(tw, "Node\tID\tAddress\tState\tVoter\tRaftProtocol\tCommit Index\tTrails Leader By")
+	for _, s := range conf.Servers {
+		state, trails := "follower", "-"
 		if s.Leader {
 			state = "leader"
+		} else {
+			n := leaderIndex - min(leaderIndex, s.LastIndex)
+			trails = fmt.Sprintf("%d commits", n)
+			if n == 1 {
+				trails = "1 commit"
+			}
 		}
 		proto := s.ProtocolVersion
 		if proto == "" {
 			proto = "<=1"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\n", s.Node, s.ID, s.Address, state, s.Voter, proto)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\t%d\t%s\n", s.Node, s.ID, s.Address, state, s.Voter, proto, s.LastIndex, trails)
 	}
 	tw.Flush()
 	return 0
