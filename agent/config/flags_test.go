@@ -181,3 +181,23 @@ func newTestFlagSet() *flag.FlagSet {
 	Register(fs)
 	return fs
 }
+
+// TestCompatFromFiles: the stored keys load from files too, older names
+// included, and warn once each whatever the number of sources.
+func TestCompatFromFiles(t *testing.T) {
+	c, w, err := load(t, map[string]string{
+		"a.json": `{"ui_dir": "/ui", "non_voting_server": true, "recursors": ["1.1.1.1"], "http_config": {"allow_write_http_from": ["10.0.0.0/8"]}}`,
+		"b.hcl":  `recursors = ["8.8.8.8"]` + "\nports { grpc_tls = 8503 }\n",
+	}, "-dev", "-config-file", "@a.json", "-config-file", "@b.hcl", "-recursor", "9.9.9.9")
+	require.NoError(t, err)
+	require.Equal(t, "/ui", c.Compat.UIDir)
+	require.True(t, c.Compat.ReadReplica)
+	require.Equal(t, []string{"1.1.1.1", "8.8.8.8", "9.9.9.9"}, c.Compat.DNSRecursors, "lists append across sources")
+	require.Equal(t, []string{"10.0.0.0/8"}, c.Compat.AllowWriteHTTPFrom)
+	require.Equal(t, 8503, c.Compat.GRPCTLSPort)
+	require.Len(t, w, 3, "read_replica, recursors, allow_write_http_from: %q", w)
+	debug := c.DebugExtras()
+	require.Equal(t, []string{"1.1.1.1", "8.8.8.8", "9.9.9.9"}, debug["DNSRecursors"])
+	require.Equal(t, "5m0s", debug["DefaultQueryTime"])
+	require.Equal(t, "dc1", debug["PrimaryDatacenter"])
+}
