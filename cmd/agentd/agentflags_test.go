@@ -6,7 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -54,5 +56,56 @@ func TestAgentFlagsReachSelf(t *testing.T) {
 		"PrimaryDatacenter": "dc0", "SerfAdvertiseAddrWAN": "tcp://10.1.1.1:8302",
 	} {
 		require.Equal(t, want, self.DebugConfig[k], k)
+	}
+}
+
+// TestAgentHarnessCommandLine runs `agentd agent` in-process with the
+// command line a Consul test harness uses for a dev agent: it starts, logs
+// JSON lines, prints Consul's running line, reports the node meta, and
+// stops on an API leave.
+func TestAgentHarnessCommandLine(t *testing.T) {
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(&env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr}, []string{
+			"agent", "-dev", "-log-level=debug", "-enable-script-checks", "-node-meta", "k:v",
+			"-hcl", `node_name = "harness"`, "-log-json", "-http-port", "0", "-client", "127.0.0.1",
+			"-bind", "127.0.0.1", "-disable-keyring-file", "-rejoin", "-domain", "consul.",
+		})
+	}()
+	var addr string
+	deadline := time.Now().Add(10 * time.Second)
+	for addr == "" {
+		for _, line := range strings.Split(stderr.String(), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(line), &m) == nil && m["@message"] == "agent started" {
+				addr, _ = m["http"].(string)
+			}
+		}
+		require.False(t, time.Now().After(deadline), "agent did not start: %s", stderr.String())
+		time.Sleep(5 * time.Millisecond)
+	}
+	require.Contains(t, stdout.String(), "==> Consul agent running!\n")
+	require.Contains(t, stderr.String(), `"@level":"warn","@message":"config: \"enable_script_checks\" is accepted but has no effect`)
+
+	resp, err := http.Get("http://" + addr + "/v1/agent/self")
+	require.NoError(t, err)
+	var self struct {
+		Config struct{ NodeName string }
+		Meta   map[string]string
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&self))
+	resp.Body.Close()
+	require.Equal(t, "harness", self.Config.NodeName)
+	require.Equal(t, map[string]string{"k": "v"}, self.Meta)
+
+	code, out, _ := runCmd(t, "", "leave", "-http-addr", addr)
+	require.Equal(t, 0, code)
+	require.Equal(t, "Graceful leave complete\n", out)
+	select {
+	case code := <-done:
+		require.Equal(t, 0, code)
+	case <-time.After(15 * time.Second):
+		t.Fatal("agent did not stop after leave")
 	}
 }
