@@ -125,7 +125,11 @@
 // configuration entry overwritten by a new leader is given up); bit rot (bitrot.go: on a third of the restarts,
 // a byte flipped inside a synced batch of a copy of the node's WAL must
 // make reopening the copy fail or leave the recovered log unchanged, since
-// power loss alone never damages synced data). A panic from an
+// power loss alone never damages synced data); read index (node.go: a
+// served read reports a read index no lower than any index applied
+// anywhere before it was issued, and no higher than the serving node's
+// applied index, so a stale read index fails even when the key's value
+// did not change in between). A panic from an
 // assertion in the code under test also fails the run. At the end: the
 // liveness check below; equal state hashes on every replica at equal
 // applied index, after all members converged; a read of every key ever

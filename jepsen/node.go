@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/agentd/agentd/jepsen/check"
 	"github.com/agentd/agentd/jepsen/kv"
 	"github.com/agentd/agentd/jepsen/world"
 	"github.com/agentd/agentd/raft"
@@ -276,13 +277,30 @@ func (n *node) read(key string, anyRole bool, reply func(outcome, kv.Result, raf
 		return
 	}
 	fsm := n.fsm
-	n.h.ReadIndex().OnResolve(func(f *driver.Future) {
+	h := n.h
+	floor := n.c.check.MaxApplied()
+	h.ReadIndex().OnResolve(func(f *driver.Future) {
 		if f.Outcome() == driver.Committed {
+			n.checkReadIndex(h, f.Index, floor)
 			reply(outcomeOK, fsm.store.Get(key), "")
 			return
 		}
 		reply(outcomeFailed, kv.Result{}, n.lead)
 	})
+}
+
+// checkReadIndex judges the index a served read reports (driver.Future's
+// Index): an entry applied anywhere before the read was issued is
+// committed, and a leader answers ReadIndex only after committing an entry
+// of its term, so its commit index, the read index, covers that entry
+// (floor); and the read is served once the local apply reached it. A
+// wrong index does not always show as a wrong value (the key may not have
+// changed in between), so it is checked directly.
+func (n *node) checkReadIndex(h *driver.Handler, idx, floor raft.Index) {
+	if applied := h.Status().Applied; idx < floor || idx > applied {
+		n.c.check.Fail(check.ReadIndex, "%s: read served at read index %d, but index %d was applied somewhere before it was issued and %d is applied here",
+			n.id, idx, floor, applied)
+	}
 }
 
 // tracer feeds the driver's observations to the trace and the checkers.

@@ -40,8 +40,12 @@ const (
 	// ConfigMatchesLog: a node's configuration is not the latest one in
 	// its log (jepsen/confcheck.go).
 	ConfigMatchesLog = "config-matches-log"
-	Convergence      = "convergence"
-	Linearizability  = "linearizability"
+	// ReadIndex: a read served at a read index below an entry applied
+	// before it was issued, or above the serving node's applied index
+	// (jepsen/node.go, checkReadIndex).
+	ReadIndex       = "read-index"
+	Convergence     = "convergence"
+	Linearizability = "linearizability"
 	// Undecided: Porcupine ran out of (wall) time on the history. It
 	// fails a run, as a history nobody checked proves nothing, but it is
 	// no finding: whether it happens depends on the machine's speed. A
@@ -58,7 +62,7 @@ const (
 // internal error of the simulator or an undecided linearizability check.
 func IsSafety(checker string) bool {
 	switch checker {
-	case ElectionSafety, LogMatching, LeaderCompleteness, StateMachineSafety, Durability, DurableBeforeSend, CommitDurableQuorum, OneConfChange, ConfChangeOwnTerm, ConfChangeRefused, ConfigMatchesLog, Convergence, Linearizability:
+	case ElectionSafety, LogMatching, LeaderCompleteness, StateMachineSafety, Durability, DurableBeforeSend, CommitDurableQuorum, OneConfChange, ConfChangeOwnTerm, ConfChangeRefused, ConfigMatchesLog, ReadIndex, Convergence, Linearizability:
 		return true
 	}
 	return false

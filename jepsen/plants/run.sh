@@ -6,7 +6,8 @@
 # log matching, leader completeness, state machine safety, durability,
 # durable-before-send, commit durability, one conf change at a time and
 # only after an own-term commit, no valid conf change refused as
-# invalid, each node's configuration the latest in its log,
+# invalid, each node's configuration the latest in its log, reads
+# served at a read index covering every earlier apply,
 # convergence of state hashes,
 # linearizability).
 # Liveness failures, panics inside the code under test and linearizability
@@ -48,8 +49,8 @@ for patch in "${patches[@]}"; do
 	fi
 	out=$(cd "$scratch" && ./sim.bin -seeds "$seeds" -workers "$workers" -stop-on-safety -floors=false 2>&1)
 	secs=$(( $(date +%s) - start ))
-	others=$(printf '%s\n' "$out" | grep '^FAIL seed' | sort -u | grep -cvE ': (election-safety|log-matching|leader-completeness|state-machine-safety|durability|durable-before-send|commit-durable-quorum|one-conf-change|conf-change-own-term|conf-change-refused|config-matches-log|convergence|linearizability):')
-	fail=$(printf '%s\n' "$out" | grep '^FAIL seed' | grep -m1 -E ': (election-safety|log-matching|leader-completeness|state-machine-safety|durability|durable-before-send|commit-durable-quorum|one-conf-change|conf-change-own-term|conf-change-refused|config-matches-log|convergence|linearizability):')
+	others=$(printf '%s\n' "$out" | grep '^FAIL seed' | sort -u | grep -cvE ': (election-safety|log-matching|leader-completeness|state-machine-safety|durability|durable-before-send|commit-durable-quorum|one-conf-change|conf-change-own-term|conf-change-refused|config-matches-log|read-index|convergence|linearizability):')
+	fail=$(printf '%s\n' "$out" | grep '^FAIL seed' | grep -m1 -E ': (election-safety|log-matching|leader-completeness|state-machine-safety|durability|durable-before-send|commit-durable-quorum|one-conf-change|conf-change-own-term|conf-change-refused|config-matches-log|read-index|convergence|linearizability):')
 	if [ -n "$fail" ]; then
 		seed=$(printf '%s\n' "$fail" | sed -E 's/^FAIL seed ([0-9]+):.*/\1/')
 		checker=$(printf '%s\n' "$fail" | sed -E 's/^FAIL seed [0-9]+: ([a-z-]+):.*/\1/')
