@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/agentd/agentd/internal/clock"
+	"github.com/agentd/agentd/jepsen/check"
 	"github.com/agentd/agentd/raft"
 	"github.com/agentd/agentd/raft/driver"
 )
@@ -165,7 +166,11 @@ func (c *cluster) observeApply(n *node, e *raft.Entry) {
 			c.w.Tracef("member %s removed (config %d)", m.id, e.Index)
 			m.removed = true
 			// Give it a moment to learn, then stop it for good.
-			c.w.After(100*time.Millisecond, func() { c.retire(m) })
+			term := e.Term
+			c.w.After(100*time.Millisecond, func() {
+				c.checkRemovedLeader(m, term)
+				c.retire(m)
+			})
 		}
 	}
 }
@@ -225,5 +230,18 @@ func (c *cluster) retire(n *node) {
 	if n.host.Up() {
 		n.stop()
 		n.host.Crash(nil)
+	}
+}
+
+// checkRemovedLeader: a leader whose removal it committed steps down at
+// once (thesis §4.2.2), so 100 ms after the removal was first applied it
+// no longer leads in the removal's term or a later one (a stale leader of
+// an earlier term that never heard of the removal may). Retiring removed
+// members hides a removed leader that keeps leading, so it is checked
+// here, before the retirement.
+func (c *cluster) checkRemovedLeader(m *node, removalTerm raft.Term) {
+	if m.running() && m.isLeader() && m.leaderTerm >= removalTerm {
+		c.check.Fail(check.RemovedLeader, "%s still leads term %d 100ms after its removal (term %d) was applied",
+			m.id, m.leaderTerm, removalTerm)
 	}
 }

@@ -50,8 +50,12 @@ const (
 	// fails a run, as a history nobody checked proves nothing, but it is
 	// no finding: whether it happens depends on the machine's speed. A
 	// campaign counts such runs apart, under a ceiling (jepsen.Summary).
-	Undecided     = "linearizability-undecided"
-	Liveness      = "liveness"
+	Undecided = "linearizability-undecided"
+	Liveness  = "liveness"
+	// RemovedLeader: a leader kept leading after committing its own
+	// removal (jepsen/membership.go). Not a safety property: such a
+	// leader commits with the new configuration's quorum.
+	RemovedLeader = "removed-leader"
 	InternalError = "internal-error"
 	Panic         = "panic" // an assertion in the code under test fired
 )
