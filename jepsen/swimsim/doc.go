@@ -114,7 +114,10 @@
 //     is the only scenario in which a probe succeeds through the relays
 //     alone (streams are lossless, so the stream fallback acks every live
 //     target otherwise), and a broken relay only adds suspicions that the
-//     target refutes, which no other checker sees.
+//     target refutes, which no other checker sees. Over the same quiet
+//     window, from half-way through the lead-in (which starts with the
+//     burst: full broadcast queues), no member accuses a running one at
+//     all (paircut.go quietSuspicions).
 //  9. table: in one member's records of another, the incarnation never
 //     goes back until the subject is reaped (a stale suspicion or death
 //     taken over a refutation, even one checker 2 excuses), and every

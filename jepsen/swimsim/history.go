@@ -136,8 +136,9 @@ type History struct {
 	// some member must record the leave (checker 7).
 	QuietLeaves []string
 	// EventLog: Records hold every event each member up at End emitted
-	// about others until End (the simulator's runs), so checker 9 may
-	// replay them against Final. Crafted histories leave it off.
+	// about others until End, suspect events included (the simulator's
+	// runs), so checker 9 may replay them against Final. Crafted
+	// histories leave it off.
 	EventLog bool
 	// ForceLeft lists the crashed members some member force-left
 	// (ForceLeave, forceleave.go): checker 7 judges them as Left.

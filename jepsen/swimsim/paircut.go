@@ -133,8 +133,43 @@ func checkIndirect(h *History, tl map[pair][]Record) []Violation {
 				r.Observer, map[bool]string{true: "suspected", false: "declared dead"}[r.Type == swim.EventSuspect],
 				r.Subject, r.Inc, c.A, c.B, c.Start, c.End, len(bad))})
 		}
+		out = append(out, quietSuspicions(h, c, began)...)
 	}
 	return out
+}
+
+// quietSuspicions judges the rest of a quiet pair cut's window: from
+// half-way through the lead-in (every probe begun under loss has long
+// ended) to the cut's end, every link but the pair's works at zero loss
+// with no other fault, so no member may accuse a running one in an
+// accusation that began then (the pair's accusations of each other are
+// judged above). The lead-in begins with the user-event burst, which
+// fills every broadcast queue: a core that sent a ping without the
+// updates piggybacked on it, or the updates without the ping, failed
+// probes of healthy members there and nowhere else (swim/mutants).
+func quietSuspicions(h *History, c PairCut, began map[accusationKey]time.Duration) []Violation {
+	from := c.Start - h.AccuseWindow/2
+	var bad []Record
+	for _, r := range h.Records {
+		if r.At < from || r.At > c.End || (r.Type != swim.EventSuspect && r.Type != swim.EventFail) {
+			continue
+		}
+		if h.crashedAt(r.Subject) <= r.At || began[accusationKey{r.Subject, r.Inc}] < from {
+			continue
+		}
+		if (r.Observer == c.A && r.Subject == c.B) || (r.Observer == c.B && r.Subject == c.A) {
+			continue
+		}
+		bad = append(bad, r)
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	r := bad[0]
+	return []Violation{{CheckIndirect, r.At, fmt.Sprintf(
+		"%s %s running %s (inc %d) at %v, in the quiet window [%v, %v] at zero loss with every link but %s-%s up (%d such records)",
+		r.Observer, map[bool]string{true: "suspected", false: "declared dead"}[r.Type == swim.EventSuspect],
+		r.Subject, r.Inc, r.At, from, c.End, c.A, c.B, len(bad))}}
 }
 
 // judgedPairCuts counts the pair cuts checker 8 judges: a phase that

@@ -32,7 +32,7 @@ import (
 //     at the persisted clock, is delivered by itself (an event at the
 //     restored clock is new, not one of the previous life's);
 //   - in half the restarts its tags changed while it was down (a config
-//     edit and a quick restart, within 0.3 s): it must
+//     edit and a restart, within 0.3 s if one change was lost): it must
 //     still end with the new tags in every
 //     table, also when the old process reached the incarnation it
 //     restarts with (one lost change), which only a refutation of its
@@ -80,11 +80,12 @@ func (nm *nemesis) restartPhase(r *rand.Rand, stop func() bool) (aborted bool) {
 	cfg0 := s.config(0, "x", "x")
 	down := time.Second + time.Duration(r.Int64N(int64(pushPullPeriod(cfg0, nm.sw.Members)+maxSuspicion(cfg0, nm.sw.Members))))
 	retag := r.IntN(2) == 0
-	if retag {
+	if retag && stale == 1 {
 		// A quick restart (a supervisor's): often no one suspected it
 		// meanwhile, so only its previous life's alive claim, at the
-		// incarnation it restarts with after one lost change, tells it to
-		// refute with its new tags.
+		// incarnation it restarts with after this one lost change, tells
+		// it to refute with its new tags. (Only then: the longer downs
+		// are what put accusations above the restarted incarnation.)
 		down = 50*time.Millisecond + time.Duration(r.Int64N(int64(250*time.Millisecond)))
 	}
 	run := func(d time.Duration, poll func()) bool {

@@ -136,9 +136,10 @@ const maxEventLogViolations = 5
 // checkEventLog compares each observer's last event about each other
 // member until End with its final table, for every observer up at End: a subject
 // it holds must have had an event, the last one not a reap; a fail
-// event leaves it dead, a leave event left, a join, update or suspect
-// event live (a refutation of a suspicion that keeps the tags emits
-// nothing, as in Serf); the tags are the last event's (tags change only
+// event leaves it dead, a leave event left, a suspect event live (a
+// refutation of a suspicion that keeps the tags emits nothing, as in
+// Serf), a join or update event alive (with Config.EmitSuspectEvents,
+// which the simulator sets, a suspicion emits); the tags are the last event's (tags change only
 // with a join or update event) and the incarnation is at or above it. A
 // subject it no longer holds was last reaped. The consumer (Consul's
 // catalog) sees only the events: a state change without one (a failed
@@ -189,8 +190,11 @@ func checkEventLog(h *History, tl map[pair][]Record) []Violation {
 				ok = v.State == swim.StateDead
 			case swim.EventLeave:
 				ok = v.State == swim.StateLeft
-			case swim.EventJoin, swim.EventUpdate, swim.EventSuspect:
+			case swim.EventSuspect:
 				ok = isLive(v.State)
+			case swim.EventJoin, swim.EventUpdate:
+				// A suspicion emits (the simulator turns suspect events on).
+				ok = v.State == swim.StateAlive
 			}
 			if !ok || v.Inc < last.Inc || v.TagV != last.TagV {
 				report(h.End, "%s's table holds %s as %s at inc %d with tags v%d, but its last event about it was %s at %v (inc %d, tags v%d)",
