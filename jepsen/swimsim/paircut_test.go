@@ -42,11 +42,17 @@ func TestIndirectChecker(t *testing.T) {
 		{"a suspects b after the cut healed", func(h *History) {
 			h.Records = append(h.Records, suspect(281*s, "a", "b", 2))
 		}, nil},
-		{"d suspects b: not a member of the pair", func(h *History) {
+		{"d suspects b in the quiet window: no one accuses a running member", func(h *History) {
 			h.Records = append(h.Records, suspect(250*s, "d", "b", 2))
+		}, []Checker{CheckIndirect}},
+		{"d suspects b in the judged half of the lead-in", func(h *History) {
+			h.Records = append(h.Records, suspect(235*s, "d", "b", 2))
+		}, []Checker{CheckIndirect}},
+		{"d suspects b in the first half of the lead-in (probes begun under loss)", func(h *History) {
+			h.Records = append(h.Records, suspect(225*s, "d", "b", 2))
 		}, nil},
-		{"a hears of an accusation that began before the cut", func(h *History) {
-			h.Records = append(h.Records, suspect(239*s, "d", "b", 1), suspect(241*s, "a", "b", 1))
+		{"a hears of an accusation that began before the judged window", func(h *History) {
+			h.Records = append(h.Records, suspect(225*s, "d", "b", 1), suspect(241*s, "a", "b", 1))
 		}, nil},
 		{"loss during the lead-in: not judged", func(h *History) {
 			h.Loss = []LossPeriod{{Interval{0, 230 * s}, 50_000}, {Interval{230 * s, 280 * s}, 0}, {Interval{280 * s, Forever}, 50_000}}
