@@ -130,8 +130,9 @@
 // anywhere before it was issued, and no higher than the serving node's
 // applied index, so a stale read index fails even when the key's value
 // did not change in between); a removed leader steps down (membership.go:
-// 100 ms after its removal was applied it no longer leads the removal's
-// term; checked before the simulator retires it, which would hide it). A
+// 100 ms after its removal was applied it does not lead with a commit
+// index covering the removal; checked before the simulator retires it,
+// which would hide it). A
 // panic from an
 // assertion in the code under test also fails the run. At the end: the
 // liveness check below; equal state hashes on every replica at equal

@@ -166,9 +166,9 @@ func (c *cluster) observeApply(n *node, e *raft.Entry) {
 			c.w.Tracef("member %s removed (config %d)", m.id, e.Index)
 			m.removed = true
 			// Give it a moment to learn, then stop it for good.
-			term := e.Term
+			at := e.Index
 			c.w.After(100*time.Millisecond, func() {
-				c.checkRemovedLeader(m, term)
+				c.checkRemovedLeader(m, at)
 				c.retire(m)
 			})
 		}
@@ -233,15 +233,20 @@ func (c *cluster) retire(n *node) {
 	}
 }
 
-// checkRemovedLeader: a leader whose removal it committed steps down at
-// once (thesis §4.2.2), so 100 ms after the removal was first applied it
-// no longer leads in the removal's term or a later one (a stale leader of
-// an earlier term that never heard of the removal may). Retiring removed
-// members hides a removed leader that keeps leading, so it is checked
-// here, before the retirement.
-func (c *cluster) checkRemovedLeader(m *node, removalTerm raft.Term) {
-	if m.running() && m.isLeader() && m.leaderTerm >= removalTerm {
-		c.check.Fail(check.RemovedLeader, "%s still leads term %d 100ms after its removal (term %d) was applied",
-			m.id, m.leaderTerm, removalTerm)
+// checkRemovedLeader: a leader that commits its own removal steps down at
+// once (thesis §4.2.2), so 100 ms after the removal at index at was first
+// applied, its removed member does not lead with a commit index at or past
+// it. (A stale leader of an earlier term, cut off before the removal
+// committed, may still think it leads: it does not know of the commit.
+// The removal entry's term does not tell them apart: a stale leader may
+// have appended it.) Retiring removed members hides a removed leader that
+// keeps leading, so it is checked here, before the retirement.
+func (c *cluster) checkRemovedLeader(m *node, at raft.Index) {
+	if !m.running() || !m.isLeader() {
+		return
+	}
+	if st := m.h.Status(); st.HardState.Commit >= at {
+		c.check.Fail(check.RemovedLeader, "%s still leads term %d with commit index %d, 100ms after its removal at %d was applied",
+			m.id, st.HardState.Term, st.HardState.Commit, at)
 	}
 }
