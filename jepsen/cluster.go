@@ -93,6 +93,7 @@ func newCluster(opt Options) *cluster {
 	c.bitRot = clock.Sub(root, streamBitRot)
 	c.zone = clock.Sub(root, streamZone)
 	c.swarm.flowSwarm(clock.Sub(root, streamFlowSwarm))
+	c.swarm.segmentSwarm(clock.Sub(root, streamSegmentSwarm))
 	if opt.Tweak != nil {
 		opt.Tweak(&c.swarm)
 	}

@@ -27,6 +27,7 @@ const (
 	streamBitRot            // bit-rot probe (bitrot.go)
 	streamZone              // zone partitions (zone.go)
 	streamFlowSwarm         // byte-bounded replication pipeline (flowSwarm)
+	streamSegmentSwarm      // tiny WAL segments (segmentSwarm)
 )
 
 // Swarm is every random choice of a run that is made once, up front, from
@@ -210,6 +211,21 @@ func newRand(seed uint64) *rand.Rand { return clock.NewRand(seed) }
 // inflight byte accounting is exercised (mutation testing found it never
 // was: a leader that never released bytes of acknowledged appends went
 // unnoticed). Its own stream: other seeds run as before.
+// segmentSwarm gives a quarter of the seeds WAL segments of 384-1284
+// bytes, a handful of entries each, so that an uncommitted suffix a new
+// leader truncates usually spans a segment boundary: the truncate record
+// lands in a newer segment than the entries it removes, and the next
+// segment can start at a lower index than the one before it. Replay must
+// follow write order across such segments (plant 41 needed seed 876 with
+// the 2-32 KiB segments alone). The size keeps its residue mod 3, which
+// node.go keys ApplyBeforeLocalDurable off, so no other knob moves.
+func (s *Swarm) segmentSwarm(r *rand.Rand) {
+	if r.IntN(4) != 0 {
+		return
+	}
+	s.SegmentBytes = 384 + 3*int64(r.IntN(301)) + s.SegmentBytes%3
+}
+
 func (s *Swarm) flowSwarm(r *rand.Rand) {
 	if r.IntN(3) != 0 {
 		return
