@@ -79,6 +79,9 @@ func Run(opt Options) (res Result) {
 	if c.check.Err() == nil {
 		c.finalReads()
 	}
+	if c.check.Err() == nil {
+		c.stagingClean()
+	}
 	ops := c.history.Operations()
 	if c.check.Err() == nil {
 		checkStart := time.Now()

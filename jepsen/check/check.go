@@ -56,6 +56,10 @@ const (
 	// removal (jepsen/membership.go). Not a safety property: such a
 	// leader commits with the new configuration's quorum.
 	RemovedLeader = "removed-leader"
+	// DiskHygiene: a running member kept staged snapshot files after the
+	// run ended (jepsen/hygiene.go). Not safety: nothing is lost, but a
+	// real server's disk fills.
+	DiskHygiene   = "disk-hygiene"
 	InternalError = "internal-error"
 	Panic         = "panic" // an assertion in the code under test fired
 )
