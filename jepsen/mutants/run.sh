@@ -2,11 +2,12 @@
 # Mutation testing of the core (raft/, raft/driver/, wal/) against the
 # simulator: how many single-point bugs nobody planted does it catch?
 #
-# gen.go samples N single-point mutants (operator swaps, dropped +1/-1,
-# && <-> ||, negated if-conditions, deleted assignments/calls, flipped
-# return true/false) from the weighted file list, deterministically from
-# SEED. The repository is copied once to a scratch directory; each mutant
-# replaces its one file there through `go build -overlay` (the tree is not
+# internal/mutate/gen.go (its default raft rules) samples N single-point
+# mutants (operator swaps, dropped +1/-1, && <-> ||, negated
+# if-conditions, deleted assignments/calls, flipped return true/false)
+# from the weighted file list, deterministically from SEED. The
+# repository is copied once to a scratch directory; each mutant replaces
+# its one file there through `go build -overlay` (the tree is not
 # patched in place), mutants that do not compile are skipped, and the
 # simulator runs seeds 1..SEEDS with one worker at nice 10, stopping at
 # the first failing seed. A mutant is KILLED if any seed fails any
@@ -48,7 +49,7 @@ mkdir -p "$out"
 scratch=$(mktemp -d -t jepsen-mutants.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
 (cd "$repo" && tar --exclude=./.git -cf - .) | (cd "$scratch" && tar -xf -)
-(cd "$scratch" && go run jepsen/mutants/gen.go -out "$out/src" -n "$n" -seed "$seed" "${files[@]}") || exit 2
+(cd "$scratch" && go run internal/mutate/gen.go -out "$out/src" -n "$n" -seed "$seed" "${files[@]}") || exit 2
 results="$out/results.tsv"
 : >"$results"
 table=()

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Mutation testing of the swim core against the SWIM simulator: write
-# single-point mutants of swim/*.go (gen.go, seeded), apply each to a
-# scratch copy of the repository, build cmd/swimsim, and run seeds 1..S
-# with -failfast on one worker at nice 10. A mutant is KILLED when the
-# run exits non-zero (a checker failed, a run panicked) and SURVIVED when
-# it passes; one that does not compile is skipped (NOCOMPILE); one whose
-# run outlasts the timeout is TIMEOUT (a mutant that keeps pools from
-# converging makes each run last its whole liveness phase: almost surely
-# killed, but not proved so).
+# single-point mutants of swim/*.go (internal/mutate/gen.go, seeded),
+# apply each to a scratch copy of the repository, build cmd/swimsim, and
+# run seeds 1..S with -failfast on one worker at nice 10. A mutant is
+# KILLED when the run exits non-zero (a checker failed, a run panicked)
+# and SURVIVED when it passes; one that does not compile is skipped
+# (NOCOMPILE); one whose run outlasts the timeout is TIMEOUT (a mutant
+# that keeps pools from converging makes each run last its whole
+# liveness phase: almost surely killed, but not proved so).
 #
 #   swim/mutants/run.sh [mutants [seeds [genseed [IDS...]]]]
 #       defaults: 80 mutants, 60 seeds, generator seed 1; IDS (e.g. 007
@@ -35,7 +35,25 @@ trap 'rm -rf "$scratch"' EXIT
 keep=${KEEP:-$scratch/keep}
 mkdir -p "$keep"
 
-(cd "$root" && go run swim/mutants/gen.go -seed "$genseed" -n "$count" -out "$keep")
+# Sites are weighted per file (unlisted files 1): the probe, suspicion,
+# merge, dissemination, push-pull, leave, user event and awareness logic
+# is what a reviewer's planted bug would hit; small files get more per
+# site, so that each gets a few mutants.
+declare -A weight=(
+	[probe.go]=6 [suspicion.go]=24 [state.go]=6 [broadcast.go]=5
+	[pushpull.go]=6 [leave.go]=14 [userevent.go]=8 [awareness.go]=20
+	[gossip.go]=10 [formulas.go]=8 [node.go]=3
+)
+files=()
+for f in "$root"/swim/*.go; do
+	f=${f#"$root"/}
+	case $f in *_test.go) continue ;; esac
+	files+=("$f=${weight[${f#swim/}]:-1}")
+done
+# The swim rule set, drawn sampler and patch output keep each generator
+# seed naming the sample recorded in README.md.
+(cd "$root" && go run internal/mutate/gen.go -rules swim -sampler draw -format patch \
+	-seed "$genseed" -n "$count" -out "$keep" "${files[@]}")
 
 mkdir -p "$scratch/repo"
 (cd "$root" && tar --exclude=./.git -cf - .) | tar -xf - -C "$scratch/repo"
