@@ -45,6 +45,14 @@ const (
 	// another, and each event and final entry reports Consul's status
 	// for its state (table.go).
 	CheckTable
+	// CheckProbeOrder (10): over a quiet window, no member starts more
+	// than 2N+2 probes in a row without probing a member it held live
+	// throughout (probeorder.go).
+	CheckProbeOrder
+	// CheckJoin (11): a member whose Join got its push-pull answer
+	// reports Joined at once and sends no join after it; before it, the
+	// retries keep the backoff (join.go).
+	CheckJoin
 )
 
 func (c Checker) String() string {
@@ -69,6 +77,10 @@ func (c Checker) String() string {
 		return "indirect"
 	case CheckTable:
 		return "table"
+	case CheckProbeOrder:
+		return "probe-order"
+	case CheckJoin:
+		return "join"
 	}
 	return fmt.Sprintf("Checker(%d)", uint8(c))
 }
@@ -95,6 +107,7 @@ func Check(h *History) []Violation {
 	out = append(out, checkLeave(h)...)
 	out = append(out, checkIndirect(h, tl)...)
 	out = append(out, checkTable(h, tl)...)
+	out = append(out, checkProbeOrder(h, tl)...)
 	return out
 }
 

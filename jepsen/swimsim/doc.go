@@ -127,6 +127,17 @@
 //     member agrees with its final table (the event stream is a faithful
 //     log of the table: a failed entry turned left without a leave event
 //     showed as failed to Consul).
+//  10. probe-order: over the quiet window of a pair cut (from half-way
+//     through the lead-in to the cut's end), no member starts more than
+//     2N+2 probes in a row without probing a member it held live
+//     throughout, N being the others it holds live (probeorder.go:
+//     round-robin over a fresh shuffle per round allows exactly 2N−2).
+//     Probes are read off the wire (a ping a member sends from Tick).
+//  11. join (live, join.go): a Join's retries keep their backoff; the
+//     first push-pull answer from a contact makes Joined true within the
+//     same HandleStream (unless the join could already have given up,
+//     JoinMaxAttempts); after it, no join push-pull is sent until Join is
+//     called again.
 //
 // The checker functions are pure functions of a History, so tests craft
 // violations for each (check_test.go).

@@ -148,6 +148,10 @@ type History struct {
 	// PairCuts are the cut links of the quiet phase after End
 	// (paircut.go; checker 8).
 	PairCuts []PairCut
+	// Probes are the probes members started while a probe window was
+	// open, and ProbeWindows those windows (probeorder.go; checker 10).
+	Probes       []Probe
+	ProbeWindows []ProbeWindow
 	// Final is each member's table at End, for members up at End.
 	Final map[string]map[string]View
 	// Self is each up member's own incarnation and tag version at End.

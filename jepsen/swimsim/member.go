@@ -32,6 +32,12 @@ type member struct {
 	// leaving: Leave was called; the member shuts down once its leave
 	// message is out (nemesis.leave).
 	leaving bool
+	// cfg is the core's configuration (join.go reads its join timing).
+	cfg swim.Config
+	// joinW watches the last Join (join.go); ticking: the Ready being
+	// flushed came from Tick (a ping in it is a probe, probeorder.go).
+	joinW   joinWatch
+	ticking bool
 	// stuck counts consecutive Ticks after which NextDeadline was still
 	// not in the future (a core bug: the simulation would spin).
 	stuck int
@@ -52,6 +58,8 @@ func (m *member) start(cfg swim.Config) error {
 		return err
 	}
 	m.node = n
+	m.cfg = cfg
+	m.joinW = joinWatch{}
 	m.host.OnDatagram(func(from string, b []byte) {
 		m.input(func() { m.node.HandlePacket(m.now(), from, b) })
 	})
@@ -65,6 +73,9 @@ func (m *member) start(cfg swim.Config) error {
 			m.input(func() {
 				if reply := m.node.HandleStream(m.now(), from, buf); reply != nil {
 					m.dial(from, reply)
+				}
+				if _, answer, ok := pushPullFlags(buf); ok && answer {
+					m.handledAnswer(from)
 				}
 			})
 		})
@@ -103,14 +114,26 @@ func (m *member) flush() {
 	for _, e := range rd.Events {
 		m.s.event(m, e)
 	}
+	joinSent := false
 	for _, p := range rd.Packets {
 		if p.Stream {
+			if join, _, ok := pushPullFlags(p.Payload); ok && join {
+				joinSent = true
+			}
 			m.dial(p.To, p.Payload)
 		} else {
+			if m.ticking && m.s.probeWatch {
+				if t, ok := pingTarget(p.Payload); ok {
+					m.s.h.Probes = append(m.s.h.Probes, Probe{At: m.s.w.Now(), Prober: m.name, Target: t})
+				}
+			}
 			m.s.traffic.Datagrams++
 			m.s.traffic.DatagramBytes += uint64(len(p.Payload))
 			m.host.Send(p.To, p.Payload)
 		}
+	}
+	if joinSent {
+		m.sentJoin()
 	}
 }
 
@@ -155,7 +178,9 @@ func (m *member) tick() {
 		m.s.violate(CheckDriver, fmt.Sprintf("%s: %d Ticks in a row left NextDeadline (%v) not after now (%v)",
 			m.name, m.stuck, m.node.NextDeadline().Sub(world.Epoch), now.Sub(world.Epoch)))
 	}
+	m.ticking = true
 	m.flush()
+	m.ticking = false
 	if m.stuck > 0 {
 		// Step past the stuck deadline so the run can finish and report.
 		m.wakeAt = m.s.w.Now() + time.Millisecond

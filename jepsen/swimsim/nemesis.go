@@ -440,10 +440,9 @@ func (nm *nemesis) rejoin() {
 			continue
 		}
 		nm.s.w.Tracef("nemesis rejoin %s through %s", m.name, to.name)
-		if err := m.node.Join(m.now(), []string{to.host.Addr()}); err != nil {
+		if err := m.join([]string{to.host.Addr()}); err != nil {
 			nm.s.violate(CheckDriver, fmt.Sprintf("%s: rejoin: %v", m.name, err))
 		}
-		m.drain()
 	}
 }
 

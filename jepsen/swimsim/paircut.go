@@ -62,10 +62,17 @@ func (nm *nemesis) pairCutPhase(r *rand.Rand, d time.Duration, stop func() bool)
 	}
 	nm.setLoss(0)
 	s.w.Tracef("nemesis quiet for %v before the pair cut; user event burst", s.h.AccuseWindow)
+	// The probe window (checker 10) runs from half-way through the
+	// lead-in to the cut's end; probes are logged from the lead-in on.
+	pw := ProbeWindow{Interval: Interval{s.w.Now() + s.h.AccuseWindow/2, Forever}, N: map[string]int{}}
+	s.probeWatch = true
+	defer func() { s.probeWatch = false }()
+	pw.sample(s)
 	burst := s.events.burst(up)
 	if run(s.w.Now() + s.h.AccuseWindow) {
 		return true, true
 	}
+	pw.sample(s)
 	s.events.burstCheck(burst, up, s.h.AccuseWindow)
 	i := r.IntN(len(up))
 	j := r.IntN(len(up) - 1)
@@ -82,6 +89,12 @@ func (nm *nemesis) pairCutPhase(r *rand.Rand, d time.Duration, stop func() bool)
 	s.w.Net.Unblock(a.host.Addr(), b.host.Addr())
 	s.w.Net.Unblock(b.host.Addr(), a.host.Addr())
 	s.h.PairCuts[k].End = s.w.Now()
+	s.probeWatch = false
+	if !aborted {
+		pw.sample(s)
+		pw.End = s.w.Now()
+		s.h.ProbeWindows = append(s.h.ProbeWindows, pw)
+	}
 	if !aborted {
 		aborted = nm.quietCrash(r, map[string]bool{a.name: true, b.name: true}, stop)
 	}

@@ -179,11 +179,9 @@ func (nm *nemesis) restartPhase(r *rand.Rand, stop func() bool) (aborted bool) {
 			to = append(to, m.host.Addr())
 		}
 	}
-	x.joining = true
-	if err := x.node.Join(x.now(), to); err != nil {
+	if err := x.join(to); err != nil {
 		s.violate(CheckDriver, fmt.Sprintf("%s: rejoin after restart: %v", x.name, err))
 	}
-	x.drain()
 	nm.counts.Restart++
 	restartAt := s.w.Now()
 	bound := restartBound(cfg, nm.sw.Members)

@@ -47,6 +47,8 @@ type sim struct {
 	dialFailures  uint64
 	traffic       Traffic // what every member sent
 	violations    []Violation
+	// probeWatch: a probe window is open; probes go to h.Probes.
+	probeWatch bool
 	// tableViolations counts checker 9's live violations (table.go).
 	tableViolations int
 }
@@ -106,15 +108,13 @@ func (s *sim) start(m *member, join []*member) {
 	if len(join) == 0 {
 		return
 	}
-	m.joining = true
 	var addrs []string
 	for _, j := range join {
 		addrs = append(addrs, j.host.Addr())
 	}
-	if err := m.node.Join(m.now(), addrs); err != nil {
+	if err := m.join(addrs); err != nil {
 		s.violate(CheckDriver, fmt.Sprintf("%s: join: %v", m.name, err))
 	}
-	m.drain()
 }
 
 func (s *sim) logUpdate(m *member, k UpdateKind) {

@@ -79,8 +79,8 @@ func (s *Summary) Print(w io.Writer) {
 		len(s.Dissemination), ms(Quantile(s.Dissemination, 0.5)), ms(Quantile(s.Dissemination, 0.99)), ms(Quantile(s.Dissemination, 1)))
 	fmt.Fprintf(w, "false positives: %d declarations of healthy members (checker 2); %d excused (unhealthy subject or accuser); %d suspicions of live members\n",
 		s.Deaths.False, s.Deaths.Excused, s.Suspicions)
-	fmt.Fprintf(w, "violations: detect %d  no-false-death %d  reach %d  converge %d  health %d  events %d  leave %d  indirect %d  table %d  driver %d  (failed runs %d, runs not converged in the liveness phase %d)\n",
-		s.Violations[CheckDetect], s.Violations[CheckNoFalseDeath], s.Violations[CheckReach], s.Violations[CheckConverge], s.Violations[CheckHealth], s.Violations[CheckEvents], s.Violations[CheckLeave], s.Violations[CheckIndirect], s.Violations[CheckTable], s.Violations[CheckDriver], s.Failed, s.Unconverged)
+	fmt.Fprintf(w, "violations: detect %d  no-false-death %d  reach %d  converge %d  health %d  events %d  leave %d  indirect %d  table %d  probe-order %d  join %d  driver %d  (failed runs %d, runs not converged in the liveness phase %d)\n",
+		s.Violations[CheckDetect], s.Violations[CheckNoFalseDeath], s.Violations[CheckReach], s.Violations[CheckConverge], s.Violations[CheckHealth], s.Violations[CheckEvents], s.Violations[CheckLeave], s.Violations[CheckIndirect], s.Violations[CheckTable], s.Violations[CheckProbeOrder], s.Violations[CheckJoin], s.Violations[CheckDriver], s.Failed, s.Unconverged)
 }
 
 func ms(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
