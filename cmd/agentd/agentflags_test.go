@@ -99,13 +99,5 @@ func TestAgentHarnessCommandLine(t *testing.T) {
 	require.Equal(t, "harness", self.Config.NodeName)
 	require.Equal(t, map[string]string{"k": "v"}, self.Meta)
 
-	code, out, _ := runCmd(t, "", "leave", "-http-addr", addr)
-	require.Equal(t, 0, code)
-	require.Equal(t, "Graceful leave complete\n", out)
-	select {
-	case code := <-done:
-		require.Equal(t, 0, code)
-	case <-time.After(15 * time.Second):
-		t.Fatal("agent did not stop after leave")
-	}
+	leaveAndWait(t, addr, done, 15*time.Second)
 }

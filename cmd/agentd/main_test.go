@@ -218,13 +218,20 @@ func TestCLIAgentConfig(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	require.Contains(t, stderr.String(), `unknown key \"dns_config\"`)
+	leaveAndWait(t, addr, done, 10*time.Second)
+}
+
+// leaveAndWait runs `agentd leave` against the agent at addr and wants the
+// agent's run (which reports on done) to end with 0 within bound.
+func leaveAndWait(t *testing.T, addr string, done <-chan int, bound time.Duration) {
+	t.Helper()
 	code, out, _ := runCmd(t, "", "leave", "-http-addr", addr)
 	require.Equal(t, 0, code)
 	require.Equal(t, "Graceful leave complete\n", out)
 	select {
 	case code := <-done:
 		require.Equal(t, 0, code)
-	case <-time.After(10 * time.Second):
+	case <-time.After(bound):
 		t.Fatal("agent did not stop after leave")
 	}
 }
